@@ -1,0 +1,148 @@
+"""Writes of the accounts app. Each validates, writes, audits in one transaction, taking ``actor=``."""
+
+import datetime
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from weibao.audit.models import AuditAction
+from weibao.audit.services import record, snapshot
+
+from . import access
+from .access import ROLE_JURISDICTION_LEVEL, SEPARATED_ADMIN_ROLES
+from .choices import AreaLevel
+from .models import ApiToken, Organisation, RoleAssignment, User
+
+ORGANISATION_FIELDS = ["name", "short_name", "type", "area", "parent", "uscc", "coordinates", "address", "phone", "is_active"]
+USER_FIELDS = ["username", "full_name", "email", "phone", "is_active"]
+
+
+def _require(queryset, obj, message):
+    if not queryset.filter(pk=obj.pk).exists():
+        raise PermissionDenied(message)
+
+
+@transaction.atomic
+def save_organisation(organisation: Organisation, *, actor, reason: str = "") -> Organisation:
+    """Create or update an organisation inside the actor's administrative scope."""
+    creating = organisation.pk is None
+    before = None
+    if not creating:
+        _require(Organisation.objects.visible_to(actor, access.CHANGE), organisation, _("无权修改该单位"))
+        before = snapshot(Organisation.objects.get(pk=organisation.pk), ORGANISATION_FIELDS)
+    organisation.full_clean()
+    organisation.save()
+    _require(Organisation.objects.visible_to(actor, access.CHANGE), organisation, _("该单位不在您的管理范围内"))
+    record(actor, AuditAction.CREATE if creating else AuditAction.UPDATE, organisation,
+           before=before or {}, after=snapshot(organisation, ORGANISATION_FIELDS), reason=reason)
+    return organisation
+
+
+@transaction.atomic
+def save_user(user: User, *, actor, password: str | None = None) -> User:
+    """Create or update an account (system administrators only, within their scope)."""
+    creating = user.pk is None
+    if not access.has_role(actor, access.Role.SYSTEM_ADMIN):
+        raise PermissionDenied(_("只有系统管理员可以管理账户"))
+    before = {}
+    if not creating:
+        _require(User.objects.visible_to(actor, access.CHANGE), user, _("该账户不在您的管理范围内"))
+        before = snapshot(User.objects.get(pk=user.pk), USER_FIELDS)
+    if password:
+        validate_password(password, user)
+        user.set_password(password)
+    elif creating:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    after = snapshot(user, USER_FIELDS)
+    if password:
+        before.setdefault("password", None)
+        after["password"] = "changed"
+    record(actor, AuditAction.CREATE if creating else AuditAction.UPDATE, user, before=before, after=after)
+    return user
+
+
+def check_assignment(assignment: RoleAssignment) -> None:
+    """Structural rules of a role assignment, whoever grants it; raises ``ValidationError`` per field."""
+    errors = {}
+    level = ROLE_JURISDICTION_LEVEL.get(assignment.role)
+    if level and assignment.area.level != level:
+        errors["area"] = _("角色“%(role)s”的管辖范围必须是%(level)s级") % {
+            "role": assignment.get_role_display(), "level": AreaLevel(level).label}
+    if not assignment.organisation.area.contains(assignment.area):
+        errors["area"] = _("管辖范围必须在所属单位“%(org)s”的区域之内") % {"org": assignment.organisation}
+    if assignment.role in SEPARATED_ADMIN_ROLES:
+        held = set(
+            RoleAssignment.objects.filter(user=assignment.user, role__in=SEPARATED_ADMIN_ROLES)
+            .exclude(pk=assignment.pk).exclude(role=assignment.role).values_list("role", flat=True)
+        )
+        if held:
+            errors["role"] = _("三员分立：系统管理员、安全管理员、审计管理员不得由同一人兼任（该用户已是%(held)s）") % {
+                "held": "、".join(str(access.Role(r).label) for r in sorted(held))}
+    if assignment.valid_until and assignment.valid_until < assignment.valid_from:
+        errors["valid_until"] = _("失效日期不能早于生效日期")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def grant_role(assignment: RoleAssignment, *, actor, reason: str = "") -> RoleAssignment:
+    """Give a role (security administrators, never to themselves)."""
+    if assignment.user_id == actor.pk:
+        raise PermissionDenied(_("不能给自己授予角色"))
+    if not access.may_grant(actor, assignment.area, assignment.role):
+        raise PermissionDenied(_("无权在该范围授予此角色"))
+    # Serialise grants to one user so that two concurrent grants cannot both pass the 三员分立 check.
+    User.objects.select_for_update().filter(pk=assignment.user_id).first()
+    check_assignment(assignment)
+    assignment.granted_by = actor
+    assignment.full_clean(exclude=["granted_by", "user"])
+    assignment.save()
+    record(actor, AuditAction.ROLE_GRANT, assignment.user, object_repr=str(assignment.user),
+           after={"role": assignment.role, "organisation": str(assignment.organisation), "area": str(assignment.area),
+                  "may_read_sensitive": assignment.may_read_sensitive, "may_see_full_id": assignment.may_see_full_id},
+           reason=reason)
+    return assignment
+
+
+@transaction.atomic
+def revoke_role(assignment: RoleAssignment, *, actor, reason: str = "") -> None:
+    _require(RoleAssignment.objects.visible_to(actor, access.CHANGE), assignment, _("无权撤销该角色"))
+    if assignment.user_id == actor.pk:
+        raise PermissionDenied(_("不能撤销自己的角色"))
+    record(actor, AuditAction.ROLE_REVOKE, assignment.user, object_repr=str(assignment.user),
+           before={"role": assignment.role, "organisation": str(assignment.organisation), "area": str(assignment.area)},
+           reason=reason)
+    assignment.delete()
+
+
+@transaction.atomic
+def create_token(*, actor, name: str, days: int | None = None) -> tuple[ApiToken, str]:
+    """Issue an API token to the actor; the plain key is returned once and never stored."""
+    if not name.strip():
+        raise ValidationError({"name": _("请填写令牌用途")})
+    days = days or settings.API_TOKEN_DAYS
+    if not 1 <= days <= settings.API_TOKEN_DAYS:
+        raise ValidationError({"days": _("有效期须在 1 至 %(max)d 天之间") % {"max": settings.API_TOKEN_DAYS}})
+    key = ApiToken.new_key()
+    token = ApiToken.objects.create(
+        user=actor, name=name.strip(), key_prefix=key[:10], key_hash=ApiToken.hash_key(key),
+        expires=timezone.now() + datetime.timedelta(days=days),
+    )
+    record(actor, AuditAction.TOKEN_CREATE, token, after={"name": token.name, "expires": token.expires.isoformat()})
+    return token, key
+
+
+@transaction.atomic
+def revoke_token(token: ApiToken, *, actor) -> None:
+    if token.user_id != actor.pk and not access.has_role(actor, access.Role.SECURITY_ADMIN):
+        raise PermissionDenied(_("无权吊销该令牌"))
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        record(actor, AuditAction.TOKEN_REVOKE, token)

@@ -1,0 +1,10 @@
+"""One router for the whole REST API; each app registers its viewsets in ``api/urls.py``."""
+
+from django.urls import include, path
+
+app_name = "api"
+urlpatterns = [
+    path("accounts/", include("weibao.accounts.api.urls")),
+    path("audit/", include("weibao.audit.api.urls")),
+    path("registry/", include("weibao.registry.api.urls")),
+]

@@ -1,0 +1,32 @@
+"""REST API plumbing shared by every app: one error shape that names the field and the reason."""
+
+from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus: Django ``ValidationError`` from services becomes a 400 with field errors.
+
+    Every error body is ``{"detail": "...", "errors": {field: [messages]}}`` so that clients find the
+    field and the reason in the same place whatever failed.
+    """
+    if isinstance(exc, DjangoValidationError):
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return Response({"detail": "输入有误 (invalid input)", "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound("未找到或无权访问 (not found)")
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied("无权执行此操作 (permission denied)")
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(exc, exceptions.ValidationError):
+        errors = data if isinstance(data, dict) else {"non_field_errors": data}
+        response.data = {"detail": "输入有误 (invalid input)", "errors": errors}
+    elif isinstance(data, dict) and "detail" in data:
+        response.data = {"detail": str(data["detail"]), "errors": {}}
+    return response
