@@ -10,7 +10,6 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 from weibao.lib.env import env_bool, env_int, env_list, env_secret, env_str
 
@@ -170,6 +169,7 @@ NODE_MODULES = BASE_DIR / "node_modules"
 # Front-end packages come from the npm registry at setup (package.json) and are served by us.
 STATICFILES_DIRS = [
     ("vendor/tabler", NODE_MODULES / "@tabler" / "core" / "dist"),
+    ("vendor/tabler-icons", NODE_MODULES / "@tabler" / "icons-webfont" / "dist"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
 ]
@@ -222,4 +222,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("WEIBAO_LOG_LEVEL", "WARNING")},
 }
 
-SILENCED_SYSTEM_CHECKS: list[str] = []
+# axes.W006 asks for lockout by IP too; government offices sit behind shared NAT addresses, so one
+# address locking out a whole district office would be a denial of service. Lockout is per account.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]

@@ -191,3 +191,31 @@ def audit_scope(queryset, user, action: str = VIEW):
 
 def may_manage_tokens(user) -> bool:
     return bool(_assignments(user))
+
+
+def can_manage_organisations(user) -> bool:
+    return has_role(user, Role.SYSTEM_ADMIN)
+
+
+def can_manage_users(user) -> bool:
+    return has_role(user, Role.SYSTEM_ADMIN)
+
+
+def can_list_users(user) -> bool:
+    return has_role(user, Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN)
+
+
+def can_grant_roles(user) -> bool:
+    return has_role(user, Role.SECURITY_ADMIN)
+
+
+def can_read_audit(user) -> bool:
+    return has_role(user, Role.AUDIT_ADMIN)
+
+
+def can_view_persons(user) -> bool:
+    return has_role(user, *PERSON_ROLES)
+
+
+def can_create_persons(user) -> bool:
+    return has_role(user, *PERSON_ACTIONS[CHANGE])

@@ -28,6 +28,13 @@ class AuditAction(models.TextChoices):
     DENIED = "denied", _("拒绝访问")
 
 
+class AuditEventQuerySet(models.QuerySet):
+    def visible_to(self, user, action="view"):
+        from weibao.accounts.access import audit_scope
+
+        return audit_scope(self, user, action)
+
+
 class AuditEvent(models.Model):
     """One thing that happened. Never updated or deleted: database triggers refuse it."""
 
@@ -49,6 +56,8 @@ class AuditEvent(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["-seq"]
         verbose_name = _("审计事件")
@@ -64,3 +73,6 @@ class AuditHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self):
+        return f"audit head #{self.seq}"

@@ -1,6 +1,7 @@
 """REST API plumbing shared by every app: one error shape that names the field and the reason."""
 
-from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -30,3 +31,20 @@ def exception_handler(exc, context):
     elif isinstance(data, dict) and "detail" in data:
         response.data = {"detail": str(data["detail"]), "errors": {}}
     return response
+
+
+class ScopedViewSetMixin:
+    """Viewsets start from ``Model.objects.visible_to(user, action)``: reads use ``view``, writes ``change``.
+
+    Objects outside the scope are a 404 like missing ones; ``perform_create``/``perform_update`` must
+    call the app's service so that the write is re-checked and audited.
+    """
+
+    lookup_field = "uuid"
+    scoped_model = None
+
+    def scope_action(self) -> str:
+        return "view" if self.request.method in ("GET", "HEAD", "OPTIONS") else "change"
+
+    def get_queryset(self):
+        return self.scoped_model.objects.visible_to(self.request.user, self.scope_action())

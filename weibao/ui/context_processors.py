@@ -1,2 +1,23 @@
+"""Navigation by role: each entry appears only when the access rule says the user may use it."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from weibao.accounts import access
+
+
 def navigation(request):
-    return {}
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": []}
+    nav = [(_("工作台"), reverse("ui:home"), "home")]
+    if access.can_view_persons(user):
+        nav.append((_("未成年人"), reverse("registry:person_list"), "users"))
+    nav.append((_("单位"), reverse("accounts:organisation_list"), "building"))
+    if access.can_list_users(user):
+        nav.append((_("账户与角色"), reverse("accounts:user_list"), "user-shield"))
+    if access.can_read_audit(user):
+        nav.append((_("审计日志"), reverse("audit:event_list"), "file-search"))
+    nav.append((_("API 令牌"), reverse("accounts:tokens"), "key"))
+    assignments = list(user.active_assignments())
+    return {"nav": nav, "my_assignments": assignments}

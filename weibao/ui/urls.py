@@ -1,2 +1,6 @@
+from django.urls import path
+
+from . import views
+
 app_name = "ui"
-urlpatterns = []
+urlpatterns = [path("", views.home, name="home")]

@@ -1,0 +1,109 @@
+"""Reading uploaded tables: CSV in UTF-8, UTF-8 with BOM or GBK/GB18030 (detected), and XLSX.
+
+Yields ``(row_number, {header: value})`` with the row number as the user sees it in the file
+(header = row 1). Empty rows are skipped; problems raise ``TableError`` with a Chinese message.
+"""
+
+import csv
+import io
+from collections.abc import Iterator
+
+from charset_normalizer import from_bytes
+
+MAX_BYTES = 50 * 1024 * 1024
+EXTRA_CELLS = "__extra__"  # key set on a row that has values beyond the last header
+
+
+class TableError(ValueError):
+    pass
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Return (text, encoding). UTF-8 first (with or without BOM), then GB18030, then detection."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    best = from_bytes(data[:200_000]).best()
+    if best is None:
+        raise TableError("无法识别文件编码，请另存为 UTF-8 或 GBK (cannot detect the file encoding)")
+    try:
+        return data.decode(best.encoding), best.encoding
+    except UnicodeDecodeError as exc:
+        raise TableError(f"文件第 {exc.start} 字节处编码错误 (undecodable byte)") from None
+
+
+def read_table(name: str, data: bytes) -> tuple[list[str], Iterator[tuple[int, dict]]]:
+    if len(data) > MAX_BYTES:
+        raise TableError(f"文件过大：{len(data) // 1024 // 1024} MB，上限 {MAX_BYTES // 1024 // 1024} MB (file too large)")
+    if not data.strip():
+        raise TableError("文件为空 (the file is empty)")
+    lower = name.lower()
+    if lower.endswith(".xlsx"):
+        return _read_xlsx(data)
+    if lower.endswith((".csv", ".txt")):
+        return _read_csv(data)
+    raise TableError("只支持 CSV 或 XLSX 文件 (only CSV or XLSX files)")
+
+
+def _clean(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _headers(raw) -> list[str]:
+    headers = [_clean(h) for h in raw]
+    if not any(headers):
+        raise TableError("第 1 行应为表头 (row 1 must hold the column names)")
+    seen = set()
+    for h in headers:
+        if h and h in seen:
+            raise TableError(f"表头“{h}”重复 (duplicate column)")
+        seen.add(h)
+    return headers
+
+
+def _rows(headers, rows, start=2):
+    for number, raw in enumerate(rows, start=start):
+        values = [_clean(v) for v in raw]
+        if not any(values):
+            continue
+        row = {h: (values[i] if i < len(values) else "") for i, h in enumerate(headers) if h}
+        if any(values[len(headers):]):
+            row[EXTRA_CELLS] = "、".join(v for v in values[len(headers):] if v)
+        yield number, row
+
+
+def _read_csv(data: bytes):
+    text, _encoding = decode(data)
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        headers = _headers(next(reader))
+    except StopIteration:
+        raise TableError("文件为空 (the file is empty)") from None
+    return headers, _rows(headers, reader)
+
+
+def _read_xlsx(data: bytes):
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many types for a broken file
+        raise TableError("无法读取 XLSX 文件，文件可能已损坏 (not a readable XLSX file)") from None
+    rows = workbook.worksheets[0].iter_rows(values_only=True)
+    try:
+        headers = _headers(next(rows))
+    except StopIteration:
+        raise TableError("文件为空 (the file is empty)") from None
+    return headers, _rows(headers, rows)

@@ -1,0 +1,52 @@
+"""Base views: every page that shows scoped data starts from ``Model.objects.visible_to(user, action)``.
+
+A record outside the user's scope gets the same 404 as one that does not exist (STYLE.md convention 2).
+"""
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.views import generic
+
+
+class ScopedMixin(LoginRequiredMixin):
+    model = None
+    action = "view"
+
+    def get_queryset(self):
+        return self.model.objects.visible_to(self.request.user, self.action)
+
+
+class ScopedListView(ScopedMixin, generic.ListView):
+    paginate_by = 50
+
+
+class ScopedDetailView(ScopedMixin, generic.DetailView):
+    slug_field = "uuid"
+    slug_url_kwarg = "uuid"
+
+
+class ScopedObjectMixin(ScopedMixin):
+    """Edit views: the object must be inside the ``change`` scope, else 404."""
+
+    action = "change"
+    slug_field = "uuid"
+    slug_url_kwarg = "uuid"
+
+    def get_object(self, queryset=None):
+        try:
+            return super().get_object(queryset)
+        except Http404:
+            raise Http404("未找到或无权访问") from None
+
+
+class RoleRequiredMixin(LoginRequiredMixin):
+    """For pages that are not about scoped rows (e.g. a create form): ``allowed(user)`` decides."""
+
+    def allowed(self, user) -> bool:
+        raise NotImplementedError
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not self.allowed(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
