@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import generic
@@ -56,6 +57,17 @@ def _safe_next(request, default="ui:home"):
     return reverse(default)
 
 
+def _throttled(form, device) -> bool:
+    """django-otp doubles the wait after each wrong code; say so instead of silently refusing."""
+    allowed, data = device.verify_is_allowed()
+    if allowed:
+        return False
+    wait = (data or {}).get("locked_until")
+    seconds = max(1, int((wait - timezone.now()).total_seconds()) + 1) if wait else 1
+    form.add_error("token", _("尝试过于频繁，请 %(s)d 秒后再试") % {"s": seconds})
+    return True
+
+
 @login_required
 def otp_setup(request):
     """First login of a role that needs a second factor: show a QR code, confirm one code."""
@@ -65,7 +77,9 @@ def otp_setup(request):
     if device is None:
         device = TOTPDevice.objects.create(user=request.user, name="default", confirmed=False)
     form = OtpForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and _throttled(form, device):
+        pass
+    elif request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["token"]):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
@@ -88,8 +102,11 @@ def otp_setup(request):
 @login_required
 def otp_verify(request):
     form = OtpForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        for device in devices_for_user(request.user, confirmed=True):
+    devices = list(devices_for_user(request.user, confirmed=True))
+    if request.method == "POST" and form.is_valid() and any(_throttled(form, d) for d in devices):
+        pass
+    elif request.method == "POST" and form.is_valid():
+        for device in devices:
             if device.verify_token(form.cleaned_data["token"]):
                 otp_login(request, device)
                 record(request.user, AuditAction.SECOND_FACTOR, request.user)

@@ -1,5 +1,7 @@
 import django_filters
-from rest_framework import viewsets
+from rest_framework import exceptions, viewsets
+
+from weibao.accounts import access
 
 from ..models import AuditEvent
 from .serializers import AuditEventSerializer
@@ -20,6 +22,11 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = AuditEventSerializer
     lookup_field = "seq"
     filterset_class = AuditEventFilter
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if not access.can_read_audit(request.user):
+            raise exceptions.PermissionDenied("只有审计管理员可以查看审计日志 (audit administrators only)")
 
     def get_queryset(self):
         return AuditEvent.objects.visible_to(self.request.user)

@@ -1,0 +1,99 @@
+"""Login, lockout, the TOTP second factor and the idle timeout."""
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from weibao.audit.models import AuditEvent
+from weibao.lib.testing import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def _login(client, username, password=PASSWORD):
+    return client.post(reverse("accounts:login"), {"username": username, "password": password})
+
+
+def _code(device):
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+
+
+def test_login_and_failure_are_audited(client, world):
+    assert _login(client, "reporter", "wrong").status_code == 200
+    assert AuditEvent.objects.filter(action="login_failed", actor_username="reporter").exists()
+    assert _login(client, "reporter").status_code == 302
+    assert AuditEvent.objects.filter(action="login", actor_id=world.users["reporter"].pk).exists()
+    client.post(reverse("accounts:logout"))
+    assert AuditEvent.objects.filter(action="logout", actor_id=world.users["reporter"].pk).exists()
+
+
+def test_wrong_password_shows_a_clear_error(client, world):
+    response = _login(client, "reporter", "wrong")
+    assert "请输入一个正确的" in response.content.decode() or "正确" in response.content.decode()
+
+
+def test_five_failures_lock_the_account(client, world):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _login(client, "reporter", "wrong")
+    response = _login(client, "reporter")  # even the right password is refused now
+    assert response.status_code == 429
+    assert "账户已锁定" in response.content.decode()
+    assert AuditEvent.objects.filter(action="locked_out", actor_username="reporter").exists()
+
+
+def test_person_role_enrols_and_then_verifies_totp(client, world):
+    assert _login(client, "worker_a1").status_code == 302
+    home = client.get(reverse("ui:home"))
+    assert home.status_code == 302 and home["Location"].startswith(reverse("accounts:otp_setup"))
+    page = client.get(reverse("accounts:otp_setup"))
+    assert page.status_code == 200 and "data:image/svg+xml" in page.content.decode()
+    device = TOTPDevice.objects.get(user=world.users["worker_a1"], confirmed=False)
+    wrong = client.post(reverse("accounts:otp_setup"), {"token": "000000" if _code(device) != "000000" else "111111"})
+    assert "验证码不正确" in wrong.content.decode()
+    throttled = client.post(reverse("accounts:otp_setup"), {"token": _code(device)})
+    assert "尝试过于频繁" in throttled.content.decode()
+    device.refresh_from_db()
+    device.throttle_reset()
+    assert client.post(reverse("accounts:otp_setup") + "?next=/", {"token": _code(device)}).status_code == 302
+    assert client.get(reverse("ui:home")).status_code == 200
+    # next session: verify instead of enrol
+    client.post(reverse("accounts:logout"))
+    _login(client, "worker_a1")
+    assert client.get(reverse("ui:home"))["Location"].startswith(reverse("accounts:otp_verify"))
+    device.refresh_from_db()
+    device.last_t = -1
+    device.save()
+    assert client.post(reverse("accounts:otp_verify"), {"token": _code(device)}).status_code == 302
+    assert client.get(reverse("ui:home")).status_code == 200
+
+
+def test_otp_code_must_be_six_digits(client, world):
+    _login(client, "worker_a1")
+    response = client.post(reverse("accounts:otp_setup"), {"token": "12ab56"})
+    assert "6 位数字" in response.content.decode()
+
+
+def test_open_redirect_after_otp_is_refused(client, world):
+    _login(client, "worker_a1")
+    client.get(reverse("accounts:otp_setup"))
+    device = TOTPDevice.objects.get(user=world.users["worker_a1"])
+    response = client.post(reverse("accounts:otp_setup") + "?next=https://evil.example/", {"token": _code(device)})
+    assert response["Location"] == reverse("ui:home")
+
+
+def test_idle_sessions_expire(client, world):
+    assert settings.SESSION_COOKIE_AGE <= 1800 and settings.SESSION_SAVE_EVERY_REQUEST
+    _login(client, "reporter")
+    session = client.session
+    session.set_expiry(-1)
+    session.save()
+    assert client.get(reverse("ui:home")).status_code == 302
+
+
+def test_passwords_are_hashed_with_argon2_in_production_settings():
+    assert "Argon2PasswordHasher" in settings.PASSWORD_HASHERS[-1]
+    from django.contrib.auth.hashers import Argon2PasswordHasher
+
+    assert Argon2PasswordHasher().encode("x", Argon2PasswordHasher().salt()).startswith("argon2")
