@@ -219,3 +219,8 @@ def can_view_persons(user) -> bool:
 
 def can_create_persons(user) -> bool:
     return has_role(user, *PERSON_ACTIONS[CHANGE])
+
+
+def may_manage_organisations_in(user, area) -> bool:
+    """Whether a new organisation in ``area`` would be inside the user's administrative scope."""
+    return any(a.role == Role.SYSTEM_ADMIN and a.area.contains(area) for a in _assignments(user))

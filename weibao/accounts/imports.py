@@ -81,6 +81,8 @@ def import_organisations(filename: str, data: bytes, *, actor, dry_run: bool = F
         area = _lookup_area(values["area"]) if values["area"] else None
         if values["area"] and area is None:
             row_errors.append((number, "区域", f"未知的区域“{values['area']}” (unknown area)"))
+        elif area is not None and not access.may_manage_organisations_in(actor, area):
+            row_errors.append((number, "区域", f"“{area.full_name}”不在您的管理范围内 (outside your scope)"))
         parent = None
         if values["parent"]:
             parent = Organisation.objects.filter(name=values["parent"]).first()
