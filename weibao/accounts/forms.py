@@ -8,7 +8,18 @@ from .models import Area, Organisation, OrganisationType, RoleAssignment, User
 class OrganisationForm(forms.ModelForm):
     class Meta:
         model = Organisation
-        fields = ["name", "short_name", "type", "area", "parent", "uscc", "coordinates", "address", "phone", "is_active"]
+        fields = [
+            "name",
+            "short_name",
+            "type",
+            "area",
+            "parent",
+            "uscc",
+            "coordinates",
+            "address",
+            "phone",
+            "is_active",
+        ]
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -31,7 +42,9 @@ class ImportForm(forms.Form):
 
 class UserForm(forms.ModelForm):
     password = forms.CharField(
-        label=_("初始密码"), widget=forms.PasswordInput(render_value=False), required=False,
+        label=_("初始密码"),
+        widget=forms.PasswordInput(render_value=False),
+        required=False,
         help_text=_("至少 12 位，包含大小写字母、数字、符号中的 3 类。修改账户时留空表示不改。"),
     )
 
@@ -45,14 +58,27 @@ class RoleAssignmentForm(forms.ModelForm):
 
     class Meta:
         model = RoleAssignment
-        fields = ["role", "organisation", "area", "may_read_sensitive", "may_see_full_id", "valid_from", "valid_until"]
-        widgets = {"valid_from": forms.DateInput(attrs={"type": "date"}), "valid_until": forms.DateInput(attrs={"type": "date"})}
+        fields = [
+            "role",
+            "organisation",
+            "area",
+            "may_read_sensitive",
+            "may_see_full_id",
+            "valid_from",
+            "valid_until",
+        ]
+        widgets = {
+            "valid_from": forms.DateInput(attrs={"type": "date"}),
+            "valid_until": forms.DateInput(attrs={"type": "date"}),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["area"].queryset = Area.objects.select_related("parent")
         self.fields["area"].label_from_instance = lambda a: f"{a.code} {a.full_name}"
-        self.fields["organisation"].queryset = Organisation.objects.select_related("area").filter(is_active=True)
+        self.fields["organisation"].queryset = Organisation.objects.select_related("area").filter(
+            is_active=True
+        )
 
 
 class TokenForm(forms.Form):
@@ -61,12 +87,17 @@ class TokenForm(forms.Form):
 
 
 class OtpForm(forms.Form):
-    token = forms.CharField(label=_("动态验证码"), max_length=6, min_length=6,
-                            widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}))
+    token = forms.CharField(
+        label=_("动态验证码"),
+        max_length=6,
+        min_length=6,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
 
     def clean_token(self):
         value = self.cleaned_data["token"].strip()
         if not value.isdigit():
             raise forms.ValidationError(_("验证码应为 6 位数字"))
         return value
-

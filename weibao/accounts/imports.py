@@ -57,20 +57,28 @@ def import_organisations(filename: str, data: bytes, *, actor, dry_run: bool = F
         return result
     header_for = {}
     for fieldname, aliases in COLUMNS.items():
-        header_for[fieldname] = next((h for h in headers if h.strip().lower() in {a.lower() for a in aliases}), None)
+        header_for[fieldname] = next(
+            (h for h in headers if h.strip().lower() in {a.lower() for a in aliases}), None
+        )
     for fieldname in REQUIRED:
         if header_for[fieldname] is None:
-            result.errors.append((1, COLUMNS[fieldname][0], f"缺少必填列“{COLUMNS[fieldname][0]}” (missing column)"))
+            result.errors.append(
+                (1, COLUMNS[fieldname][0], f"缺少必填列“{COLUMNS[fieldname][0]}” (missing column)")
+            )
     if result.errors:
         return result
-    types = {t.code: t for t in OrganisationType.objects.all()} | {t.name: t for t in OrganisationType.objects.all()}
+    types = {t.code: t for t in OrganisationType.objects.all()} | {
+        t.name: t for t in OrganisationType.objects.all()
+    }
     manageable = Organisation.objects.visible_to(actor, access.CHANGE)
     pending, seen = [], {}
     for number, row in rows:
         result.rows += 1
         values = {f: row.get(h, "") if h else "" for f, h in header_for.items()}
         if row.get(EXTRA_CELLS):
-            result.errors.append((number, "", f"该行的列数多于表头：{row[EXTRA_CELLS]} (more cells than columns)"))
+            result.errors.append(
+                (number, "", f"该行的列数多于表头：{row[EXTRA_CELLS]} (more cells than columns)")
+            )
         row_errors = []
         for fieldname in REQUIRED:
             if not values[fieldname]:
@@ -89,16 +97,22 @@ def import_organisations(filename: str, data: bytes, *, actor, dry_run: bool = F
             if parent is None:
                 parent_row = seen.get(values["parent"])
                 if parent_row is None:
-                    row_errors.append((number, "上级单位", f"找不到上级单位“{values['parent']}” (unknown parent)"))
+                    row_errors.append(
+                        (number, "上级单位", f"找不到上级单位“{values['parent']}” (unknown parent)")
+                    )
         key = (values["name"], area.pk if area else None)
         if values["name"] and key in seen:
             row_errors.append((number, "名称", f"与第 {seen[key]} 行重复 (duplicate of row {seen[key]})"))
         if not row_errors:
             seen[key] = number
             seen.setdefault(values["name"], number)
-            organisation = Organisation.objects.filter(name=values["name"], area=area).first() or Organisation()
+            organisation = (
+                Organisation.objects.filter(name=values["name"], area=area).first() or Organisation()
+            )
             if organisation.pk and not manageable.filter(pk=organisation.pk).exists():
-                row_errors.append((number, "名称", "该单位已存在且不在您的管理范围内 (exists outside your scope)"))
+                row_errors.append(
+                    (number, "名称", "该单位已存在且不在您的管理范围内 (exists outside your scope)")
+                )
             else:
                 for attr in ("name", "short_name", "uscc", "address", "phone"):
                     setattr(organisation, attr, values[attr])
@@ -119,12 +133,19 @@ def import_organisations(filename: str, data: bytes, *, actor, dry_run: bool = F
         saved = {}
         for _number, organisation, parent_name in pending:
             if parent_name:
-                organisation.parent = saved.get(parent_name) or Organisation.objects.filter(name=parent_name).first()
+                organisation.parent = (
+                    saved.get(parent_name) or Organisation.objects.filter(name=parent_name).first()
+                )
             creating = organisation.pk is None
             save_organisation(organisation, actor=actor, reason=f"导入 {filename}")
             saved[organisation.name] = organisation
             result.created += creating
             result.updated += not creating
-        record(actor, AuditAction.IMPORT, object_type="accounts.organisation", object_repr=filename[:200],
-               extra={"rows": result.rows, "created": result.created, "updated": result.updated})
+        record(
+            actor,
+            AuditAction.IMPORT,
+            object_type="accounts.organisation",
+            object_repr=filename[:200],
+            extra={"rows": result.rows, "created": result.created, "updated": result.updated},
+        )
     return result

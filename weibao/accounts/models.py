@@ -79,7 +79,9 @@ class Organisation(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("名称"), max_length=100)
     short_name = models.CharField(_("简称"), max_length=50, blank=True)
-    type = models.ForeignKey(OrganisationType, models.PROTECT, verbose_name=_("类型"), related_name="organisations")
+    type = models.ForeignKey(
+        OrganisationType, models.PROTECT, verbose_name=_("类型"), related_name="organisations"
+    )
     area = models.ForeignKey(Area, models.PROTECT, verbose_name=_("所在区域"), related_name="organisations")
     parent = models.ForeignKey(
         "self", models.PROTECT, null=True, blank=True, verbose_name=_("上级单位"), related_name="children"
@@ -178,8 +180,12 @@ class RoleAssignment(models.Model):
 
     user = models.ForeignKey(User, models.CASCADE, related_name="role_assignments", verbose_name=_("用户"))
     role = models.CharField(_("角色"), max_length=30, choices=Role.choices)
-    organisation = models.ForeignKey(Organisation, models.PROTECT, related_name="role_assignments", verbose_name=_("单位"))
-    area = models.ForeignKey(Area, models.PROTECT, related_name="role_assignments", verbose_name=_("管辖范围"))
+    organisation = models.ForeignKey(
+        Organisation, models.PROTECT, related_name="role_assignments", verbose_name=_("单位")
+    )
+    area = models.ForeignKey(
+        Area, models.PROTECT, related_name="role_assignments", verbose_name=_("管辖范围")
+    )
     may_read_sensitive = models.BooleanField(
         _("可查看敏感记录"), default=False, help_text=_("性侵害被害人、心理健康、封存记录等")
     )
@@ -196,7 +202,9 @@ class RoleAssignment(models.Model):
         verbose_name = _("角色授权")
         verbose_name_plural = _("角色授权")
         constraints = [
-            models.UniqueConstraint(fields=["user", "role", "organisation", "area"], name="role_assignment_unique")
+            models.UniqueConstraint(
+                fields=["user", "role", "organisation", "area"], name="role_assignment_unique"
+            )
         ]
 
     def __str__(self):

@@ -96,7 +96,9 @@ class _Sync:
         if to_create:
             self.manager.bulk_create(to_create, batch_size=500)
         if to_update:
-            self.manager.bulk_update(to_update, fields + (["updated"] if self.touch_updated else []), batch_size=500)
+            self.manager.bulk_update(
+                to_update, fields + (["updated"] if self.touch_updated else []), batch_size=500
+            )
         self.counts[self.label] += len(rows)
         self.counts[self.label + "_created"] += len(to_create)
         self.counts[self.label + "_updated"] += len(to_update)
@@ -137,8 +139,15 @@ def load_reference_data(apps=None, using: str = "default") -> dict[str, int]:
                 parent = areas.get(r["parent_code"]) if r["parent_code"] else None
                 if r["parent_code"] and parent is None:
                     raise ValueError(f"areas.csv: {r['code']} {r['name']}: unknown parent {r['parent_code']}")
-                rows.append({"code": r["code"], "name": r["name"], "level": level, "kind": r["kind"],
-                             "parent_id": parent.pk if parent else None})
+                rows.append(
+                    {
+                        "code": r["code"],
+                        "name": r["name"],
+                        "level": level,
+                        "kind": r["kind"],
+                        "parent_id": parent.pk if parent else None,
+                    }
+                )
             done = sync_areas(("code",), rows, {"code__in": [row["code"] for row in rows]})
             areas.update({code: obj for (code,), obj in done.items()})
         city = next(a for a in areas.values() if a.level == CITY_LEVEL)
@@ -146,11 +155,23 @@ def load_reference_data(apps=None, using: str = "default") -> dict[str, int]:
         streets = sorted((a for a in areas.values() if a.level == STREET_LEVEL), key=lambda a: a.code)
 
         # Organisation types.
-        rows = [{"code": r["code"], "name": r["name"], "name_en": r["name_en"],
-                 "is_mandated_reporter": _flag(r["is_mandated_reporter"]), "is_member_unit": _flag(r["is_member_unit"]),
-                 "sort_order": int(r["sort_order"])} for r in type_rows]
-        types = {code: obj for (code,), obj in _Sync(OrganisationType, using, counts, "organisation_types")(
-            ("code",), rows, {"code__in": [row["code"] for row in rows]}).items()}
+        rows = [
+            {
+                "code": r["code"],
+                "name": r["name"],
+                "name_en": r["name_en"],
+                "is_mandated_reporter": _flag(r["is_mandated_reporter"]),
+                "is_member_unit": _flag(r["is_member_unit"]),
+                "sort_order": int(r["sort_order"]),
+            }
+            for r in type_rows
+        ]
+        types = {
+            code: obj
+            for (code,), obj in _Sync(OrganisationType, using, counts, "organisation_types")(
+                ("code",), rows, {"code__in": [row["code"] for row in rows]}
+            ).items()
+        }
 
         def type_id(code):
             if code not in types:
@@ -164,30 +185,64 @@ def load_reference_data(apps=None, using: str = "default") -> dict[str, int]:
             return {name: obj for (name, _area), obj in found.items()}
 
         # City: the committee office and the member units (their parent is left to the administrator).
-        city_units = orgs([{"name": r["name"], "area_id": city.pk, "short_name": r["short_name"],
-                            "type_id": type_id(r["type_code"]), "coordinates": _flag(r["coordinates"])}
-                           for r in unit_rows])
+        city_units = orgs(
+            [
+                {
+                    "name": r["name"],
+                    "area_id": city.pk,
+                    "short_name": r["short_name"],
+                    "type_id": type_id(r["type_code"]),
+                    "coordinates": _flag(r["coordinates"]),
+                }
+                for r in unit_rows
+            ]
+        )
         by_short = {r["short_name"]: city_units[r["name"]] for r in unit_rows}
         city_office = next(city_units[r["name"]] for r in unit_rows if r["type_code"] == COMMITTEE_OFFICE)
 
         # Districts: an office under the city office, and counterparts of the city member units.
         rows = []
         for district in districts:
-            rows.append({"name": f"{district.name}未成年人保护委员会办公室", "area_id": district.pk,
-                         "short_name": f"{district.name}未保办", "type_id": type_id(DISTRICT_OFFICE),
-                         "parent_id": city_office.pk, "coordinates": False})
+            rows.append(
+                {
+                    "name": f"{district.name}未成年人保护委员会办公室",
+                    "area_id": district.pk,
+                    "short_name": f"{district.name}未保办",
+                    "type_id": type_id(DISTRICT_OFFICE),
+                    "parent_id": city_office.pk,
+                    "coordinates": False,
+                }
+            )
             names = {"district": district.name, "stem": _stem(district.name)}
             for city_short, type_code, name, short_name, coordinates in DISTRICT_COUNTERPARTS:
-                rows.append({"name": name.format(**names), "area_id": district.pk,
-                             "short_name": short_name.format(**names), "type_id": type_id(type_code),
-                             "parent_id": by_short[city_short].pk, "coordinates": coordinates})
+                rows.append(
+                    {
+                        "name": name.format(**names),
+                        "area_id": district.pk,
+                        "short_name": short_name.format(**names),
+                        "type_id": type_id(type_code),
+                        "parent_id": by_short[city_short].pk,
+                        "coordinates": coordinates,
+                    }
+                )
         district_orgs = orgs(rows)
-        offices = {district.pk: district_orgs[f"{district.name}未成年人保护委员会办公室"] for district in districts}
+        offices = {
+            district.pk: district_orgs[f"{district.name}未成年人保护委员会办公室"] for district in districts
+        }
 
         # Streets and towns (not zones): one workstation each, under its district office.
-        rows = [{"name": f"{street.name}未成年人保护工作站", "area_id": street.pk, "short_name": f"{street.name}工作站",
-                 "type_id": type_id(WORKSTATION), "parent_id": offices[street.parent_id].pk, "coordinates": False}
-                for street in streets if street.kind != ZONE]
+        rows = [
+            {
+                "name": f"{street.name}未成年人保护工作站",
+                "area_id": street.pk,
+                "short_name": f"{street.name}工作站",
+                "type_id": type_id(WORKSTATION),
+                "parent_id": offices[street.parent_id].pk,
+                "coordinates": False,
+            }
+            for street in streets
+            if street.kind != ZONE
+        ]
         orgs(rows)
 
     counts["streets"] = len(streets)

@@ -17,7 +17,18 @@ from .access import ROLE_JURISDICTION_LEVEL, SEPARATED_ADMIN_ROLES
 from .choices import AreaLevel
 from .models import ApiToken, Organisation, RoleAssignment, User
 
-ORGANISATION_FIELDS = ["name", "short_name", "type", "area", "parent", "uscc", "coordinates", "address", "phone", "is_active"]
+ORGANISATION_FIELDS = [
+    "name",
+    "short_name",
+    "type",
+    "area",
+    "parent",
+    "uscc",
+    "coordinates",
+    "address",
+    "phone",
+    "is_active",
+]
 USER_FIELDS = ["username", "full_name", "email", "phone", "is_active"]
 
 
@@ -36,9 +47,17 @@ def save_organisation(organisation: Organisation, *, actor, reason: str = "") ->
         before = snapshot(Organisation.objects.get(pk=organisation.pk), ORGANISATION_FIELDS)
     organisation.full_clean()
     organisation.save()
-    _require(Organisation.objects.visible_to(actor, access.CHANGE), organisation, _("该单位不在您的管理范围内"))
-    record(actor, AuditAction.CREATE if creating else AuditAction.UPDATE, organisation,
-           before=before or {}, after=snapshot(organisation, ORGANISATION_FIELDS), reason=reason)
+    _require(
+        Organisation.objects.visible_to(actor, access.CHANGE), organisation, _("该单位不在您的管理范围内")
+    )
+    record(
+        actor,
+        AuditAction.CREATE if creating else AuditAction.UPDATE,
+        organisation,
+        before=before or {},
+        after=snapshot(organisation, ORGANISATION_FIELDS),
+        reason=reason,
+    )
     return organisation
 
 
@@ -73,17 +92,22 @@ def check_assignment(assignment: RoleAssignment) -> None:
     level = ROLE_JURISDICTION_LEVEL.get(assignment.role)
     if level and assignment.area.level != level:
         errors["area"] = _("角色“%(role)s”的管辖范围必须是%(level)s级") % {
-            "role": assignment.get_role_display(), "level": AreaLevel(level).label}
+            "role": assignment.get_role_display(),
+            "level": AreaLevel(level).label,
+        }
     if not assignment.organisation.area.contains(assignment.area):
         errors["area"] = _("管辖范围必须在所属单位“%(org)s”的区域之内") % {"org": assignment.organisation}
     if assignment.role in SEPARATED_ADMIN_ROLES:
         held = set(
             RoleAssignment.objects.filter(user=assignment.user, role__in=SEPARATED_ADMIN_ROLES)
-            .exclude(pk=assignment.pk).exclude(role=assignment.role).values_list("role", flat=True)
+            .exclude(pk=assignment.pk)
+            .exclude(role=assignment.role)
+            .values_list("role", flat=True)
         )
         if held:
-            errors["role"] = _("三员分立：系统管理员、安全管理员、审计管理员不得由同一人兼任（该用户已是%(held)s）") % {
-                "held": "、".join(str(access.Role(r).label) for r in sorted(held))}
+            errors["role"] = _(
+                "三员分立：系统管理员、安全管理员、审计管理员不得由同一人兼任（该用户已是%(held)s）"
+            ) % {"held": "、".join(str(access.Role(r).label) for r in sorted(held))}
     if assignment.valid_until and assignment.valid_until < assignment.valid_from:
         errors["valid_until"] = _("失效日期不能早于生效日期")
     if errors:
@@ -103,10 +127,20 @@ def grant_role(assignment: RoleAssignment, *, actor, reason: str = "") -> RoleAs
     assignment.granted_by = actor
     assignment.full_clean(exclude=["granted_by", "user"])
     assignment.save()
-    record(actor, AuditAction.ROLE_GRANT, assignment.user, object_repr=str(assignment.user),
-           after={"role": assignment.role, "organisation": str(assignment.organisation), "area": str(assignment.area),
-                  "may_read_sensitive": assignment.may_read_sensitive, "may_see_full_id": assignment.may_see_full_id},
-           reason=reason)
+    record(
+        actor,
+        AuditAction.ROLE_GRANT,
+        assignment.user,
+        object_repr=str(assignment.user),
+        after={
+            "role": assignment.role,
+            "organisation": str(assignment.organisation),
+            "area": str(assignment.area),
+            "may_read_sensitive": assignment.may_read_sensitive,
+            "may_see_full_id": assignment.may_see_full_id,
+        },
+        reason=reason,
+    )
     return assignment
 
 
@@ -115,9 +149,18 @@ def revoke_role(assignment: RoleAssignment, *, actor, reason: str = "") -> None:
     _require(RoleAssignment.objects.visible_to(actor, access.CHANGE), assignment, _("无权撤销该角色"))
     if assignment.user_id == actor.pk:
         raise PermissionDenied(_("不能撤销自己的角色"))
-    record(actor, AuditAction.ROLE_REVOKE, assignment.user, object_repr=str(assignment.user),
-           before={"role": assignment.role, "organisation": str(assignment.organisation), "area": str(assignment.area)},
-           reason=reason)
+    record(
+        actor,
+        AuditAction.ROLE_REVOKE,
+        assignment.user,
+        object_repr=str(assignment.user),
+        before={
+            "role": assignment.role,
+            "organisation": str(assignment.organisation),
+            "area": str(assignment.area),
+        },
+        reason=reason,
+    )
     assignment.delete()
 
 
@@ -128,13 +171,23 @@ def create_token(*, actor, name: str, days: int | None = None) -> tuple[ApiToken
         raise ValidationError({"name": _("请填写令牌用途")})
     days = days or settings.API_TOKEN_DAYS
     if not 1 <= days <= settings.API_TOKEN_DAYS:
-        raise ValidationError({"days": _("有效期须在 1 至 %(max)d 天之间") % {"max": settings.API_TOKEN_DAYS}})
+        raise ValidationError(
+            {"days": _("有效期须在 1 至 %(max)d 天之间") % {"max": settings.API_TOKEN_DAYS}}
+        )
     key = ApiToken.new_key()
     token = ApiToken.objects.create(
-        user=actor, name=name.strip(), key_prefix=key[:10], key_hash=ApiToken.hash_key(key),
+        user=actor,
+        name=name.strip(),
+        key_prefix=key[:10],
+        key_hash=ApiToken.hash_key(key),
         expires=timezone.now() + datetime.timedelta(days=days),
     )
-    record(actor, AuditAction.TOKEN_CREATE, token, after={"name": token.name, "expires": token.expires.isoformat()})
+    record(
+        actor,
+        AuditAction.TOKEN_CREATE,
+        token,
+        after={"name": token.name, "expires": token.expires.isoformat()},
+    )
     return token, key
 
 

@@ -21,11 +21,21 @@ def _logged_out(sender, request, user, **kwargs):
 
 @receiver(user_login_failed)
 def _login_failed(sender, credentials, request=None, **kwargs):
-    record(None, AuditAction.LOGIN_FAILED, object_type="accounts.user",
-           object_repr=str(credentials.get("username", ""))[:150], username=str(credentials.get("username", ""))[:150])
+    record(
+        None,
+        AuditAction.LOGIN_FAILED,
+        object_type="accounts.user",
+        object_repr=str(credentials.get("username", ""))[:150],
+        username=str(credentials.get("username", ""))[:150],
+    )
 
 
 @receiver(user_locked_out)
 def _locked_out(sender, request, username=None, ip_address=None, **kwargs):
-    record(None, AuditAction.LOCKED_OUT, object_type="accounts.user", object_repr=str(username or "")[:150],
-           username=str(username or "")[:150])
+    record(
+        None,
+        AuditAction.LOCKED_OUT,
+        object_type="accounts.user",
+        object_repr=str(username or "")[:150],
+        username=str(username or "")[:150],
+    )

@@ -129,7 +129,11 @@ class OrganisationListView(ScopedListView):
         if self.filter_form.is_valid():
             data = self.filter_form.cleaned_data
             if data["q"]:
-                qs = qs.filter(Q(name__icontains=data["q"]) | Q(short_name__icontains=data["q"]) | Q(uscc=data["q"].upper()))
+                qs = qs.filter(
+                    Q(name__icontains=data["q"])
+                    | Q(short_name__icontains=data["q"])
+                    | Q(uscc=data["q"].upper())
+                )
             if data["type"]:
                 qs = qs.filter(type=data["type"])
             if data["district"]:
@@ -152,7 +156,9 @@ class OrganisationDetailView(ScopedDetailView):
         org = self.object
         return super().get_context_data(
             children=org.children.select_related("type").order_by("type__sort_order", "name")[:200],
-            may_change=Organisation.objects.visible_to(self.request.user, access.CHANGE).filter(pk=org.pk).exists(),
+            may_change=Organisation.objects.visible_to(self.request.user, access.CHANGE)
+            .filter(pk=org.pk)
+            .exists(),
             **kwargs,
         )
 
@@ -201,7 +207,10 @@ class OrganisationImportView(RoleRequiredMixin, generic.FormView):
         upload = form.cleaned_data["file"]
         result = import_organisations(upload.name, upload.read(), actor=self.request.user)
         if result.ok:
-            messages.success(self.request, _("导入完成：新增 %(c)d 个，更新 %(u)d 个。") % {"c": result.created, "u": result.updated})
+            messages.success(
+                self.request,
+                _("导入完成：新增 %(c)d 个，更新 %(u)d 个。") % {"c": result.created, "u": result.updated},
+            )
             return redirect("accounts:organisation_list")
         return self.render_to_response(self.get_context_data(form=form, result=result))
 
@@ -211,11 +220,27 @@ def organisation_export(request):
     qs = Organisation.objects.visible_to(request.user, access.EXPORT).select_related("type", "area", "parent")
     if not access.can_manage_organisations(request.user):
         raise Http404
-    record(request.user, AuditAction.EXPORT, object_type="accounts.organisation", object_repr="organisations.csv",
-           extra={"rows": qs.count()})
+    record(
+        request.user,
+        AuditAction.EXPORT,
+        object_type="accounts.organisation",
+        object_repr="organisations.csv",
+        extra={"rows": qs.count()},
+    )
     header = ["名称", "简称", "类型", "区域", "上级单位", "统一社会信用代码", "地址", "联系电话"]
-    rows = ([o.name, o.short_name, o.type.code, o.area.code, o.parent.name if o.parent else "", o.uscc, o.address, o.phone]
-            for o in qs.iterator(chunk_size=2000))
+    rows = (
+        [
+            o.name,
+            o.short_name,
+            o.type.code,
+            o.area.code,
+            o.parent.name if o.parent else "",
+            o.uscc,
+            o.address,
+            o.phone,
+        ]
+        for o in qs.iterator(chunk_size=2000)
+    )
     return csv_response("organisations.csv", header, rows)
 
 
@@ -248,7 +273,9 @@ class UserDetailView(ScopedDetailView):
         may_grant = access.can_grant_roles(user) and self.object.pk != user.pk
         form = kwargs.pop("grant_form", None) or (RoleAssignmentForm() if may_grant else None)
         return super().get_context_data(
-            assignments=RoleAssignment.objects.visible_to(user).filter(user=self.object).select_related("organisation", "area"),
+            assignments=RoleAssignment.objects.visible_to(user)
+            .filter(user=self.object)
+            .select_related("organisation", "area"),
             grant_form=form,
             may_edit=User.objects.visible_to(user, access.CHANGE).filter(pk=self.object.pk).exists(),
             **kwargs,
@@ -280,9 +307,13 @@ class UserEditView(ScopedObjectMixin, generic.UpdateView):
 
     def form_valid(self, form):
         try:
-            user = services.save_user(form.instance, actor=self.request.user, password=form.cleaned_data["password"] or None)
+            user = services.save_user(
+                form.instance, actor=self.request.user, password=form.cleaned_data["password"] or None
+            )
         except ValidationError as exc:
-            form.add_error("password", exc.messages) if not hasattr(exc, "error_dict") else add_form_errors(form, exc)
+            form.add_error("password", exc.messages) if not hasattr(exc, "error_dict") else add_form_errors(
+                form, exc
+            )
             return self.form_invalid(form)
         messages.success(self.request, _("账户已保存。"))
         return redirect("accounts:user_detail", uuid=user.uuid)
@@ -324,14 +355,22 @@ def tokens(request):
     new_key = None
     if request.method == "POST" and form.is_valid():
         try:
-            _token, new_key = services.create_token(actor=request.user, name=form.cleaned_data["name"], days=form.cleaned_data["days"])
+            _token, new_key = services.create_token(
+                actor=request.user, name=form.cleaned_data["name"], days=form.cleaned_data["days"]
+            )
         except ValidationError as exc:
             add_form_errors(form, exc)
         else:
             form = TokenForm()
-    return render(request, "accounts/tokens.html", {
-        "form": form, "new_key": new_key, "tokens": ApiToken.objects.filter(user=request.user),
-    })
+    return render(
+        request,
+        "accounts/tokens.html",
+        {
+            "form": form,
+            "new_key": new_key,
+            "tokens": ApiToken.objects.filter(user=request.user),
+        },
+    )
 
 
 @login_required
@@ -341,4 +380,3 @@ def token_revoke(request, uuid):
         services.revoke_token(token, actor=request.user)
         messages.success(request, _("令牌已吊销。"))
     return redirect("accounts:tokens")
-

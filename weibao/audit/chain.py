@@ -38,7 +38,9 @@ def canonical(event) -> bytes:
         event.extra,
         event.prev_hash,
     ]
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    ).encode()
 
 
 def compute_hash(event) -> str:
@@ -65,16 +67,24 @@ def verify(batch_size: int = 5000) -> tuple[int, Break | None]:
             break
         for event in batch:
             if event.seq != expected_seq:
-                return checked, Break(expected_seq, f"missing (next present is #{event.seq}): deleted or renumbered")
+                return checked, Break(
+                    expected_seq, f"missing (next present is #{event.seq}): deleted or renumbered"
+                )
             if event.prev_hash != expected_prev:
-                return checked, Break(event.seq, "previous-hash link does not match: an event before it was altered, removed or reordered")
+                return checked, Break(
+                    event.seq,
+                    "previous-hash link does not match: an event before it was altered, removed or reordered",
+                )
             if not hmac.compare_digest(event.hash, compute_hash(event)):
                 return checked, Break(event.seq, "content does not match its hash: the event was altered")
             expected_prev, expected_seq, last_seq = event.hash, event.seq + 1, event.seq
             checked += 1
     head = AuditHead.objects.filter(pk=1).first()
     if head and head.seq != last_seq:
-        return checked, Break(last_seq + 1, f"the chain ends at #{last_seq} but the head records #{head.seq}: events at the end were deleted")
+        return checked, Break(
+            last_seq + 1,
+            f"the chain ends at #{last_seq} but the head records #{head.seq}: events at the end were deleted",
+        )
     if head and head.seq and head.hash != expected_prev:
         return checked, Break(last_seq, "the last event's hash differs from the recorded head")
     return checked, None

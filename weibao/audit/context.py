@@ -13,7 +13,9 @@ class AuditContext:
 
 
 _EMPTY = AuditContext()
-_current: contextvars.ContextVar[AuditContext | None] = contextvars.ContextVar("weibao_audit_context", default=None)
+_current: contextvars.ContextVar[AuditContext | None] = contextvars.ContextVar(
+    "weibao_audit_context", default=None
+)
 
 
 def current() -> AuditContext:

@@ -32,8 +32,20 @@ def diff(before: dict | None, after: dict | None) -> dict:
     return changes
 
 
-def record(actor, action: str, obj=None, *, before=None, after=None, reason: str = "", object_type="",
-           object_id="", object_repr="", extra=None, username: str = "") -> AuditEvent:
+def record(
+    actor,
+    action: str,
+    obj=None,
+    *,
+    before=None,
+    after=None,
+    reason: str = "",
+    object_type="",
+    object_id="",
+    object_repr="",
+    extra=None,
+    username: str = "",
+) -> AuditEvent:
     """Append one event to the chain, inside the caller's transaction (or its own).
 
     ``obj`` fills the object fields; ``before``/``after`` are plain dicts of field values.

@@ -12,7 +12,9 @@ from .models import AuditAction, AuditEvent
 
 class AuditFilterForm(forms.Form):
     q = forms.CharField(label=_("操作人或对象"), required=False)
-    action = forms.ChoiceField(label=_("操作"), choices=[("", "—")] + list(AuditAction.choices), required=False)
+    action = forms.ChoiceField(
+        label=_("操作"), choices=[("", "—")] + list(AuditAction.choices), required=False
+    )
     object_type = forms.CharField(label=_("对象类型"), required=False)
     ip = forms.GenericIPAddressField(label=_("IP 地址"), required=False)
     since = forms.DateField(label=_("起"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -33,7 +35,11 @@ class AuditListView(LoginRequiredMixin, generic.ListView):
         if self.filter_form.is_valid():
             d = self.filter_form.cleaned_data
             if d["q"]:
-                qs = qs.filter(Q(actor_username__icontains=d["q"]) | Q(object_repr__icontains=d["q"]) | Q(object_id=d["q"]))
+                qs = qs.filter(
+                    Q(actor_username__icontains=d["q"])
+                    | Q(object_repr__icontains=d["q"])
+                    | Q(object_id=d["q"])
+                )
             if d["action"]:
                 qs = qs.filter(action=d["action"])
             if d["object_type"]:

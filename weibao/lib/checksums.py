@@ -68,7 +68,9 @@ def validate_uscc(value: str) -> str:
         raise ValueError(f"统一社会信用代码应为18位，实际为{len(code)}位 (must be 18 characters)")
     bad = sorted({c for c in code if c not in _USCC_ALPHABET})
     if bad:
-        raise ValueError(f"统一社会信用代码含有不允许的字符：{''.join(bad)} (characters not allowed; I, O, Z, S, V are never used)")
+        raise ValueError(
+            f"统一社会信用代码含有不允许的字符：{''.join(bad)} (characters not allowed; I, O, Z, S, V are never used)"
+        )
     if not code[2:8].isdigit():
         raise ValueError("统一社会信用代码第3至8位应为行政区划代码 (positions 3-8 must be an area code)")
     if uscc_check_char(code[:17]) != code[17]:

@@ -38,7 +38,9 @@ def decode(data: bytes) -> tuple[str, str]:
 
 def read_table(name: str, data: bytes) -> tuple[list[str], Iterator[tuple[int, dict]]]:
     if len(data) > MAX_BYTES:
-        raise TableError(f"文件过大：{len(data) // 1024 // 1024} MB，上限 {MAX_BYTES // 1024 // 1024} MB (file too large)")
+        raise TableError(
+            f"文件过大：{len(data) // 1024 // 1024} MB，上限 {MAX_BYTES // 1024 // 1024} MB (file too large)"
+        )
     if not data.strip():
         raise TableError("文件为空 (the file is empty)")
     lower = name.lower()
@@ -75,8 +77,8 @@ def _rows(headers, rows, start=2):
         if not any(values):
             continue
         row = {h: (values[i] if i < len(values) else "") for i, h in enumerate(headers) if h}
-        if any(values[len(headers):]):
-            row[EXTRA_CELLS] = "、".join(v for v in values[len(headers):] if v)
+        if any(values[len(headers) :]):
+            row[EXTRA_CELLS] = "、".join(v for v in values[len(headers) :] if v)
         yield number, row
 
 

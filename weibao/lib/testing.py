@@ -35,15 +35,23 @@ def org(type_code: str, area_code: str, name: str | None = None) -> Organisation
     if found:
         return found
     return Organisation.objects.create(
-        name=name or f"测试{type_code}{area_code}", type=OrganisationType.objects.get(code=type_code), area=area(area_code)
+        name=name or f"测试{type_code}{area_code}",
+        type=OrganisationType.objects.get(code=type_code),
+        area=area(area_code),
     )
 
 
-def make_user(username: str, role: str | None = None, organisation=None, area_code: str | None = None, **flags) -> User:
+def make_user(
+    username: str, role: str | None = None, organisation=None, area_code: str | None = None, **flags
+) -> User:
     user = User.objects.create_user(username=username, password=PASSWORD, full_name=username)
     if role:
         RoleAssignment.objects.create(
-            user=user, role=role, organisation=organisation, area=area(area_code or organisation.area.code), **flags
+            user=user,
+            role=role,
+            organisation=organisation,
+            area=area(area_code or organisation.area.code),
+            **flags,
         )
     return user
 
@@ -66,7 +74,12 @@ class World:
 
 # Persona name → (role, organisation (type, area), jurisdiction area, flags)
 PERSONAS = {
-    "city": (Role.CITY_OFFICE, ("committee_office", CITY), CITY, {"may_read_sensitive": True, "may_see_full_id": True}),
+    "city": (
+        Role.CITY_OFFICE,
+        ("committee_office", CITY),
+        CITY,
+        {"may_read_sensitive": True, "may_see_full_id": True},
+    ),
     "district_a": (Role.DISTRICT_OFFICE, ("district_office", DISTRICT_A), DISTRICT_A, {}),
     "worker_a1": (Role.WORKSTATION_WORKER, ("workstation", A1), A1, {}),
     "lead_a1": (Role.WORKSTATION_LEAD, ("workstation", A1), A1, {"may_read_sensitive": True}),
@@ -95,11 +108,17 @@ def build_world() -> World:
     world.orgs.update(police_a=police_a, edu=edu)
     born = datetime.date(2015, 6, 1)
     for key, street, sensitivity in [
-        ("a1", A1, "normal"), ("a1_sensitive", A1, "sensitive"), ("a2", A2, "normal"), ("b1", B1, "normal"),
-        ("a2_police", A2, "normal"), ("b1_police", B1, "normal"), ("b1_edu", B1, "normal"),
+        ("a1", A1, "normal"),
+        ("a1_sensitive", A1, "sensitive"),
+        ("a2", A2, "normal"),
+        ("b1", B1, "normal"),
+        ("a2_police", A2, "normal"),
+        ("b1_police", B1, "normal"),
+        ("b1_edu", B1, "normal"),
     ]:
-        world.persons[key] = Person.objects.create(name=f"测试{key}", sex="F", birth_date=born, street=area(street),
-                                                   sensitivity=sensitivity)
+        world.persons[key] = Person.objects.create(
+            name=f"测试{key}", sex="F", birth_date=born, street=area(street), sensitivity=sensitivity
+        )
     DepartmentLink.objects.create(person=world.persons["a2_police"], organisation=police_a, basis="sent")
     DepartmentLink.objects.create(person=world.persons["b1_police"], organisation=police_a, basis="sent")
     DepartmentLink.objects.create(person=world.persons["b1_edu"], organisation=edu, basis="sent")

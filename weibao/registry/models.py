@@ -19,7 +19,9 @@ class Person(models.Model):
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True, db_index=True)
     street = models.ForeignKey(Area, models.PROTECT, verbose_name=_("街镇"), related_name="persons")
-    sensitivity = models.CharField(_("敏感级别"), max_length=10, choices=Sensitivity.choices, default=Sensitivity.NORMAL)
+    sensitivity = models.CharField(
+        _("敏感级别"), max_length=10, choices=Sensitivity.choices, default=Sensitivity.NORMAL
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -43,7 +45,9 @@ class DepartmentLink(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["person", "organisation", "basis"], name="department_link_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "organisation", "basis"], name="department_link_unique")
+        ]
         indexes = [models.Index(fields=["organisation", "person"])]
 
     def __str__(self):

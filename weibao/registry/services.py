@@ -26,6 +26,12 @@ def save_person(person: Person, *, actor, reason: str = "") -> Person:
     person.save()
     if not Person.objects.visible_to(actor, access.CHANGE).filter(pk=person.pk).exists():
         raise PermissionDenied(_("该人员不在您的管辖范围内"))
-    record(actor, AuditAction.CREATE if creating else AuditAction.UPDATE, person,
-           before=before, after=snapshot(person, PERSON_FIELDS), reason=reason)
+    record(
+        actor,
+        AuditAction.CREATE if creating else AuditAction.UPDATE,
+        person,
+        before=before,
+        after=snapshot(person, PERSON_FIELDS),
+        reason=reason,
+    )
     return person

@@ -37,8 +37,12 @@ class PersonListView(ScopedListView):
         self.search_form = PersonSearchForm(self.request.GET or None)
         qs = search(super().get_queryset().select_related("street", "street__parent"), self.search_form)
         if self.search_form.is_valid() and any(self.search_form.cleaned_data.values()):
-            record(self.request.user, AuditAction.SEARCH, object_type="registry.person",
-                   extra={k: str(v) for k, v in self.search_form.cleaned_data.items() if v})
+            record(
+                self.request.user,
+                AuditAction.SEARCH,
+                object_type="registry.person",
+                extra={k: str(v) for k, v in self.search_form.cleaned_data.items() if v},
+            )
         return qs
 
     def get_context_data(self, **kwargs):
@@ -62,7 +66,9 @@ class PersonDetailView(ScopedDetailView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            may_change=Person.objects.visible_to(self.request.user, access.CHANGE).filter(pk=self.object.pk).exists(),
+            may_change=Person.objects.visible_to(self.request.user, access.CHANGE)
+            .filter(pk=self.object.pk)
+            .exists(),
             **kwargs,
         )
 
@@ -74,7 +80,9 @@ class PersonEditView(ScopedObjectMixin, generic.UpdateView):
 
     def form_valid(self, form):
         try:
-            person = services.save_person(form.instance, actor=self.request.user, reason=form.cleaned_data["reason"])
+            person = services.save_person(
+                form.instance, actor=self.request.user, reason=form.cleaned_data["reason"]
+            )
         except ValidationError as exc:
             add_form_errors(form, exc)
             return self.form_invalid(form)
@@ -97,11 +105,20 @@ class PersonCreateView(RoleRequiredMixin, PersonEditView):
 def person_export(request):
     """CSV of the persons the user may export, filtered like the list; the export itself is audited."""
     form = PersonSearchForm(request.GET or None)
-    qs = search(Person.objects.visible_to(request.user, access.EXPORT), form).select_related("street", "street__parent")
+    qs = search(Person.objects.visible_to(request.user, access.EXPORT), form).select_related(
+        "street", "street__parent"
+    )
     if access.person_q(request.user, access.EXPORT) is None:
         raise PermissionDenied
-    record(request.user, AuditAction.EXPORT, object_type="registry.person", object_repr="persons.csv",
-           extra={"rows": qs.count(), "filters": request.GET.dict()})
-    rows = ([p.uuid, p.name, p.get_sex_display(), p.birth_date or "", p.street.parent.name, p.street.name]
-            for p in qs.iterator(chunk_size=2000))
+    record(
+        request.user,
+        AuditAction.EXPORT,
+        object_type="registry.person",
+        object_repr="persons.csv",
+        extra={"rows": qs.count(), "filters": request.GET.dict()},
+    )
+    rows = (
+        [p.uuid, p.name, p.get_sex_display(), p.birth_date or "", p.street.parent.name, p.street.name]
+        for p in qs.iterator(chunk_size=2000)
+    )
     return csv_response("persons.csv", ["编号", "姓名", "性别", "出生日期", "区", "街镇"], rows)

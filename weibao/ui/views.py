@@ -23,26 +23,62 @@ def home(request):
         cards.append(("敏感记录", persons.filter(sensitivity="sensitive").count(), "registry:person_list"))
         by_street = (
             persons.values("street__name").annotate(n=Count("id")).order_by("-n")[:10]
-            if Role.CITY_OFFICE not in roles else
-            persons.values("street__parent__name").annotate(n=Count("id")).order_by("-n")[:16]
+            if Role.CITY_OFFICE not in roles
+            else persons.values("street__parent__name").annotate(n=Count("id")).order_by("-n")[:16]
         )
-        panels.append(("by_area", [[r.get("street__name") or r.get("street__parent__name"), r["n"]] for r in by_street]))
+        panels.append(
+            ("by_area", [[r.get("street__name") or r.get("street__parent__name"), r["n"]] for r in by_street])
+        )
     if access.can_list_users(user):
         visible_users = User.objects.visible_to(user)
         cards.append(("账户", visible_users.count(), "accounts:user_list"))
-        cards.append(("未授予角色的账户", visible_users.filter(role_assignments__isnull=True, is_system_actor=False).count(), "accounts:user_list"))
+        cards.append(
+            (
+                "未授予角色的账户",
+                visible_users.filter(role_assignments__isnull=True, is_system_actor=False).count(),
+                "accounts:user_list",
+            )
+        )
     if access.can_manage_organisations(user):
-        cards.append(("单位", Organisation.objects.visible_to(user, access.CHANGE).count(), "accounts:organisation_list"))
+        cards.append(
+            (
+                "单位",
+                Organisation.objects.visible_to(user, access.CHANGE).count(),
+                "accounts:organisation_list",
+            )
+        )
     if access.can_read_audit(user):
         events = AuditEvent.objects.visible_to(user)
         since = timezone.now() - timezone.timedelta(days=1)
-        cards.append(("24小时内登录失败", events.filter(action=AuditAction.LOGIN_FAILED, at__gte=since).count(), "audit:event_list"))
-        cards.append(("24小时内导出", events.filter(action=AuditAction.EXPORT, at__gte=since).count(), "audit:event_list"))
+        cards.append(
+            (
+                "24小时内登录失败",
+                events.filter(action=AuditAction.LOGIN_FAILED, at__gte=since).count(),
+                "audit:event_list",
+            )
+        )
+        cards.append(
+            (
+                "24小时内导出",
+                events.filter(action=AuditAction.EXPORT, at__gte=since).count(),
+                "audit:event_list",
+            )
+        )
         panels.append(("recent_events", list(events.order_by("-seq")[:10])))
-    expiring = ApiToken.objects.filter(user=user).usable().filter(expires__lt=timezone.now() + timezone.timedelta(days=14))
-    return render(request, "ui/home.html", {
-        "cards": cards, "panels": dict(panels), "expiring_tokens": expiring,
-    })
+    expiring = (
+        ApiToken.objects.filter(user=user)
+        .usable()
+        .filter(expires__lt=timezone.now() + timezone.timedelta(days=14))
+    )
+    return render(
+        request,
+        "ui/home.html",
+        {
+            "cards": cards,
+            "panels": dict(panels),
+            "expiring_tokens": expiring,
+        },
+    )
 
 
 def error_403(request, exception=None):

@@ -20,11 +20,25 @@ class OrganisationTypeSerializer(serializers.ModelSerializer):
 class OrganisationSerializer(serializers.ModelSerializer):
     type = serializers.SlugRelatedField(slug_field="code", queryset=OrganisationType.objects.all())
     area = serializers.SlugRelatedField(slug_field="code", queryset=Area.objects.all())
-    parent = serializers.SlugRelatedField(slug_field="uuid", queryset=Organisation.objects.all(), required=False, allow_null=True)
+    parent = serializers.SlugRelatedField(
+        slug_field="uuid", queryset=Organisation.objects.all(), required=False, allow_null=True
+    )
 
     class Meta:
         model = Organisation
-        fields = ["uuid", "name", "short_name", "type", "area", "parent", "uscc", "coordinates", "address", "phone", "is_active"]
+        fields = [
+            "uuid",
+            "name",
+            "short_name",
+            "type",
+            "area",
+            "parent",
+            "uscc",
+            "coordinates",
+            "address",
+            "phone",
+            "is_active",
+        ]
         read_only_fields = ["uuid"]
         validators = []  # uniqueness is checked by the model's full_clean in the service
 
@@ -35,7 +49,16 @@ class RoleAssignmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RoleAssignment
-        fields = ["id", "role", "organisation", "area", "may_read_sensitive", "may_see_full_id", "valid_from", "valid_until"]
+        fields = [
+            "id",
+            "role",
+            "organisation",
+            "area",
+            "may_read_sensitive",
+            "may_see_full_id",
+            "valid_from",
+            "valid_until",
+        ]
 
 
 class UserSerializer(serializers.ModelSerializer):

@@ -33,7 +33,9 @@ class OrganisationTypeViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = None
 
 
-class OrganisationViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+class OrganisationViewSet(
+    ScopedViewSetMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
+):
     """The organisation directory; system administrators create and edit within their area."""
 
     scoped_model = Organisation
@@ -44,7 +46,9 @@ class OrganisationViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, mixins.Up
         return super().get_queryset().select_related("type", "area", "parent")
 
     def perform_create(self, serializer):
-        serializer.instance = services.save_organisation(Organisation(**serializer.validated_data), actor=self.request.user)
+        serializer.instance = services.save_organisation(
+            Organisation(**serializer.validated_data), actor=self.request.user
+        )
 
     def perform_update(self, serializer):
         instance = serializer.instance
@@ -60,7 +64,12 @@ class UserViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = UserSerializer
 
     def get_queryset(self):
-        return super().get_queryset().prefetch_related("role_assignments__organisation", "role_assignments__area").order_by("username")
+        return (
+            super()
+            .get_queryset()
+            .prefetch_related("role_assignments__organisation", "role_assignments__area")
+            .order_by("username")
+        )
 
     @action(detail=False, methods=["get"])
     def me(self, request):
@@ -80,8 +89,12 @@ class ApiTokenViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             return ApiToken.objects.none()
         return ApiToken.objects.filter(user=self.request.user)
 
-    @extend_schema(request=ApiTokenCreateSerializer, responses=inline_serializer("NewToken", {
-        "token": ApiTokenSerializer(), "key": serializers.CharField()}))
+    @extend_schema(
+        request=ApiTokenCreateSerializer,
+        responses=inline_serializer(
+            "NewToken", {"token": ApiTokenSerializer(), "key": serializers.CharField()}
+        ),
+    )
     def create(self, request):
         data = ApiTokenCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)

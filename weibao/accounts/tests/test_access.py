@@ -88,12 +88,22 @@ def test_person_export_holds_exactly_the_persons_in_scope(client, world, persona
 
 def test_anonymous_gets_login_page_and_api_refusal(client, world):
     person = world.persons["a1"]
-    for url in [reverse("ui:home"), reverse("registry:person_list"), reverse("registry:person_detail", args=[person.uuid]),
-                reverse("registry:person_export"), reverse("accounts:organisation_list"), reverse("audit:event_list")]:
+    for url in [
+        reverse("ui:home"),
+        reverse("registry:person_list"),
+        reverse("registry:person_detail", args=[person.uuid]),
+        reverse("registry:person_export"),
+        reverse("accounts:organisation_list"),
+        reverse("audit:event_list"),
+    ]:
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:login")), url
-    for url in ["/api/registry/persons/", f"/api/registry/persons/{person.uuid}/", "/api/accounts/organisations/",
-                "/api/audit/events/"]:
+    for url in [
+        "/api/registry/persons/",
+        f"/api/registry/persons/{person.uuid}/",
+        "/api/accounts/organisations/",
+        "/api/audit/events/",
+    ]:
         assert client.get(url).status_code in (401, 403), url
 
 
@@ -131,8 +141,11 @@ ORG_MATRIX = {
 def test_organisation_pages_and_api_follow_the_rule(client, world, persona):
     from weibao.lib.testing import A1, B1, CITY, org
 
-    orgs = {"workstation_a1": org("workstation", A1), "workstation_b1": org("workstation", B1),
-            "city_office": org("committee_office", CITY)}
+    orgs = {
+        "workstation_a1": org("workstation", A1),
+        "workstation_b1": org("workstation", B1),
+        "city_office": org("committee_office", CITY),
+    }
     user = world.users[persona]
     own = user.role_assignments.first().organisation if user.role_assignments.exists() else None
     if own is not None:
@@ -141,13 +154,21 @@ def test_organisation_pages_and_api_follow_the_rule(client, world, persona):
     c = _client(client, world, persona)
     for key, o in orgs.items():
         visible = view is None or key in view
-        assert c.get(reverse("accounts:organisation_detail", args=[o.uuid])).status_code == (200 if visible else 404)
+        assert c.get(reverse("accounts:organisation_detail", args=[o.uuid])).status_code == (
+            200 if visible else 404
+        )
         assert c.get(f"/api/accounts/organisations/{o.uuid}/").status_code == (200 if visible else 404)
         if key == "own":
             continue
         may_change = key in change
-        assert c.get(reverse("accounts:organisation_edit", args=[o.uuid])).status_code == (200 if may_change else 404)
-        patched = c.patch(f"/api/accounts/organisations/{o.uuid}/", {"phone": "021-12345678"}, content_type="application/json")
+        assert c.get(reverse("accounts:organisation_edit", args=[o.uuid])).status_code == (
+            200 if may_change else 404
+        )
+        patched = c.patch(
+            f"/api/accounts/organisations/{o.uuid}/",
+            {"phone": "021-12345678"},
+            content_type="application/json",
+        )
         assert patched.status_code == (200 if may_change else 404), f"{persona} patch {key}"
     export = c.get(reverse("accounts:organisation_export"))
     assert export.status_code == (200 if change else 404)

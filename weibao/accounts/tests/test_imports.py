@@ -25,7 +25,10 @@ def _import(world, text, encoding="utf-8", actor="sysadmin", name="orgs.csv"):
 
 
 def test_valid_gbk_csv_imports_every_row_and_audits(world):
-    text = HEADER + f"黄浦区第一中学,school,310101002,,{USCC},南京东路1号\n外滩幼儿园,幼儿园,外滩街道,黄浦区第一中学,,\n"
+    text = (
+        HEADER
+        + f"黄浦区第一中学,school,310101002,,{USCC},南京东路1号\n外滩幼儿园,幼儿园,外滩街道,黄浦区第一中学,,\n"
+    )
     result = _import(world, text, "gbk")
     assert result.ok and (result.created, result.updated) == (2, 0)
     kindergarten = Organisation.objects.get(name="外滩幼儿园")
@@ -44,19 +47,26 @@ def test_reimport_updates_instead_of_duplicating(world):
 def test_row_errors_name_row_column_and_reason_and_nothing_is_saved(world):
     bad_uscc = USCC[:-1] + ("0" if USCC[-1] != "0" else "1")
     text = HEADER + (
-        "黄浦区第一中学,school,310101002,,,\n"       # row 2 fine
-        ",school,310101002,,,\n"                   # row 3 missing name
-        "某医院,spaceship,310101002,,,\n"           # row 4 unknown type
-        "某医院,hospital,火星,,,\n"                  # row 5 unknown area
+        "黄浦区第一中学,school,310101002,,,\n"  # row 2 fine
+        ",school,310101002,,,\n"  # row 3 missing name
+        "某医院,spaceship,310101002,,,\n"  # row 4 unknown type
+        "某医院,hospital,火星,,,\n"  # row 5 unknown area
         f"某诊所,hospital,310101002,,{bad_uscc},\n"  # row 6 wrong check character
-        "黄浦区第一中学,school,310101002,,,\n"       # row 7 duplicate of row 2
-        "某小学,school,310101002,不存在的单位,,\n"    # row 8 unknown parent
+        "黄浦区第一中学,school,310101002,,,\n"  # row 7 duplicate of row 2
+        "某小学,school,310101002,不存在的单位,,\n"  # row 8 unknown parent
     )
     before = Organisation.objects.count()
     result = _import(world, text)
     assert not result.ok
     errors = {(row, column) for row, column, _ in result.errors}
-    assert errors == {(3, "名称"), (4, "类型"), (5, "区域"), (6, "统一社会信用代码"), (7, "名称"), (8, "上级单位")}
+    assert errors == {
+        (3, "名称"),
+        (4, "类型"),
+        (5, "区域"),
+        (6, "统一社会信用代码"),
+        (7, "名称"),
+        (8, "上级单位"),
+    }
     assert any("校验位" in m for r, _c, m in result.errors if r == 6)
     assert Organisation.objects.count() == before
 

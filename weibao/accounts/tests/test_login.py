@@ -50,7 +50,9 @@ def test_person_role_enrols_and_then_verifies_totp(client, world):
     page = client.get(reverse("accounts:otp_setup"))
     assert page.status_code == 200 and "data:image/svg+xml" in page.content.decode()
     device = TOTPDevice.objects.get(user=world.users["worker_a1"], confirmed=False)
-    wrong = client.post(reverse("accounts:otp_setup"), {"token": "000000" if _code(device) != "000000" else "111111"})
+    wrong = client.post(
+        reverse("accounts:otp_setup"), {"token": "000000" if _code(device) != "000000" else "111111"}
+    )
     assert "验证码不正确" in wrong.content.decode()
     throttled = client.post(reverse("accounts:otp_setup"), {"token": _code(device)})
     assert "尝试过于频繁" in throttled.content.decode()
@@ -79,7 +81,9 @@ def test_open_redirect_after_otp_is_refused(client, world):
     _login(client, "worker_a1")
     client.get(reverse("accounts:otp_setup"))
     device = TOTPDevice.objects.get(user=world.users["worker_a1"])
-    response = client.post(reverse("accounts:otp_setup") + "?next=https://evil.example/", {"token": _code(device)})
+    response = client.post(
+        reverse("accounts:otp_setup") + "?next=https://evil.example/", {"token": _code(device)}
+    )
     assert response["Location"] == reverse("ui:home")
 
 

@@ -10,26 +10,63 @@ from weibao.accounts.models import Area, Organisation, OrganisationType
 from weibao.accounts.reference import load_reference_data, read_csv
 
 DISTRICTS = {
-    "310101": "黄浦区", "310104": "徐汇区", "310105": "长宁区", "310106": "静安区",
-    "310107": "普陀区", "310109": "虹口区", "310110": "杨浦区", "310112": "闵行区",
-    "310113": "宝山区", "310114": "嘉定区", "310115": "浦东新区", "310116": "金山区",
-    "310117": "松江区", "310118": "青浦区", "310120": "奉贤区", "310151": "崇明区",
+    "310101": "黄浦区",
+    "310104": "徐汇区",
+    "310105": "长宁区",
+    "310106": "静安区",
+    "310107": "普陀区",
+    "310109": "虹口区",
+    "310110": "杨浦区",
+    "310112": "闵行区",
+    "310113": "宝山区",
+    "310114": "嘉定区",
+    "310115": "浦东新区",
+    "310116": "金山区",
+    "310117": "松江区",
+    "310118": "青浦区",
+    "310120": "奉贤区",
+    "310151": "崇明区",
 }
 
 # Every unit in the 责任单位 lists of the 2023 Shanghai work plan (沪未保办〔2023〕1号).
 WORK_PLAN_UNITS = {
-    "市教委", "市妇儿工委办", "市民政局", "市司法局", "市公安局", "市高院", "市检察院", "市应急局", "团市委",
-    "市残联", "市总工会", "市关工委", "市委网信办", "市委宣传部", "市未保办", "市委政法委", "市卫生健康委",
-    "市财政局", "市农业农村委", "市体育局", "市科委", "市文旅局", "市市场监管局",
+    "市教委",
+    "市妇儿工委办",
+    "市民政局",
+    "市司法局",
+    "市公安局",
+    "市高院",
+    "市检察院",
+    "市应急局",
+    "团市委",
+    "市残联",
+    "市总工会",
+    "市关工委",
+    "市委网信办",
+    "市委宣传部",
+    "市未保办",
+    "市委政法委",
+    "市卫生健康委",
+    "市财政局",
+    "市农业农村委",
+    "市体育局",
+    "市科委",
+    "市文旅局",
+    "市市场监管局",
 }
 
 
 def _snapshot():
     return (
         sorted(Area.objects.values_list("code", "name", "level", "kind", "parent__code")),
-        sorted(OrganisationType.objects.values_list("code", "name", "is_mandated_reporter", "is_member_unit")),
-        sorted(Organisation.objects.values_list("name", "area__code", "type__code", "parent__name", "coordinates",
-                                                "updated")),
+        sorted(
+            OrganisationType.objects.values_list("code", "name", "is_mandated_reporter", "is_member_unit")
+        ),
+        sorted(
+            Organisation.objects.values_list(
+                "name", "area__code", "type__code", "parent__name", "coordinates", "updated"
+            )
+        ),
     )
 
 
@@ -50,7 +87,10 @@ def test_street_kinds_match_official_counts():
     assert streets.filter(kind=StreetKind.TOWNSHIP).count() == 2
     assert streets.exclude(kind__in=StreetKind.values).count() == 0
     assert streets.filter(kind=StreetKind.ZONE).exists()
-    assert set(streets.filter(kind=StreetKind.TOWNSHIP).values_list("name", flat=True)) == {"新村乡", "横沙乡"}
+    assert set(streets.filter(kind=StreetKind.TOWNSHIP).values_list("name", flat=True)) == {
+        "新村乡",
+        "横沙乡",
+    }
 
 
 @pytest.mark.django_db
@@ -64,7 +104,9 @@ def test_every_street_sits_in_a_district_with_a_matching_code():
 @pytest.mark.django_db
 def test_one_workstation_per_street_and_none_for_zones():
     streets = Area.objects.filter(level=AreaLevel.STREET)
-    workstations = Organisation.objects.filter(type__code="workstation").select_related("area", "parent__type")
+    workstations = Organisation.objects.filter(type__code="workstation").select_related(
+        "area", "parent__type"
+    )
     assert workstations.count() == streets.exclude(kind=StreetKind.ZONE).count() == 215
     by_area = {w.area_id: w for w in workstations}
     assert len(by_area) == 215
@@ -123,7 +165,13 @@ def test_organisation_types():
     assert types["school"].is_mandated_reporter and not types["school"].is_member_unit
     assert types["police"].is_member_unit and not types["police"].is_mandated_reporter
     assert {c for c, t in types.items() if t.is_mandated_reporter} == {
-        "school", "kindergarten", "hospital", "residents_committee", "training_institution", "welfare_institution", "hotel"
+        "school",
+        "kindergarten",
+        "hospital",
+        "residents_committee",
+        "training_institution",
+        "welfare_institution",
+        "hotel",
     }
 
 

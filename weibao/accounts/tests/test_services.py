@@ -20,9 +20,14 @@ def _grant(world, user, role, org_key, area_code, actor="secadmin"):
     return services.grant_role(assignment, actor=world.users[actor], reason="测试")
 
 
-@pytest.mark.parametrize("first,second", [
-    (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN), (Role.SYSTEM_ADMIN, Role.AUDIT_ADMIN), (Role.SECURITY_ADMIN, Role.AUDIT_ADMIN),
-])
+@pytest.mark.parametrize(
+    "first,second",
+    [
+        (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN),
+        (Role.SYSTEM_ADMIN, Role.AUDIT_ADMIN),
+        (Role.SECURITY_ADMIN, Role.AUDIT_ADMIN),
+    ],
+)
 def test_three_admin_duties_are_never_held_by_one_user(world, first, second):
     user = User.objects.create_user("newadmin", password="x")
     _grant(world, user, first, ("committee_office", CITY), CITY)
@@ -65,7 +70,9 @@ def test_grant_and_revoke_are_audited_with_reason(world):
     user = User.objects.create_user("w", password="x")
     assignment = _grant(world, user, Role.WORKSTATION_WORKER, ("workstation", A1), A1)
     services.revoke_role(assignment, actor=world.users["secadmin"], reason="调岗")
-    actions = list(AuditEvent.objects.filter(object_id=str(user.uuid)).order_by("seq").values_list("action", "reason"))
+    actions = list(
+        AuditEvent.objects.filter(object_id=str(user.uuid)).order_by("seq").values_list("action", "reason")
+    )
     assert actions == [("role_grant", "测试"), ("role_revoke", "调岗")]
     assert not user.role_assignments.exists()
 
@@ -76,9 +83,16 @@ def test_role_grant_page_shows_the_three_duties_error_beside_the_field(client, w
     verify_second_factor(client, world.users["secadmin"])
     target = world.users["sysadmin"]
     office = org("committee_office", CITY)
-    response = client.post(f"/accounts/users/{target.uuid}/", {
-        "role": Role.AUDIT_ADMIN, "organisation": office.pk, "area": area(CITY).pk, "valid_from": "2026-01-01", "reason": "x",
-    })
+    response = client.post(
+        f"/accounts/users/{target.uuid}/",
+        {
+            "role": Role.AUDIT_ADMIN,
+            "organisation": office.pk,
+            "area": area(CITY).pk,
+            "valid_from": "2026-01-01",
+            "reason": "x",
+        },
+    )
     assert response.status_code == 200
     assert "三员分立" in response.content.decode()
 
@@ -123,7 +137,9 @@ def test_token_api_creates_lists_and_revokes(client, world):
     from weibao.lib.testing import verify_second_factor
 
     verify_second_factor(client, world.users["city"])
-    created = client.post("/api/accounts/tokens/", {"name": "统计对接", "days": 7}, content_type="application/json")
+    created = client.post(
+        "/api/accounts/tokens/", {"name": "统计对接", "days": 7}, content_type="application/json"
+    )
     assert created.status_code == 201
     key, uuid = created.json()["key"], created.json()["token"]["uuid"]
     assert [t["uuid"] for t in client.get("/api/accounts/tokens/").json()["results"]] == [uuid]

@@ -12,8 +12,12 @@ pytestmark = pytest.mark.django_db
 
 
 def _events(n=5):
-    return [record(None, "view", object_type="registry.person", object_id=str(i), object_repr=f"p{i}", username="t")
-            for i in range(n)]
+    return [
+        record(
+            None, "view", object_type="registry.person", object_id=str(i), object_repr=f"p{i}", username="t"
+        )
+        for i in range(n)
+    ]
 
 
 def _drop_triggers():
@@ -57,7 +61,9 @@ def test_verify_names_an_altered_event(capsys):
     events = _events()
     _drop_triggers()
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET object_repr = %s WHERE seq = %s", ["someone else", events[2].seq])
+        cursor.execute(
+            "UPDATE audit_auditevent SET object_repr = %s WHERE seq = %s", ["someone else", events[2].seq]
+        )
     code, err = _run_verify(capsys)
     assert code == 1
     assert f"event #{events[2].seq}" in err and "altered" in err
@@ -100,8 +106,10 @@ def test_first_event_links_to_genesis():
 
 
 def test_diff_keeps_changed_fields_only_and_masks_identifiers():
-    changes = diff({"name": "张三", "id_number": "310101201506010011", "sex": "M"},
-                   {"name": "张三丰", "id_number": "310101201506010029", "sex": "M"})
+    changes = diff(
+        {"name": "张三", "id_number": "310101201506010011", "sex": "M"},
+        {"name": "张三丰", "id_number": "310101201506010029", "sex": "M"},
+    )
     assert changes == {"name": ["张三", "张三丰"], "id_number": ["310101********0011", "310101********0029"]}
 
 
@@ -113,4 +121,9 @@ def test_record_stores_actor_address_and_request(rf, django_user_model):
         event = record(user, "export", object_type="registry.person", reason="季度统计")
     event.refresh_from_db()
     assert (event.actor_id, event.actor_username, event.ip, event.request_id, event.reason) == (
-        user.pk, "alice", "10.1.2.3", "req-1", "季度统计")
+        user.pk,
+        "alice",
+        "10.1.2.3",
+        "req-1",
+        "季度统计",
+    )

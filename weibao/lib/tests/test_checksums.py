@@ -12,14 +12,17 @@ def test_valid_id_number_passes_and_is_normalised():
     assert validate_id_number(" 11010519491231002x ") == VALID_ID
 
 
-@pytest.mark.parametrize("value,reason", [
-    ("110105194912310021", "校验位错误"),
-    ("11010519491231002", "应为18位"),
-    ("1101051949123100AX", "只能包含数字"),
-    ("110105194902300021", "出生日期无效"),
-    ("990105194912310021", "行政区划代码无效"),
-    ("110105289912310021", "超出范围"),
-])
+@pytest.mark.parametrize(
+    "value,reason",
+    [
+        ("110105194912310021", "校验位错误"),
+        ("11010519491231002", "应为18位"),
+        ("1101051949123100AX", "只能包含数字"),
+        ("110105194902300021", "出生日期无效"),
+        ("990105194912310021", "行政区划代码无效"),
+        ("110105289912310021", "超出范围"),
+    ],
+)
 def test_invalid_id_numbers_name_the_reason(value, reason):
     with pytest.raises(ValueError, match=reason):
         validate_id_number(value, today=datetime.date(2026, 11, 29))
@@ -39,7 +42,10 @@ def test_uscc_check_character():
         validate_uscc(wrong)
 
 
-@pytest.mark.parametrize("value,reason", [("9131000", "应为18位"), ("91310000MA1FL0000I", "不允许的字符"), ("9131ABCDMA1FL00001", "行政区划代码")])
+@pytest.mark.parametrize(
+    "value,reason",
+    [("9131000", "应为18位"), ("91310000MA1FL0000I", "不允许的字符"), ("9131ABCDMA1FL00001", "行政区划代码")],
+)
 def test_bad_uscc_is_explained(value, reason):
     with pytest.raises(ValueError, match=reason):
         validate_uscc(value)

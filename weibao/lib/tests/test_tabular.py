@@ -17,7 +17,10 @@ def _rows(name, data):
 def test_csv_in_every_common_encoding(encoding):
     headers, rows = _rows("a.csv", CSV.encode(encoding))
     assert headers == ["名称", "类型"]
-    assert rows == [(2, {"名称": "黄浦区第一中学", "类型": "school"}), (4, {"名称": "外滩幼儿园", "类型": "kindergarten"})]
+    assert rows == [
+        (2, {"名称": "黄浦区第一中学", "类型": "school"}),
+        (4, {"名称": "外滩幼儿园", "类型": "kindergarten"}),
+    ]
 
 
 def test_xlsx():
@@ -36,13 +39,16 @@ def test_extra_cells_are_flagged_not_dropped():
     assert rows[0][1][EXTRA_CELLS] == "多余"
 
 
-@pytest.mark.parametrize("name,data,message", [
-    ("a.csv", b"", "文件为空"),
-    ("a.pdf", b"x", "只支持"),
-    ("a.xlsx", b"not a zip", "无法读取"),
-    ("a.csv", "名称,名称\n1,2\n".encode(), "重复"),
-    ("a.csv", b",,\n1,2,3\n", "表头"),
-])
+@pytest.mark.parametrize(
+    "name,data,message",
+    [
+        ("a.csv", b"", "文件为空"),
+        ("a.pdf", b"x", "只支持"),
+        ("a.xlsx", b"not a zip", "无法读取"),
+        ("a.csv", "名称,名称\n1,2\n".encode(), "重复"),
+        ("a.csv", b",,\n1,2,3\n", "表头"),
+    ],
+)
 def test_bad_files_are_explained(name, data, message):
     with pytest.raises(TableError, match=message):
         read_table(name, data)

@@ -7,13 +7,26 @@ from ..models import Person
 
 
 class PersonSerializer(serializers.ModelSerializer):
-    street = serializers.SlugRelatedField(slug_field="code", queryset=Area.objects.filter(level=AreaLevel.STREET))
+    street = serializers.SlugRelatedField(
+        slug_field="code", queryset=Area.objects.filter(level=AreaLevel.STREET)
+    )
     district = serializers.CharField(source="street.parent.code", read_only=True)
     reason = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=500)
 
     class Meta:
         model = Person
-        fields = ["uuid", "name", "sex", "birth_date", "street", "district", "sensitivity", "created", "updated", "reason"]
+        fields = [
+            "uuid",
+            "name",
+            "sex",
+            "birth_date",
+            "street",
+            "district",
+            "sensitivity",
+            "created",
+            "updated",
+            "reason",
+        ]
         read_only_fields = ["uuid", "created", "updated"]
 
 

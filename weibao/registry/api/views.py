@@ -20,7 +20,9 @@ class PersonFilter(django_filters.FilterSet):
         fields = ["name", "sex", "birth_date", "street", "district", "sensitivity"]
 
 
-class PersonViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+class PersonViewSet(
+    ScopedViewSetMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
+):
     """Persons in the caller's scope. Reading one is audited; writes go through ``save_person``."""
 
     scoped_model = Person
@@ -39,7 +41,9 @@ class PersonViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, mixins.UpdateMo
 
     def perform_create(self, serializer):
         reason = serializer.validated_data.pop("reason", "")
-        serializer.instance = services.save_person(Person(**serializer.validated_data), actor=self.request.user, reason=reason)
+        serializer.instance = services.save_person(
+            Person(**serializer.validated_data), actor=self.request.user, reason=reason
+        )
 
     def perform_update(self, serializer):
         reason = serializer.validated_data.pop("reason", "")

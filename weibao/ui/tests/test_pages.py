@@ -14,12 +14,22 @@ def _as(client, world, persona):
 
 
 PAGES = [
-    ("city", "ui:home", []), ("worker_a1", "ui:home", []), ("reporter", "ui:home", []), ("auditor", "ui:home", []),
-    ("sysadmin", "ui:home", []), ("secadmin", "ui:home", []), ("norole", "ui:home", []),
-    ("city", "registry:person_list", []), ("worker_a1", "registry:person_add", []),
-    ("city", "accounts:organisation_list", []), ("sysadmin", "accounts:organisation_add", []),
-    ("sysadmin", "accounts:organisation_import", []), ("sysadmin", "accounts:user_list", []),
-    ("sysadmin", "accounts:user_add", []), ("city", "accounts:tokens", []), ("auditor", "audit:event_list", []),
+    ("city", "ui:home", []),
+    ("worker_a1", "ui:home", []),
+    ("reporter", "ui:home", []),
+    ("auditor", "ui:home", []),
+    ("sysadmin", "ui:home", []),
+    ("secadmin", "ui:home", []),
+    ("norole", "ui:home", []),
+    ("city", "registry:person_list", []),
+    ("worker_a1", "registry:person_add", []),
+    ("city", "accounts:organisation_list", []),
+    ("sysadmin", "accounts:organisation_add", []),
+    ("sysadmin", "accounts:organisation_import", []),
+    ("sysadmin", "accounts:user_list", []),
+    ("sysadmin", "accounts:user_add", []),
+    ("city", "accounts:tokens", []),
+    ("auditor", "audit:event_list", []),
 ]
 
 
@@ -48,13 +58,17 @@ def test_person_list_masks_names_and_detail_view_is_audited(client, world):
 
     assert mask_name("测试a1") in listing and "测试a1<" not in listing
     c.get(reverse("registry:person_detail", args=[world.persons["a1"].uuid]))
-    assert AuditEvent.objects.filter(action="view", object_id=str(world.persons["a1"].uuid),
-                                     actor_id=world.users["worker_a1"].pk).exists()
+    assert AuditEvent.objects.filter(
+        action="view", object_id=str(world.persons["a1"].uuid), actor_id=world.users["worker_a1"].pk
+    ).exists()
 
 
 def test_person_form_shows_errors_beside_fields(client, world):
     c = _as(client, world, "worker_a1")
-    response = c.post(reverse("registry:person_add"), {"name": "", "sex": "F", "birth_date": "2015-02-30", "sensitivity": "normal"})
+    response = c.post(
+        reverse("registry:person_add"),
+        {"name": "", "sex": "F", "birth_date": "2015-02-30", "sensitivity": "normal"},
+    )
     body = response.content.decode()
     assert response.status_code == 200 and body.count("invalid-feedback") >= 3  # name, birth date, street
 
@@ -65,11 +79,16 @@ def test_worker_cannot_register_a_person_outside_their_street(client, world):
 
     c = _as(client, world, "worker_a1")
     other = Area.objects.get(code="310115004")
-    response = c.post(reverse("registry:person_add"), {"name": "越界", "sex": "F", "street": other.pk, "sensitivity": "normal"})
+    response = c.post(
+        reverse("registry:person_add"),
+        {"name": "越界", "sex": "F", "street": other.pk, "sensitivity": "normal"},
+    )
     assert response.status_code == 200 and "不在您的管辖范围内" in response.content.decode()
     assert not Person.objects.filter(name="越界").exists()
-    ok = c.post(reverse("registry:person_add"), {"name": "本街", "sex": "F", "street": Area.objects.get(code=A1).pk,
-                                                 "sensitivity": "normal"})
+    ok = c.post(
+        reverse("registry:person_add"),
+        {"name": "本街", "sex": "F", "street": Area.objects.get(code=A1).pk, "sensitivity": "normal"},
+    )
     assert ok.status_code == 302 and Person.objects.filter(name="本街").exists()
 
 
@@ -77,20 +96,33 @@ def test_organisation_form_rejects_a_wrong_credit_code(client, world):
     from weibao.accounts.models import Area, OrganisationType
 
     c = _as(client, world, "sysadmin")
-    response = c.post(reverse("accounts:organisation_add"), {
-        "name": "测试学校", "type": OrganisationType.objects.get(code="school").pk,
-        "area": Area.objects.get(code=A1).pk, "uscc": "12310101425012345X", "is_active": "on"})
+    response = c.post(
+        reverse("accounts:organisation_add"),
+        {
+            "name": "测试学校",
+            "type": OrganisationType.objects.get(code="school").pk,
+            "area": Area.objects.get(code=A1).pk,
+            "uscc": "12310101425012345X",
+            "is_active": "on",
+        },
+    )
     assert response.status_code == 200 and "校验位错误" in response.content.decode()
 
 
 def test_api_errors_name_the_field(client, world):
     c = _as(client, world, "sysadmin")
-    response = c.post("/api/accounts/organisations/", {"name": "测试学校", "type": "school", "area": A1,
-                                                       "uscc": "12310101425012345X"}, content_type="application/json")
+    response = c.post(
+        "/api/accounts/organisations/",
+        {"name": "测试学校", "type": "school", "area": A1, "uscc": "12310101425012345X"},
+        content_type="application/json",
+    )
     assert response.status_code == 400
     assert "uscc" in response.json()["errors"] and "校验位" in response.json()["errors"]["uscc"][0]
-    response = c.post("/api/accounts/organisations/", {"name": "测试学校", "type": "nope", "area": A1},
-                      content_type="application/json")
+    response = c.post(
+        "/api/accounts/organisations/",
+        {"name": "测试学校", "type": "nope", "area": A1},
+        content_type="application/json",
+    )
     assert response.status_code == 400 and "type" in response.json()["errors"]
 
 
@@ -98,8 +130,11 @@ def test_api_creates_organisation_through_the_service(client, world):
     from weibao.audit.models import AuditEvent
 
     c = _as(client, world, "sysadmin")
-    response = c.post("/api/accounts/organisations/", {"name": "API学校", "type": "school", "area": A1},
-                      content_type="application/json")
+    response = c.post(
+        "/api/accounts/organisations/",
+        {"name": "API学校", "type": "school", "area": A1},
+        content_type="application/json",
+    )
     assert response.status_code == 201
     assert AuditEvent.objects.filter(action="create", object_id=response.json()["uuid"]).exists()
 

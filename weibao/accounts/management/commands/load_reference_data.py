@@ -19,9 +19,19 @@ class Command(BaseCommand):
             counts = load_reference_data(using=database)
             changed = sum(v for k, v in counts.items() if k.endswith(("_created", "_updated")))
             if changed and database == "default":
-                record(None, AuditAction.IMPORT, object_type="accounts.reference_data", object_repr="reference data",
-                       reason="load_reference_data command", extra=counts)
+                record(
+                    None,
+                    AuditAction.IMPORT,
+                    object_type="accounts.reference_data",
+                    object_repr="reference data",
+                    reason="load_reference_data command",
+                    extra=counts,
+                )
         for key in ("areas", "organisation_types", "organisations"):
-            self.stdout.write(f"{key}: {counts[key]} ({counts[key + '_created']} created, "
-                              f"{counts[key + '_updated']} updated)")
-        self.stdout.write(f"streets: {counts['streets']} (zones {counts['zones']}), workstations: {counts['workstations']}")
+            self.stdout.write(
+                f"{key}: {counts[key]} ({counts[key + '_created']} created, "
+                f"{counts[key + '_updated']} updated)"
+            )
+        self.stdout.write(
+            f"streets: {counts['streets']} (zones {counts['zones']}), workstations: {counts['workstations']}"
+        )

@@ -16,6 +16,8 @@ class Command(BaseCommand):
     def handle(self, *args, batch_size, **options):
         checked, broken = verify(batch_size=batch_size)
         if broken:
-            self.stderr.write(self.style.ERROR(f"audit chain BROKEN at {broken} ({checked} events verified before it)"))
+            self.stderr.write(
+                self.style.ERROR(f"audit chain BROKEN at {broken} ({checked} events verified before it)")
+            )
             sys.exit(1)
         self.stdout.write(self.style.SUCCESS(f"audit chain intact: {checked} events verified"))

@@ -1,0 +1,109 @@
+"""Main flows in a real browser: three roles log in with a TOTP code and land on their own home page.
+
+The TOTP code is computed from the secret shown on the enrolment page, as an authenticator app would.
+"""
+
+import base64
+import time
+
+import pytest
+from django_otp.oath import TOTP
+
+from weibao.lib.testing import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def _login(page, base, username):
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+
+
+SECRETS: dict[str, tuple[bytes, int]] = {}  # username → (TOTP secret, time step last used)
+
+
+def _second_factor(page, username):
+    """Enrol on first login (reading the secret like an authenticator app), else type the current code."""
+    if "/accounts/otp/setup/" in page.url:
+        secret = base64.b32decode(page.locator("#otp-secret").inner_text().strip())
+    else:
+        assert "/accounts/otp/verify/" in page.url, page.url
+        secret, last_step = SECRETS[username]
+        while TOTP(secret).t() <= last_step:  # a code is accepted once: wait for the next one
+            time.sleep(1)
+    totp = TOTP(secret)
+    page.fill("input[name=token]", f"{totp.token():06d}")
+    SECRETS[username] = (secret, totp.t())
+    page.click("button[type=submit]")
+
+
+def test_anonymous_visitor_gets_the_login_page(server, page, shoot):
+    page.goto(f"{server}/registry/persons/")
+    assert "/accounts/login/" in page.url
+    assert page.locator("h2", has_text="账户登录").is_visible()
+    shoot("01-login")
+
+
+@pytest.mark.parametrize(
+    "username,role_badge,nav_item,card",
+    [
+        ("worker_a1", "街镇工作站社工", "未成年人", "未成年人（辖区内）"),
+        ("city", "市未保办工作人员", "未成年人", "敏感记录"),
+        ("auditor", "审计管理员", "审计日志", "24小时内登录失败"),
+    ],
+)
+def test_role_logs_in_with_totp_and_sees_its_home(server, page, shoot, username, role_badge, nav_item, card):
+    _login(page, server, username)
+    assert "/accounts/otp/setup/" in page.url  # first login: enrol a TOTP device
+    shoot(f"02-otp-setup-{username}")
+    _second_factor(page, username)
+    page.wait_for_url(f"{server}/")
+    assert page.locator(".badge", has_text=role_badge).first.is_visible()
+    assert page.locator(".wb-nav").get_by_text(nav_item).is_visible()
+    assert page.locator(".subheader", has_text=card).is_visible()
+    shoot(f"03-home-{username}")
+
+
+def test_wrong_password_stays_on_login_with_an_error(server, page):
+    page.goto(f"{server}/accounts/login/")
+    page.fill("input[name=username]", "reporter")
+    page.fill("input[name=password]", "not-the-password")
+    page.click("button[type=submit]")
+    assert "/accounts/login/" in page.url
+    assert page.locator(".alert-danger").is_visible()
+
+
+def test_main_pages_render_for_their_users(server, page, shoot):
+    """Visit the main pages as their users; the screenshots are kept for review."""
+    for username, paths in [
+        (
+            "lead_a1",
+            ["/registry/persons/", "/registry/persons/add/", "/accounts/organisations/", "/accounts/tokens/"],
+        ),
+        ("sysadmin", ["/accounts/users/", "/accounts/organisations/add/", "/accounts/organisations/import/"]),
+        ("secadmin", ["/accounts/users/"]),
+        ("auditor", ["/audit/"]),
+    ]:
+        page.context.clear_cookies()
+        _login(page, server, username)
+        _second_factor(page, username)
+        page.wait_for_url(f"{server}/")
+        for path in paths:
+            response = page.goto(f"{server}{path}")
+            assert response.status == 200, path
+            shoot(f"10-{username}-{path.strip('/').replace('/', '-')}")
+        if username == "lead_a1":
+            page.goto(f"{server}/registry/persons/")
+            page.locator("#person-list a").first.click()
+            assert page.locator("h2.page-title").is_visible()
+            shoot("11-lead_a1-person-detail")
+        if username == "secadmin":
+            page.get_by_role("link", name="worker_a1").click()
+            shoot("11-secadmin-user-detail")
+        if username == "auditor":
+            page.locator("#audit-events a").first.click()
+            shoot("11-auditor-event-detail")
+    page.goto(f"{server}/no/such/page/")
+    shoot("90-404")
