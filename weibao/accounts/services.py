@@ -199,3 +199,25 @@ def revoke_token(token: ApiToken, *, actor) -> None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         record(actor, AuditAction.TOKEN_REVOKE, token)
+
+
+def is_locked_out(user: User) -> bool:
+    from axes.models import AccessAttempt
+
+    return AccessAttempt.objects.filter(
+        username=user.username, failures_since_start__gte=settings.AXES_FAILURE_LIMIT
+    ).exists()
+
+
+@transaction.atomic
+def unlock_user(user: User, *, actor, reason: str) -> int:
+    """Clear a login lockout (security administrators, for accounts in their scope)."""
+    from axes.utils import reset
+
+    if not access.can_grant_roles(actor) or not User.objects.visible_to(actor).filter(pk=user.pk).exists():
+        raise PermissionDenied(_("无权解除该账户的锁定"))
+    if not reason.strip():
+        raise ValidationError({"reason": _("请填写解除锁定的事由")})
+    cleared = reset(username=user.username)
+    record(actor, AuditAction.UNLOCK, user, reason=reason, extra={"attempts_cleared": cleared})
+    return cleared

@@ -19,6 +19,7 @@ urlpatterns = [
     path("users/add/", views.UserCreateView.as_view(), name="user_add"),
     path("users/<uuid:uuid>/", views.UserDetailView.as_view(), name="user_detail"),
     path("users/<uuid:uuid>/edit/", views.UserEditView.as_view(), name="user_edit"),
+    path("users/<uuid:uuid>/unlock/", views.user_unlock, name="user_unlock"),
     path("roles/<int:pk>/revoke/", views.role_revoke, name="role_revoke"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<uuid:uuid>/revoke/", views.token_revoke, name="token_revoke"),

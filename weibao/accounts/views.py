@@ -278,6 +278,8 @@ class UserDetailView(ScopedDetailView):
             .select_related("organisation", "area"),
             grant_form=form,
             may_edit=User.objects.visible_to(user, access.CHANGE).filter(pk=self.object.pk).exists(),
+            locked_out=services.is_locked_out(self.object),
+            may_unlock=access.can_grant_roles(user),
             **kwargs,
         )
 
@@ -325,6 +327,18 @@ class UserCreateView(RoleRequiredMixin, UserEditView):
 
     def get_object(self, queryset=None):
         return None
+
+
+@login_required
+def user_unlock(request, uuid):
+    user = get_object_or_404(User.objects.visible_to(request.user), uuid=uuid)
+    if request.method == "POST":
+        try:
+            services.unlock_user(user, actor=request.user, reason=request.POST.get("reason", ""))
+            messages.success(request, _("已解除锁定。"))
+        except (PermissionDenied, ValidationError) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    return redirect("accounts:user_detail", uuid=user.uuid)
 
 
 @login_required

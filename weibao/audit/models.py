@@ -10,6 +10,7 @@ class AuditAction(models.TextChoices):
     LOGIN_FAILED = "login_failed", _("登录失败")
     LOGOUT = "logout", _("退出")
     LOCKED_OUT = "locked_out", _("账户锁定")
+    UNLOCK = "unlock", _("解除锁定")
     SECOND_FACTOR = "second_factor", _("二次验证")
     SECOND_FACTOR_FAILED = "second_factor_failed", _("二次验证失败")
     VIEW = "view", _("查看")

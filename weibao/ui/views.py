@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from weibao.accounts import access
 from weibao.accounts.choices import Role
@@ -19,8 +20,8 @@ def home(request):
     cards, panels = [], []
     if access.can_view_persons(user):
         persons = Person.objects.visible_to(user)
-        cards.append(("未成年人（辖区内）", persons.count(), "registry:person_list"))
-        cards.append(("敏感记录", persons.filter(sensitivity="sensitive").count(), "registry:person_list"))
+        cards.append((_("未成年人（辖区内）"), persons.count(), "registry:person_list"))
+        cards.append((_("敏感记录"), persons.filter(sensitivity="sensitive").count(), "registry:person_list"))
         by_street = (
             persons.values("street__name").annotate(n=Count("id")).order_by("-n")[:10]
             if Role.CITY_OFFICE not in roles
@@ -31,7 +32,7 @@ def home(request):
         )
     if access.can_list_users(user):
         visible_users = User.objects.visible_to(user)
-        cards.append(("账户", visible_users.count(), "accounts:user_list"))
+        cards.append((_("账户"), visible_users.count(), "accounts:user_list"))
         cards.append(
             (
                 "未授予角色的账户",

@@ -43,6 +43,23 @@ def test_five_failures_lock_the_account(client, world):
     assert AuditEvent.objects.filter(action="locked_out", actor_username="reporter").exists()
 
 
+def test_security_admin_unlocks_with_a_reason(client, world):
+    from weibao.lib.testing import verify_second_factor
+
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _login(client, "reporter", "wrong")
+    admin = client.__class__()
+    verify_second_factor(admin, world.users["secadmin"])
+    reporter = world.users["reporter"]
+    page = admin.get(reverse("accounts:user_detail", args=[reporter.uuid])).content.decode()
+    assert "已被锁定" in page
+    admin.post(reverse("accounts:user_unlock", args=[reporter.uuid]), {"reason": ""})
+    assert _login(client, "reporter").status_code == 429  # no reason, no unlock
+    admin.post(reverse("accounts:user_unlock", args=[reporter.uuid]), {"reason": "本人来电确认"})
+    assert _login(client, "reporter").status_code == 302
+    assert AuditEvent.objects.filter(action="unlock", reason="本人来电确认").exists()
+
+
 def test_person_role_enrols_and_then_verifies_totp(client, world):
     assert _login(client, "worker_a1").status_code == 302
     home = client.get(reverse("ui:home"))

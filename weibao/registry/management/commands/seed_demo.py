@@ -8,6 +8,7 @@ millions of minors.
 
 import gc
 import random
+import sys
 import time
 import unicodedata
 import uuid
@@ -81,6 +82,16 @@ def _width(text: str) -> int:
 
 def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - _width(text))
+
+
+def _peak_rss() -> str:
+    """``, peak RSS n MB`` where the platform tells (Linux: kilobytes, macOS: bytes)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return ""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return f", peak RSS {peak / (1 << 20 if sys.platform == 'darwin' else 1 << 10):.0f} MB"
 
 
 _POSITIONAL = ("id", "uuid", "name", "sex", "birth_date", "street_id", "sensitivity")
@@ -402,7 +413,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"chunk {chunk_no}: {n_minors} minors + {n_guardians} guardians + {len(linked)} links; "
                 f"generated {(t1 - t0) / len(persons) * 1e6:.1f} µs/row, {rows / (t2 - t0):,.0f} rows/s; "
-                f"{done}/{minors} minors, {time.monotonic() - started:.1f} s"
+                f"{done}/{minors} minors, {time.monotonic() - started:.1f} s{_peak_rss()}"
             )
             del persons, linked
         return {
