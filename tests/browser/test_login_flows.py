@@ -107,3 +107,16 @@ def test_main_pages_render_for_their_users(server, page, shoot):
             shoot("11-auditor-event-detail")
     page.goto(f"{server}/no/such/page/")
     shoot("90-404")
+
+
+def test_organisation_search_updates_as_you_type(server, page, shoot):
+    _login(page, server, "sysadmin")
+    _second_factor(page, "sysadmin")
+    page.wait_for_url(f"{server}/")
+    page.goto(f"{server}/accounts/organisations/")
+    page.fill("input[name=q]", "北外滩")
+    page.wait_for_url("**q=%E5%8C%97%E5%A4%96%E6%BB%A9**")  # htmx pushed the query into the address bar
+    rows = page.locator("#org-results tbody tr")
+    rows.first.wait_for()
+    assert rows.count() == 1 and "北外滩街道未成年人保护工作站" in rows.first.inner_text()
+    shoot("12-sysadmin-organisation-search")

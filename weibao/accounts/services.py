@@ -221,3 +221,17 @@ def unlock_user(user: User, *, actor, reason: str) -> int:
     cleared = reset(username=user.username)
     record(actor, AuditAction.UNLOCK, user, reason=reason, extra={"attempts_cleared": cleared})
     return cleared
+
+
+@transaction.atomic
+def reset_second_factor(user: User, *, actor, reason: str) -> int:
+    """Remove a user's TOTP devices (lost phone); they enrol again at their next login."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if not access.can_grant_roles(actor) or not User.objects.visible_to(actor).filter(pk=user.pk).exists():
+        raise PermissionDenied(_("无权重置该账户的动态验证码"))
+    if not reason.strip():
+        raise ValidationError({"reason": _("请填写重置事由")})
+    removed, _details = TOTPDevice.objects.filter(user=user).delete()
+    record(actor, AuditAction.SECOND_FACTOR, user, reason=reason, extra={"reset": True, "devices_removed": removed})
+    return removed

@@ -280,6 +280,7 @@ class UserDetailView(ScopedDetailView):
             may_edit=User.objects.visible_to(user, access.CHANGE).filter(pk=self.object.pk).exists(),
             locked_out=services.is_locked_out(self.object),
             may_unlock=access.can_grant_roles(user),
+            has_second_factor=TOTPDevice.objects.filter(user=self.object, confirmed=True).exists(),
             **kwargs,
         )
 
@@ -336,6 +337,18 @@ def user_unlock(request, uuid):
         try:
             services.unlock_user(user, actor=request.user, reason=request.POST.get("reason", ""))
             messages.success(request, _("已解除锁定。"))
+        except (PermissionDenied, ValidationError) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    return redirect("accounts:user_detail", uuid=user.uuid)
+
+
+@login_required
+def user_reset_second_factor(request, uuid):
+    user = get_object_or_404(User.objects.visible_to(request.user), uuid=uuid)
+    if request.method == "POST":
+        try:
+            services.reset_second_factor(user, actor=request.user, reason=request.POST.get("reason", ""))
+            messages.success(request, _("已重置动态验证码，该用户下次登录时重新绑定。"))
         except (PermissionDenied, ValidationError) as exc:
             messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     return redirect("accounts:user_detail", uuid=user.uuid)

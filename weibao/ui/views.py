@@ -1,5 +1,6 @@
 """The home page per role (what needs attention) and the error pages."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.shortcuts import render
@@ -40,6 +41,11 @@ def home(request):
                 "accounts:user_list",
             )
         )
+    if access.can_grant_roles(user):
+        from axes.models import AccessAttempt
+
+        locked = AccessAttempt.objects.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT)
+        cards.append((_("被锁定的账户"), locked.values("username").distinct().count(), "accounts:user_list"))
     if access.can_manage_organisations(user):
         cards.append(
             (

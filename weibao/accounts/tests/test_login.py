@@ -118,3 +118,21 @@ def test_passwords_are_hashed_with_argon2_in_production_settings():
     from django.contrib.auth.hashers import Argon2PasswordHasher
 
     assert Argon2PasswordHasher().encode("x", Argon2PasswordHasher().salt()).startswith("argon2")
+
+
+def test_security_admin_resets_a_lost_second_factor(client, world):
+    from weibao.lib.testing import verify_second_factor
+
+    worker = world.users["worker_a1"]
+    verify_second_factor(client.__class__(), worker)  # worker has a confirmed device
+    verify_second_factor(client, world.users["secadmin"])
+    url = reverse("accounts:user_reset_second_factor", args=[worker.uuid])
+    client.post(url, {"reason": ""})
+    assert TOTPDevice.objects.filter(user=worker).exists()
+    client.post(url, {"reason": "手机遗失"})
+    assert not TOTPDevice.objects.filter(user=worker).exists()
+    assert AuditEvent.objects.filter(action="second_factor", reason="手机遗失", object_id=str(worker.uuid)).exists()
+    other = client.__class__()
+    verify_second_factor(other, world.users["sysadmin"])  # system admins cannot (security duty)
+    other.post(url, {"reason": "x"})
+    assert AuditEvent.objects.filter(action="second_factor", object_id=str(worker.uuid)).count() == 1
