@@ -8,18 +8,7 @@ from .models import Area, Organisation, OrganisationType, RoleAssignment, User
 class OrganisationForm(forms.ModelForm):
     class Meta:
         model = Organisation
-        fields = [
-            "name",
-            "short_name",
-            "type",
-            "area",
-            "parent",
-            "uscc",
-            "coordinates",
-            "address",
-            "phone",
-            "is_active",
-        ]
+        fields = Organisation.EDITABLE_FIELDS
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)

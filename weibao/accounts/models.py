@@ -98,6 +98,20 @@ class Organisation(models.Model):
 
     objects = OrganisationQuerySet.as_manager()
 
+    # What forms, the API and the audit diff deal with: everything an administrator edits.
+    EDITABLE_FIELDS = [
+        "name",
+        "short_name",
+        "type",
+        "area",
+        "parent",
+        "uscc",
+        "coordinates",
+        "address",
+        "phone",
+        "is_active",
+    ]
+
     class Meta:
         ordering = ["area__code", "type__sort_order", "name"]
         verbose_name = _("单位")

@@ -17,18 +17,6 @@ from .access import ROLE_JURISDICTION_LEVEL, SEPARATED_ADMIN_ROLES
 from .choices import AreaLevel
 from .models import ApiToken, Organisation, RoleAssignment, User
 
-ORGANISATION_FIELDS = [
-    "name",
-    "short_name",
-    "type",
-    "area",
-    "parent",
-    "uscc",
-    "coordinates",
-    "address",
-    "phone",
-    "is_active",
-]
 USER_FIELDS = ["username", "full_name", "email", "phone", "is_active"]
 
 
@@ -44,7 +32,7 @@ def save_organisation(organisation: Organisation, *, actor, reason: str = "") ->
     before = None
     if not creating:
         _require(Organisation.objects.visible_to(actor, access.CHANGE), organisation, _("无权修改该单位"))
-        before = snapshot(Organisation.objects.get(pk=organisation.pk), ORGANISATION_FIELDS)
+        before = snapshot(Organisation.objects.get(pk=organisation.pk), Organisation.EDITABLE_FIELDS)
     organisation.full_clean()
     organisation.save()
     _require(
@@ -55,7 +43,7 @@ def save_organisation(organisation: Organisation, *, actor, reason: str = "") ->
         AuditAction.CREATE if creating else AuditAction.UPDATE,
         organisation,
         before=before or {},
-        after=snapshot(organisation, ORGANISATION_FIELDS),
+        after=snapshot(organisation, Organisation.EDITABLE_FIELDS),
         reason=reason,
     )
     return organisation
@@ -201,6 +189,14 @@ def revoke_token(token: ApiToken, *, actor) -> None:
         record(actor, AuditAction.TOKEN_REVOKE, token)
 
 
+def _check_security_action(actor, user: User, reason: str) -> None:
+    """Unlocking and second-factor resets: security administrators, accounts in their scope, with a reason."""
+    if not access.can_grant_roles(actor) or not User.objects.visible_to(actor).filter(pk=user.pk).exists():
+        raise PermissionDenied(_("只有安全管理员可以对其管理范围内的账户执行此操作"))
+    if not reason.strip():
+        raise ValidationError({"reason": _("请填写事由")})
+
+
 def is_locked_out(user: User) -> bool:
     from axes.models import AccessAttempt
 
@@ -214,10 +210,7 @@ def unlock_user(user: User, *, actor, reason: str) -> int:
     """Clear a login lockout (security administrators, for accounts in their scope)."""
     from axes.utils import reset
 
-    if not access.can_grant_roles(actor) or not User.objects.visible_to(actor).filter(pk=user.pk).exists():
-        raise PermissionDenied(_("无权解除该账户的锁定"))
-    if not reason.strip():
-        raise ValidationError({"reason": _("请填写解除锁定的事由")})
+    _check_security_action(actor, user, reason)
     cleared = reset(username=user.username)
     record(actor, AuditAction.UNLOCK, user, reason=reason, extra={"attempts_cleared": cleared})
     return cleared
@@ -228,10 +221,13 @@ def reset_second_factor(user: User, *, actor, reason: str) -> int:
     """Remove a user's TOTP devices (lost phone); they enrol again at their next login."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    if not access.can_grant_roles(actor) or not User.objects.visible_to(actor).filter(pk=user.pk).exists():
-        raise PermissionDenied(_("无权重置该账户的动态验证码"))
-    if not reason.strip():
-        raise ValidationError({"reason": _("请填写重置事由")})
+    _check_security_action(actor, user, reason)
     removed, _details = TOTPDevice.objects.filter(user=user).delete()
-    record(actor, AuditAction.SECOND_FACTOR, user, reason=reason, extra={"reset": True, "devices_removed": removed})
+    record(
+        actor,
+        AuditAction.SECOND_FACTOR,
+        user,
+        reason=reason,
+        extra={"reset": True, "devices_removed": removed},
+    )
     return removed

@@ -20,7 +20,11 @@ urlpatterns = [
     path("users/<uuid:uuid>/", views.UserDetailView.as_view(), name="user_detail"),
     path("users/<uuid:uuid>/edit/", views.UserEditView.as_view(), name="user_edit"),
     path("users/<uuid:uuid>/unlock/", views.user_unlock, name="user_unlock"),
-    path("users/<uuid:uuid>/second-factor/reset/", views.user_reset_second_factor, name="user_reset_second_factor"),
+    path(
+        "users/<uuid:uuid>/second-factor/reset/",
+        views.user_reset_second_factor,
+        name="user_reset_second_factor",
+    ),
     path("roles/<int:pk>/revoke/", views.role_revoke, name="role_revoke"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<uuid:uuid>/revoke/", views.token_revoke, name="token_revoke"),

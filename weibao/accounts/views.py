@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views import generic
 from django_otp import devices_for_user
 from django_otp import login as otp_login
@@ -330,28 +331,27 @@ class UserCreateView(RoleRequiredMixin, UserEditView):
         return None
 
 
-@login_required
-def user_unlock(request, uuid):
-    user = get_object_or_404(User.objects.visible_to(request.user), uuid=uuid)
-    if request.method == "POST":
-        try:
-            services.unlock_user(user, actor=request.user, reason=request.POST.get("reason", ""))
-            messages.success(request, _("已解除锁定。"))
-        except (PermissionDenied, ValidationError) as exc:
-            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-    return redirect("accounts:user_detail", uuid=user.uuid)
+def _security_action(service, done_message):
+    """A security administrator's POST action on an account (with a reason), back to the account page."""
+
+    @login_required
+    def view(request, uuid):
+        user = get_object_or_404(User.objects.visible_to(request.user), uuid=uuid)
+        if request.method == "POST":
+            try:
+                service(user, actor=request.user, reason=request.POST.get("reason", ""))
+                messages.success(request, done_message)
+            except (PermissionDenied, ValidationError) as exc:
+                messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        return redirect("accounts:user_detail", uuid=user.uuid)
+
+    return view
 
 
-@login_required
-def user_reset_second_factor(request, uuid):
-    user = get_object_or_404(User.objects.visible_to(request.user), uuid=uuid)
-    if request.method == "POST":
-        try:
-            services.reset_second_factor(user, actor=request.user, reason=request.POST.get("reason", ""))
-            messages.success(request, _("已重置动态验证码，该用户下次登录时重新绑定。"))
-        except (PermissionDenied, ValidationError) as exc:
-            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-    return redirect("accounts:user_detail", uuid=user.uuid)
+user_unlock = _security_action(services.unlock_user, _lazy("已解除锁定。"))
+user_reset_second_factor = _security_action(
+    services.reset_second_factor, _lazy("已重置动态验证码，该用户下次登录时重新绑定。")
+)
 
 
 @login_required

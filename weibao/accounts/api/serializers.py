@@ -26,19 +26,7 @@ class OrganisationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Organisation
-        fields = [
-            "uuid",
-            "name",
-            "short_name",
-            "type",
-            "area",
-            "parent",
-            "uscc",
-            "coordinates",
-            "address",
-            "phone",
-            "is_active",
-        ]
+        fields = ["uuid", *Organisation.EDITABLE_FIELDS]
         read_only_fields = ["uuid"]
         validators = []  # uniqueness is checked by the model's full_clean in the service
 

@@ -131,7 +131,9 @@ def test_security_admin_resets_a_lost_second_factor(client, world):
     assert TOTPDevice.objects.filter(user=worker).exists()
     client.post(url, {"reason": "手机遗失"})
     assert not TOTPDevice.objects.filter(user=worker).exists()
-    assert AuditEvent.objects.filter(action="second_factor", reason="手机遗失", object_id=str(worker.uuid)).exists()
+    assert AuditEvent.objects.filter(
+        action="second_factor", reason="手机遗失", object_id=str(worker.uuid)
+    ).exists()
     other = client.__class__()
     verify_second_factor(other, world.users["sysadmin"])  # system admins cannot (security duty)
     other.post(url, {"reason": "x"})
