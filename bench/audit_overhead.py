@@ -46,14 +46,14 @@ def main():
     from weibao.registry import views as registry_views
 
     world = build_world()
-    t0 = time.perf_counter()
-    for i in range(args.events):
-        audit_services.record(None, "view", object_type="registry.person", object_id=str(i), username="bench")
-    fill = time.perf_counter() - t0
     client = Client()
     verify_second_factor(client, world.users["city"])
     url = f"/registry/persons/{world.persons['a1'].uuid}/"
     assert client.get(url).status_code == 200
+    t0 = time.perf_counter()
+    for i in range(args.events):
+        audit_services.record(None, "view", object_type="registry.person", object_id=str(i), username="bench")
+    fill = time.perf_counter() - t0
 
     real_record = registry_views.record
     with_audit, without_audit = [], []
