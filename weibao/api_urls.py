@@ -7,4 +7,5 @@ urlpatterns = [
     path("accounts/", include("weibao.accounts.api.urls")),
     path("audit/", include("weibao.audit.api.urls")),
     path("registry/", include("weibao.registry.api.urls")),
+    path("feeds/", include("weibao.feeds.api.urls")),
 ]

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "weibao.accounts",
     "weibao.audit",
     "weibao.registry",
+    "weibao.feeds",
     "weibao.ui",
 ]
 

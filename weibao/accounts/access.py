@@ -68,31 +68,23 @@ def _area_q(area, street_field: str) -> Q:
     return Q(**{f"{street_field}_id": area.pk})
 
 
-def person_q(
-    user,
-    action: str = VIEW,
-    *,
-    street_field="street",
-    sensitivity_field="sensitivity",
-    relation_field="department_links",
-):
+def person_q(user, action: str = VIEW, *, prefix: str = ""):
     """The filter for person-level rows ``user`` may ``action``, or ``None`` for nothing at all.
 
-    Later models with person data (reports, alerts, cases) call this with their own field paths.
+    ``prefix`` is the path from the queried model to its person (``"person"`` for documents and
+    events, ``"minor"`` for guardianships); empty for ``Person`` itself.
     """
+    p = f"{prefix}__" if prefix else ""
     allowed_roles = PERSON_ACTIONS[action]
     clauses = []
     for a in _assignments(user):
         if a.role not in allowed_roles:
             continue
-        if a.role in AREA_ROLES:
-            clause = _area_q(a.area, street_field)
-        else:
-            clause = Q(**{f"{relation_field}__organisation_id": a.organisation_id}) & _area_q(
-                a.area, street_field
-            )
+        clause = _area_q(a.area, f"{p}street")
+        if a.role in RELATION_ROLES:
+            clause &= Q(**{f"{p}department_links__organisation_id": a.organisation_id})
         if not a.may_read_sensitive:
-            clause &= Q(**{sensitivity_field: "normal"})
+            clause &= Q(**{f"{p}sensitivity": "normal"})
         clauses.append(clause)
     if not clauses:
         return None
@@ -102,13 +94,13 @@ def person_q(
     return combined
 
 
-def person_scope(queryset, user, action: str = VIEW):
-    q = person_q(user, action)
+def person_scope(queryset, user, action: str = VIEW, *, prefix: str = ""):
+    q = person_q(user, action, prefix=prefix)
     if q is None:
         return queryset.none()
     queryset = queryset.filter(q)
     if any(a.role in RELATION_ROLES for a in _assignments(user)):
-        queryset = queryset.distinct()  # the relation join can repeat a person
+        queryset = queryset.distinct()  # the relation join can repeat a row
     return queryset
 
 

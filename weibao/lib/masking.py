@@ -2,11 +2,13 @@
 
 
 def mask_id_number(value: str | None) -> str:
-    """First 6 and last 4 characters: ``310104********123X``."""
+    """First 6 and last 4 characters: ``310104********123X``; short numbers keep 2 and 2."""
     if not value:
         return ""
     if len(value) <= 10:
-        return "*" * len(value)
+        if len(value) < 6:
+            return "*" * len(value)
+        return value[:2] + "*" * (len(value) - 4) + value[-2:]
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
 

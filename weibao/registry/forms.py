@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from weibao.accounts.choices import AreaLevel
 from weibao.accounts.models import Area
 
-from .models import Person
+from .choices import DocumentType, GuardianRelation
+from .models import Category, Person
 
 
 class StreetsByDistrict(ModelChoiceIterator):
@@ -39,12 +40,16 @@ class PersonForm(forms.ModelForm):
 
     class Meta:
         model = Person
-        fields = ["name", "sex", "birth_date", "street", "sensitivity"]
+        fields = ["kind", "name", "sex", "birth_date", "street", "address", "phone", "sensitivity"]
         widgets = {"birth_date": forms.DateInput(attrs={"type": "date"})}
 
 
 class PersonSearchForm(forms.Form):
-    q = forms.CharField(label=_("姓名"), required=False)
+    q = forms.CharField(
+        label=_("姓名 / 拼音 / 证件号"),
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("张三、zhangsan、zs 或证件号码")}),
+    )
     birth_date = forms.DateField(
         label=_("出生日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -52,4 +57,50 @@ class PersonSearchForm(forms.Form):
         label=_("街镇"),
         required=False,
         queryset=Area.objects.filter(level=AreaLevel.STREET).select_related("parent"),
+    )
+
+
+class PersonActionForm(forms.Form):
+    """A small form on the person page; ``person`` is the page's person."""
+
+    def __init__(self, *args, person=None, **kwargs):
+        self.person = person
+        super().__init__(*args, **kwargs)
+
+
+class DocumentForm(PersonActionForm):
+    type = forms.ChoiceField(label=_("证件类型"), choices=DocumentType.choices)
+    number = forms.CharField(label=_("证件号码"), max_length=40)
+    reason = forms.CharField(label=_("事由"), max_length=500, required=False)
+
+
+class GuardianForm(PersonActionForm):
+    guardian = forms.UUIDField(label=_("监护人编号"), widget=forms.HiddenInput, required=False)
+    name = forms.CharField(
+        label=_("监护人姓名"), max_length=50, required=False, help_text=_("未登记的监护人将按此姓名新建")
+    )
+    relation = forms.ChoiceField(label=_("监护关系"), choices=GuardianRelation.choices)
+    since = forms.DateField(
+        label=_("起始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("终止日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("guardian") and not data.get("name"):
+            self.add_error("name", _("请填写监护人姓名"))
+        if data.get("since") and data.get("until") and data["until"] < data["since"]:
+            self.add_error("until", _("终止日期不能早于起始日期"))
+        return data
+
+
+class CategoryForm(PersonActionForm):
+    category = forms.ModelChoiceField(label=_("类别"), queryset=Category.objects.filter(is_active=True))
+    since = forms.DateField(
+        label=_("起始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("终止日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

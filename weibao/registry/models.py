@@ -1,4 +1,4 @@
-"""The person registry. This first version holds identity basics; the registry issue extends it."""
+"""The person registry: minors and guardians, their documents, guardianships, households and categories."""
 
 import uuid
 
@@ -7,18 +7,51 @@ from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts.models import Area, Organisation
 
-from .choices import LinkBasis, Sensitivity, Sex
-from .querysets import PersonQuerySet
+from .choices import DocumentType, GuardianRelation, LinkBasis, PersonKind, Sensitivity, Sex
+from .querysets import PersonQuerySet, PersonRelatedQuerySet
+
+
+class Household(models.Model):
+    """People living together at one address in one street."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    street = models.ForeignKey(
+        Area, models.PROTECT, null=True, blank=True, verbose_name=_("街镇"), related_name="+"
+    )
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("家庭户")
+        verbose_name_plural = _("家庭户")
+
+    def __str__(self):
+        return self.address or str(self.uuid)
 
 
 class Person(models.Model):
-    """A minor (or guardian) known to the system, living in one street."""
+    """A minor or an adult (guardian) known to the system.
+
+    The name is kept as written, with its pinyin (full and initials) for search. Identity documents,
+    encrypted, live in ``IdentityDocument``. ``street`` is where the person lives; it drives the
+    jurisdiction part of the access rule (a person without a street is seen by city-level roles only).
+    """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(_("类别"), max_length=10, choices=PersonKind.choices, default=PersonKind.MINOR)
     name = models.CharField(_("姓名"), max_length=50, db_index=True)
+    name_pinyin = models.CharField(_("姓名拼音"), max_length=200, blank=True, db_index=True)
+    name_initials = models.CharField(_("拼音首字母"), max_length=50, blank=True, db_index=True)
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True, db_index=True)
-    street = models.ForeignKey(Area, models.PROTECT, verbose_name=_("街镇"), related_name="persons")
+    street = models.ForeignKey(
+        Area, models.PROTECT, null=True, blank=True, verbose_name=_("街镇"), related_name="persons"
+    )
+    address = models.CharField(_("住址"), max_length=200, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=30, blank=True)
+    household = models.ForeignKey(
+        Household, models.SET_NULL, null=True, blank=True, verbose_name=_("家庭户"), related_name="members"
+    )
     sensitivity = models.CharField(
         _("敏感级别"), max_length=10, choices=Sensitivity.choices, default=Sensitivity.NORMAL
     )
@@ -34,6 +67,102 @@ class Person(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class IdentityDocument(models.Model):
+    """An identity document of a person: the number encrypted, a keyed blind index for exact look-up,
+    and a masked form for display (first 6 and last 4 characters)."""
+
+    person = models.ForeignKey(Person, models.CASCADE, related_name="documents")
+    type = models.CharField(_("证件类型"), max_length=20, choices=DocumentType.choices)
+    number_encrypted = models.BinaryField(_("证件号码（密文）"))
+    number_index = models.CharField(max_length=64, db_index=True)
+    number_masked = models.CharField(_("证件号码"), max_length=40)
+    is_valid = models.BooleanField(_("校验通过"), default=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = PersonRelatedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("证件")
+        verbose_name_plural = _("证件")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "type", "number_index"], name="identity_document_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_type_display()} {self.number_masked}"
+
+
+class Guardianship(models.Model):
+    """Who is (or was) a minor's guardian, in what relation, since and until when."""
+
+    minor = models.ForeignKey(Person, models.CASCADE, related_name="guardianships")
+    guardian = models.ForeignKey(Person, models.CASCADE, related_name="wards")
+    relation = models.CharField(_("监护关系"), max_length=30, choices=GuardianRelation.choices)
+    since = models.DateField(_("起始日期"), null=True, blank=True)
+    until = models.DateField(_("终止日期"), null=True, blank=True)
+    source = models.ForeignKey(Organisation, models.PROTECT, null=True, blank=True, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = PersonRelatedQuerySet.as_manager()
+    PERSON_FIELD = "minor"
+
+    class Meta:
+        verbose_name = _("监护关系")
+        verbose_name_plural = _("监护关系")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["minor", "guardian", "relation", "since"], name="guardianship_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.guardian} → {self.minor} ({self.get_relation_display()})"
+
+
+class Category(models.Model):
+    """A kind of situation a minor can be in (困境, orphan, left-behind …): a list administrators edit."""
+
+    code = models.SlugField(_("代码"), max_length=40, unique=True)
+    name = models.CharField(_("名称"), max_length=50)
+    name_en = models.CharField(_("英文名称"), max_length=80, blank=True)
+    description = models.TextField(_("说明"), blank=True)
+    is_sensitive = models.BooleanField(
+        _("敏感类别"), default=False, help_text=_("如被侵害、心理危机：人员随之标为敏感")
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+    sort_order = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        ordering = ["sort_order", "code"]
+        verbose_name = _("人员类别")
+        verbose_name_plural = _("人员类别")
+
+    def __str__(self):
+        return self.name
+
+
+class PersonCategory(models.Model):
+    """A person's category over a period, with where the information came from."""
+
+    person = models.ForeignKey(Person, models.CASCADE, related_name="categories")
+    category = models.ForeignKey(Category, models.PROTECT, related_name="+")
+    since = models.DateField(_("起始日期"), null=True, blank=True)
+    until = models.DateField(_("终止日期"), null=True, blank=True)
+    source = models.ForeignKey(Organisation, models.PROTECT, null=True, blank=True, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = PersonRelatedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("人员类别记录")
+        verbose_name_plural = _("人员类别记录")
+
+    def __str__(self):
+        return f"{self.person} · {self.category}"
 
 
 class DepartmentLink(models.Model):

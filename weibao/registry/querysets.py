@@ -7,3 +7,15 @@ class PersonQuerySet(models.QuerySet):
         from weibao.accounts.access import person_scope
 
         return person_scope(self, user, action)
+
+
+class PersonRelatedQuerySet(models.QuerySet):
+    """Rows that belong to one person (documents, guardianships, categories, events), scoped through it.
+
+    The model names the path to its person in ``PERSON_FIELD`` (default ``person``).
+    """
+
+    def visible_to(self, user, action="view"):
+        from weibao.accounts.access import person_scope
+
+        return person_scope(self, user, action, prefix=getattr(self.model, "PERSON_FIELD", "person"))

@@ -1,16 +1,52 @@
 """Writes of the registry: validated, re-checked against the actor's scope and audited in one transaction."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from weibao.accounts import access
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record, snapshot
+from weibao.lib.checksums import id_birth_date, validate_id_number
+from weibao.lib.crypto import blind_index, decrypt, encrypt
+from weibao.lib.masking import mask_id_number
+from weibao.lib.pinyin import name_keys
 
-from .models import Person
+from .choices import DocumentType
+from .models import Guardianship, IdentityDocument, Person, PersonCategory
 
-PERSON_FIELDS = ["name", "sex", "birth_date", "street", "sensitivity"]
+PERSON_FIELDS = ["kind", "name", "sex", "birth_date", "street", "address", "phone", "sensitivity"]
+
+
+def normalise_document(doc_type: str, number: str) -> tuple[str, bool]:
+    """(normalised number, passes its check). Mainland ID numbers are checked per GB 11643;
+    other documents only lose spaces and are upper-cased. Raises ``ValueError`` with the reason."""
+    if doc_type not in DocumentType.values:
+        raise ValueError(_("未知的证件类型“%(t)s”") % {"t": doc_type})
+    if doc_type == DocumentType.MAINLAND_ID:
+        return validate_id_number(number), True
+    cleaned = "".join(number.split()).upper()
+    if not cleaned:
+        raise ValueError(_("证件号码为空"))
+    if len(cleaned) > 30:
+        raise ValueError(_("证件号码过长（最多 30 位）"))
+    return cleaned, True
+
+
+def document_fields(doc_type: str, number: str) -> dict:
+    """The stored form of a document number: ciphertext, blind index, masked display."""
+    return {
+        "type": doc_type,
+        "number_encrypted": encrypt(number),
+        "number_index": blind_index(number, doc_type),
+        "number_masked": mask_id_number(number),
+    }
+
+
+def find_by_document(doc_type: str, number: str):
+    """Documents with exactly this number (through the blind index; nothing is decrypted)."""
+    normalised, _valid = normalise_document(doc_type, number)
+    return IdentityDocument.objects.filter(type=doc_type, number_index=blind_index(normalised, doc_type))
 
 
 @transaction.atomic
@@ -22,6 +58,8 @@ def save_person(person: Person, *, actor, reason: str = "") -> Person:
         if current is None:
             raise PermissionDenied(_("无权修改该人员"))
         before = snapshot(current, PERSON_FIELDS)
+    person.name = " ".join(person.name.split())
+    person.name_pinyin, person.name_initials = name_keys(person.name)
     person.full_clean()
     person.save()
     if not Person.objects.visible_to(actor, access.CHANGE).filter(pk=person.pk).exists():
@@ -35,3 +73,101 @@ def save_person(person: Person, *, actor, reason: str = "") -> Person:
         reason=reason,
     )
     return person
+
+
+@transaction.atomic
+def add_document(person: Person, doc_type: str, number: str, *, actor, reason: str = "") -> IdentityDocument:
+    """Attach an identity document; a mainland ID must agree with the person's birth date."""
+    if not Person.objects.visible_to(actor, access.CHANGE).filter(pk=person.pk).exists():
+        raise PermissionDenied(_("无权修改该人员"))
+    try:
+        normalised, valid = normalise_document(doc_type, number)
+    except ValueError as exc:
+        raise ValidationError({"number": str(exc)}) from None
+    if (
+        doc_type == DocumentType.MAINLAND_ID
+        and person.birth_date
+        and id_birth_date(normalised) != person.birth_date
+    ):
+        raise ValidationError({"number": _("身份证号码中的出生日期与登记的出生日期不一致")})
+    fields = document_fields(doc_type, normalised)
+    if IdentityDocument.objects.filter(
+        person=person, type=doc_type, number_index=fields["number_index"]
+    ).exists():
+        raise ValidationError({"number": _("该人员已登记此证件")})
+    document = IdentityDocument.objects.create(person=person, is_valid=valid, **fields)
+    record(
+        actor,
+        AuditAction.CREATE,
+        document,
+        object_repr=f"{person} · {document}",
+        after={"type": doc_type, "document_number": normalised},
+        reason=reason,
+    )
+    return document
+
+
+def reveal_document(document: IdentityDocument, *, actor, reason: str = "") -> str:
+    """The whole number, for roles allowed to see it; every reveal is an audit event."""
+    person = Person.objects.visible_to(actor).filter(pk=document.person_id).first()
+    if person is None or not access.may_see_full_id(actor, person):
+        raise PermissionDenied(_("无权查看完整证件号码"))
+    number = decrypt(document.number_encrypted)
+    record(
+        actor,
+        AuditAction.VIEW_FULL_ID,
+        person,
+        object_repr=f"{person} · {document.get_type_display()}",
+        reason=reason,
+    )
+    return number
+
+
+@transaction.atomic
+def add_guardianship(guardianship: Guardianship, *, actor, reason: str = "") -> Guardianship:
+    for who in (guardianship.minor, guardianship.guardian):
+        if not Person.objects.visible_to(actor, access.CHANGE).filter(pk=who.pk).exists():
+            raise PermissionDenied(_("无权修改该人员"))
+    if guardianship.minor_id == guardianship.guardian_id:
+        raise ValidationError({"guardian": _("监护人不能是本人")})
+    guardianship.full_clean()
+    guardianship.save()
+    record(
+        actor,
+        AuditAction.CREATE,
+        guardianship,
+        reason=reason,
+        after={
+            "relation": guardianship.relation,
+            "guardian": str(guardianship.guardian),
+            "since": str(guardianship.since or ""),
+            "until": str(guardianship.until or ""),
+        },
+    )
+    return guardianship
+
+
+@transaction.atomic
+def add_category(entry: PersonCategory, *, actor, reason: str = "") -> PersonCategory:
+    """Record a category; a sensitive category makes the person a sensitive record."""
+    person = entry.person
+    if not Person.objects.visible_to(actor, access.CHANGE).filter(pk=person.pk).exists():
+        raise PermissionDenied(_("无权修改该人员"))
+    if entry.until and entry.since and entry.until < entry.since:
+        raise ValidationError({"until": _("终止日期不能早于起始日期")})
+    entry.full_clean()
+    entry.save()
+    if entry.category.is_sensitive and person.sensitivity != "sensitive":
+        Person.objects.filter(pk=person.pk).update(sensitivity="sensitive")
+    record(
+        actor,
+        AuditAction.CREATE,
+        entry,
+        reason=reason,
+        after={
+            "category": entry.category.code,
+            "since": str(entry.since or ""),
+            "until": str(entry.until or ""),
+        },
+    )
+    return entry

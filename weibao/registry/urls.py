@@ -9,4 +9,8 @@ urlpatterns = [
     path("persons/export.csv", views.person_export, name="person_export"),
     path("persons/<uuid:uuid>/", views.PersonDetailView.as_view(), name="person_detail"),
     path("persons/<uuid:uuid>/edit/", views.PersonEditView.as_view(), name="person_edit"),
+    path("persons/<uuid:uuid>/documents/", views.person_add_document, name="person_add_document"),
+    path("persons/<uuid:uuid>/guardians/", views.person_add_guardian, name="person_add_guardian"),
+    path("persons/<uuid:uuid>/categories/", views.person_add_category, name="person_add_category"),
+    path("documents/<int:pk>/reveal/", views.document_reveal, name="document_reveal"),
 ]

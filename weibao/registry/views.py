@@ -1,8 +1,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views import generic
 
 from weibao.accounts import access
@@ -13,15 +17,19 @@ from weibao.lib.export import csv_response
 from weibao.lib.views import RoleRequiredMixin, ScopedDetailView, ScopedListView, ScopedObjectMixin
 
 from . import services
-from .forms import PersonForm, PersonSearchForm
-from .models import Person
+from .forms import CategoryForm, DocumentForm, GuardianForm, PersonForm, PersonSearchForm
+from .models import Guardianship, IdentityDocument, Person, PersonCategory
+from .search import name_query
+from .timeline import timeline
 
 
 def search(queryset, form):
+    """Name in characters, pinyin (full or initials: ``zs`` finds 张三) or a document number."""
     if form.is_valid():
         d = form.cleaned_data
-        if d["q"]:
-            queryset = queryset.filter(name__contains=d["q"].strip())
+        q = (d["q"] or "").strip()
+        if q:
+            queryset = queryset.filter(name_query(q))
         if d["birth_date"]:
             queryset = queryset.filter(birth_date=d["birth_date"])
         if d["street"]:
@@ -56,6 +64,8 @@ class PersonListView(ScopedListView):
 
 
 class PersonDetailView(ScopedDetailView):
+    """One page per child: identity, documents, guardians, categories and the timeline. Audited."""
+
     model = Person
     template_name = "registry/person_detail.html"
 
@@ -65,12 +75,107 @@ class PersonDetailView(ScopedDetailView):
         return person
 
     def get_context_data(self, **kwargs):
+        user, person = self.request.user, self.object
+        may_change = Person.objects.visible_to(user, access.CHANGE).filter(pk=person.pk).exists()
+        visible = Person.objects.visible_to(user)
+        household = (
+            visible.filter(household=person.household_id).exclude(pk=person.pk) if person.household_id else []
+        )
         return super().get_context_data(
-            may_change=Person.objects.visible_to(self.request.user, access.CHANGE)
-            .filter(pk=self.object.pk)
-            .exists(),
+            may_change=may_change,
+            may_see_full_id=access.may_see_full_id(user, person),
+            documents=IdentityDocument.objects.visible_to(user).filter(person=person),
+            guardians=Guardianship.objects.filter(minor=person, guardian__in=visible).select_related(
+                "guardian"
+            ),
+            wards=Guardianship.objects.filter(guardian=person, minor__in=visible).select_related("minor"),
+            categories=PersonCategory.objects.visible_to(user)
+            .filter(person=person)
+            .select_related("category", "source"),
+            household=household,
+            entries=timeline(person, user),
+            document_form=DocumentForm() if may_change else None,
+            guardian_form=GuardianForm() if may_change else None,
+            category_form=CategoryForm() if may_change else None,
             **kwargs,
         )
+
+
+def _changeable_person(request, uuid):
+    return get_object_or_404(Person.objects.visible_to(request.user, access.CHANGE), uuid=uuid)
+
+
+def _report_errors(request, form):
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        messages.error(request, f"{label}：{'；'.join(errors)}" if label else "；".join(errors))
+
+
+def _person_action(form_class, write, done_message):
+    """A POST from a form on the person page: write through a service, report errors, back to the page."""
+
+    @login_required
+    def view(request, uuid):
+        person = _changeable_person(request, uuid)
+        if request.method != "POST":
+            return redirect("registry:person_detail", uuid=person.uuid)
+        form = form_class(request.POST, person=person)
+        if form.is_valid():
+            try:
+                write(request, person, form.cleaned_data)
+                messages.success(request, done_message)
+            except ValidationError as exc:
+                add_form_errors(form, exc)
+        _report_errors(request, form)
+        return redirect("registry:person_detail", uuid=person.uuid)
+
+    return view
+
+
+def _write_document(request, person, d):
+    services.add_document(person, d["type"], d["number"], actor=request.user, reason=d["reason"])
+
+
+@transaction.atomic
+def _write_guardian(request, person, d):
+    if d["guardian"]:
+        guardian = get_object_or_404(
+            Person.objects.visible_to(request.user, access.CHANGE), uuid=d["guardian"]
+        )
+    else:
+        guardian = services.save_person(
+            Person(kind="adult", name=d["name"], street=person.street, household=person.household),
+            actor=request.user,
+            reason=_("登记监护人"),
+        )
+    services.add_guardianship(
+        Guardianship(
+            minor=person, guardian=guardian, relation=d["relation"], since=d["since"], until=d["until"]
+        ),
+        actor=request.user,
+    )
+
+
+def _write_category(request, person, d):
+    services.add_category(
+        PersonCategory(person=person, category=d["category"], since=d["since"], until=d["until"]),
+        actor=request.user,
+    )
+
+
+person_add_document = _person_action(DocumentForm, _write_document, _lazy("证件已登记。"))
+person_add_guardian = _person_action(GuardianForm, _write_guardian, _lazy("监护关系已登记。"))
+person_add_category = _person_action(CategoryForm, _write_category, _lazy("类别已登记。"))
+
+
+@login_required
+def document_reveal(request, pk):
+    """HTMX: swap the masked number for the whole one — allowed roles only, and audited."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    document = get_object_or_404(IdentityDocument.objects.visible_to(request.user), pk=pk)
+    number = services.reveal_document(document, actor=request.user, reason=request.POST.get("reason", ""))
+    return HttpResponse(format_html('<span class="wb-mono" id="doc-{}">{}</span>', document.pk, number))
 
 
 class PersonEditView(ScopedObjectMixin, generic.UpdateView):

@@ -2,32 +2,82 @@ from rest_framework import serializers
 
 from weibao.accounts.choices import AreaLevel
 from weibao.accounts.models import Area
+from weibao.lib.masking import mask_name
 
-from ..models import Person
+from ..choices import DocumentType
+from ..models import Guardianship, IdentityDocument, Person, PersonCategory
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    """Numbers are masked here; the whole number only through the audited ``reveal`` action."""
+
+    class Meta:
+        model = IdentityDocument
+        fields = ["id", "type", "number_masked", "is_valid", "created"]
+        read_only_fields = fields
+
+
+class DocumentCreateSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=DocumentType.choices)
+    number = serializers.CharField(max_length=40)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class GuardianshipSerializer(serializers.ModelSerializer):
+    guardian = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    guardian_name = serializers.CharField(source="guardian.name", read_only=True)
+
+    class Meta:
+        model = Guardianship
+        fields = ["guardian", "guardian_name", "relation", "since", "until"]
+
+
+class PersonCategorySerializer(serializers.ModelSerializer):
+    category = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = PersonCategory
+        fields = ["category", "since", "until"]
 
 
 class PersonSerializer(serializers.ModelSerializer):
     street = serializers.SlugRelatedField(
-        slug_field="code", queryset=Area.objects.filter(level=AreaLevel.STREET)
+        slug_field="code",
+        queryset=Area.objects.filter(level=AreaLevel.STREET),
+        required=False,
+        allow_null=True,
     )
-    district = serializers.CharField(source="street.parent.code", read_only=True)
+    district = serializers.CharField(source="street.parent.code", read_only=True, default=None)
     reason = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=500)
 
     class Meta:
         model = Person
         fields = [
             "uuid",
+            "kind",
             "name",
+            "name_pinyin",
             "sex",
             "birth_date",
             "street",
             "district",
+            "address",
+            "phone",
             "sensitivity",
             "created",
             "updated",
             "reason",
         ]
-        read_only_fields = ["uuid", "created", "updated"]
+        read_only_fields = ["uuid", "name_pinyin", "created", "updated"]
+
+
+class PersonDetailSerializer(PersonSerializer):
+    documents = DocumentSerializer(many=True, read_only=True)
+    guardianships = GuardianshipSerializer(many=True, read_only=True)
+    categories = PersonCategorySerializer(many=True, read_only=True)
+
+    class Meta(PersonSerializer.Meta):
+        fields = [*PersonSerializer.Meta.fields, "documents", "guardianships", "categories"]
 
 
 class PersonListSerializer(PersonSerializer):
@@ -36,6 +86,4 @@ class PersonListSerializer(PersonSerializer):
     name = serializers.SerializerMethodField()
 
     def get_name(self, obj) -> str:
-        from weibao.lib.masking import mask_name
-
         return mask_name(obj.name)

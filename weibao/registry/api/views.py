@@ -1,38 +1,56 @@
 import django_filters
-from rest_framework import mixins, viewsets
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
 from weibao.lib.api import ScopedViewSetMixin
 
 from .. import services
-from ..models import Person
-from .serializers import PersonListSerializer, PersonSerializer
+from ..models import IdentityDocument, Person
+from ..search import name_query
+from .serializers import (
+    DocumentCreateSerializer,
+    DocumentSerializer,
+    PersonDetailSerializer,
+    PersonListSerializer,
+    PersonSerializer,
+)
 
 
 class PersonFilter(django_filters.FilterSet):
-    name = django_filters.CharFilter(lookup_expr="contains")
+    q = django_filters.CharFilter(method="search", label="姓名、拼音（全拼或首字母）或证件号码")
     street = django_filters.CharFilter(field_name="street__code")
     district = django_filters.CharFilter(field_name="street__parent__code")
 
     class Meta:
         model = Person
-        fields = ["name", "sex", "birth_date", "street", "district", "sensitivity"]
+        fields = ["q", "kind", "sex", "birth_date", "street", "district", "sensitivity"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(name_query(value)) if value.strip() else queryset
 
 
 class PersonViewSet(
     ScopedViewSetMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
 ):
-    """Persons in the caller's scope. Reading one is audited; writes go through ``save_person``."""
+    """Persons in the caller's scope. Reading one is audited; writes go through the registry services."""
 
     scoped_model = Person
     filterset_class = PersonFilter
 
     def get_queryset(self):
-        return super().get_queryset().select_related("street", "street__parent")
+        qs = super().get_queryset().select_related("street", "street__parent")
+        if self.action == "retrieve":
+            qs = qs.prefetch_related("documents", "guardianships__guardian", "categories__category")
+        return qs
 
     def get_serializer_class(self):
-        return PersonListSerializer if self.action == "list" else PersonSerializer
+        return {"list": PersonListSerializer, "retrieve": PersonDetailSerializer}.get(
+            self.action, PersonSerializer
+        )
 
     def retrieve(self, request, *args, **kwargs):
         response = super().retrieve(request, *args, **kwargs)
@@ -51,3 +69,37 @@ class PersonViewSet(
         for key, value in serializer.validated_data.items():
             setattr(instance, key, value)
         services.save_person(instance, actor=self.request.user, reason=reason)
+
+    @extend_schema(request=DocumentCreateSerializer, responses=DocumentSerializer)
+    @action(detail=True, methods=["post"])
+    def documents(self, request, uuid=None):
+        """Attach an identity document (the number is validated, encrypted and indexed)."""
+        person = self.get_object()
+        data = DocumentCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        document = services.add_document(
+            person,
+            data.validated_data["type"],
+            data.validated_data["number"],
+            actor=request.user,
+            reason=data.validated_data.get("reason", ""),
+        )
+        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+
+
+class DocumentViewSet(viewsets.GenericViewSet):
+    queryset = IdentityDocument.objects.none()
+
+    def get_queryset(self):
+        return IdentityDocument.objects.visible_to(self.request.user)
+
+    @extend_schema(
+        request=None, responses=inline_serializer("RevealedNumber", {"number": serializers.CharField()})
+    )
+    @action(detail=True, methods=["post"])
+    def reveal(self, request, pk=None):
+        """The whole number, for roles allowed to see it; every call is an audit event."""
+        number = services.reveal_document(
+            self.get_object(), actor=request.user, reason=request.data.get("reason", "")
+        )
+        return Response({"number": number})

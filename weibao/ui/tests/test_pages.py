@@ -81,13 +81,13 @@ def test_worker_cannot_register_a_person_outside_their_street(client, world):
     other = Area.objects.get(code="310115004")
     response = c.post(
         reverse("registry:person_add"),
-        {"name": "越界", "sex": "F", "street": other.pk, "sensitivity": "normal"},
+        {"kind": "minor", "name": "越界", "sex": "F", "street": other.pk, "sensitivity": "normal"},
     )
     assert response.status_code == 200 and "不在您的管辖范围内" in response.content.decode()
     assert not Person.objects.filter(name="越界").exists()
     ok = c.post(
         reverse("registry:person_add"),
-        {"name": "本街", "sex": "F", "street": Area.objects.get(code=A1).pk, "sensitivity": "normal"},
+        {"kind": "minor", "name": "本街", "sex": "F", "street": Area.objects.get(code=A1).pk, "sensitivity": "normal"},
     )
     assert ok.status_code == 302 and Person.objects.filter(name="本街").exists()
 
