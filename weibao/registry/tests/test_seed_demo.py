@@ -119,3 +119,29 @@ def test_production_mode_prints_no_passwords(settings):
 def test_weak_password_is_refused():
     with pytest.raises(CommandError):
         seed("--minors", "0", "--password", "short")
+
+
+@pytest.mark.django_db
+def test_seeded_persons_have_unique_valid_encrypted_ids_households_and_guardians():
+    from django.core.management import call_command
+
+    from weibao.lib.checksums import validate_id_number
+    from weibao.lib.crypto import decrypt
+    from weibao.registry.models import Guardianship, IdentityDocument, Person
+
+    call_command("seed_demo", "--minors", "200", "--no-users", stdout=io.StringIO())
+    persons = Person.objects.count()
+    documents = list(IdentityDocument.objects.select_related("person"))
+    assert len(documents) == persons
+    assert len({d.number_index for d in documents}) == persons  # unique numbers
+    for d in documents[:50]:
+        number = decrypt(d.number_encrypted)
+        validate_id_number(number)
+        assert number[6:14] == d.person.birth_date.strftime("%Y%m%d")
+        assert int(number[16]) % 2 == (1 if d.person.sex == "M" else 0)
+    minors = Person.objects.filter(kind="minor")
+    assert minors.count() == 200 and not minors.filter(household__isnull=True).exists()
+    assert Guardianship.objects.values("minor").distinct().count() == 200
+    g = Guardianship.objects.select_related("minor", "guardian").first()
+    assert g.guardian.household_id == g.minor.household_id and g.guardian.kind == "adult"
+    assert minors.exclude(name_pinyin="").count() == 200

@@ -28,9 +28,12 @@ from weibao.accounts.models import Area, Organisation, OrganisationType, RoleAss
 from weibao.accounts.services import check_assignment
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
+from weibao.lib.checksums import id_check_char
+from weibao.lib.pinyin import name_keys
 from weibao.lib.synthetic import PopulationGenerator
-from weibao.registry.choices import LinkBasis, Sensitivity
-from weibao.registry.models import DepartmentLink, Person
+from weibao.registry.choices import DocumentType, GuardianRelation, LinkBasis, Sensitivity
+from weibao.registry.models import DepartmentLink, Guardianship, Household, IdentityDocument, Person
+from weibao.registry.services import document_fields
 
 DEMO_PASSWORD = "Weibao-Demo-2023!"
 CITY, HUANGPU, PUDONG = "310000", "310101", "310115"
@@ -112,28 +115,43 @@ def _insert(model, objs, largest: int = 2048) -> None:
         start += size
 
 
-_POSITIONAL = ("id", "uuid", "name", "sex", "birth_date", "street_id", "sensitivity")
-
-
 def _person_factory():
-    """``make(name, sex, birth_date, street_id, sensitivity)`` → unsaved ``Person``, as cheaply as possible.
+    """``make(name, sex, birth_date, street_id, sensitivity, kind, household)`` → unsaved ``Person``."""
 
-    Positional ``Model.__init__`` is about twice as fast as keywords; it is used only while the model's
-    leading fields are the ones expected (fields added later take their defaults either way).
-    """
-    leading = tuple(f.attname for f in Person._meta.concrete_fields[: len(_POSITIONAL)])
-    if leading == _POSITIONAL:
-
-        def make(name, sex, birth_date, street_id, sensitivity):
-            return Person(None, uuid.uuid4(), name, sex, birth_date, street_id, sensitivity)
-    else:  # pragma: no cover - the model changed shape
-
-        def make(name, sex, birth_date, street_id, sensitivity):
-            return Person(
-                name=name, sex=sex, birth_date=birth_date, street_id=street_id, sensitivity=sensitivity
-            )
+    def make(name, sex, birth_date, street_id, sensitivity, kind, household):
+        pinyin, initials = name_keys(name)
+        return Person(
+            uuid=uuid.uuid4(),
+            kind=kind,
+            name=name,
+            name_pinyin=pinyin,
+            name_initials=initials,
+            sex=sex,
+            birth_date=birth_date,
+            street_id=street_id,
+            sensitivity=sensitivity,
+            household=household,
+        )
 
     return make
+
+
+class IdNumbers:
+    """Unique, valid ID numbers: a sequence counter per (district, birth date, sex), from a random start."""
+
+    def __init__(self, seed: int):
+        self._rng = random.Random(seed * 7919 + 3)
+        self._next: dict[tuple, int] = {}
+
+    def __call__(self, district_code, birth_date, sex) -> str:
+        key = (district_code, birth_date, sex)
+        n = self._next.get(key)
+        if n is None:
+            n = int(self._rng.random() * 400)
+        self._next[key] = n + 1
+        seq = 2 * (n % 499) + (1 if sex == "M" else 2)
+        first17 = f"{district_code}{birth_date:%Y%m%d}{seq:03d}"
+        return first17 + id_check_char(first17)
 
 
 class Command(BaseCommand):
@@ -372,7 +390,9 @@ class Command(BaseCommand):
         edu_pk = places["edu"].pk
         sent = LinkBasis.SENT
         make = _person_factory()
+        ids = IdNumbers(seed)
         normal, sensitive = Sensitivity.NORMAL, Sensitivity.SENSITIVE
+        mainland = DocumentType.MAINLAND_ID
 
         done = guardians_total = households = links_total = 0
         chunk_no = 0
@@ -382,6 +402,11 @@ class Command(BaseCommand):
             t0 = time.monotonic()
             target = min(chunk, minors - done)
             persons, linked = [], []  # linked: (index into persons, organisation pk)
+            homes, numbers, wards = (
+                [],
+                [],
+                [],
+            )  # Household rows; ID number per person; (minor, guardian) indexes
             n_minors = n_guardians = 0
             gc.disable()  # tens of thousands of acyclic objects: cycle collection would only rescan them
             try:
@@ -392,8 +417,12 @@ class Command(BaseCommand):
                     ]  # only the run's last household is cut
                     households += 1
                     street_id, district = household.street, household.district_code
+                    home = Household(street_id=street_id)
+                    homes.append(home)
+                    first_guardian = len(persons)
                     for m in household.guardians:
-                        persons.append(make(m.name, m.sex, m.birth_date, street_id, normal))
+                        persons.append(make(m.name, m.sex, m.birth_date, street_id, normal, "adult", home))
+                        numbers.append(ids(district, m.birth_date, m.sex))
                     n_guardians += len(household.guardians)
                     for m in kids:
                         if link_rng.random() < LINK_SHARE:
@@ -404,17 +433,54 @@ class Command(BaseCommand):
                                 else district_orgs.get((target_name, district), edu_pk)
                             )
                             linked.append((len(persons), org_pk))
-                        persons.append(
-                            make(m.name, m.sex, m.birth_date, street_id, sensitive if m.sensitive else normal)
+                        wards.extend(
+                            (len(persons), g)
+                            for g in range(first_guardian, first_guardian + len(household.guardians))
                         )
+                        persons.append(
+                            make(
+                                m.name,
+                                m.sex,
+                                m.birth_date,
+                                street_id,
+                                sensitive if m.sensitive else normal,
+                                "minor",
+                                home,
+                            )
+                        )
+                        numbers.append(ids(district, m.birth_date, m.sex))
                     n_minors += len(kids)
             finally:
                 gc.enable()
             t1 = time.monotonic()
             with transaction.atomic():
+                _insert(Household, homes)
+                for p in persons:
+                    p.household_id = p.household.pk
                 _insert(Person, persons)
-                if linked and persons[linked[0][0]].pk is None:  # a backend that does not return keys
-                    self._fetch_pks([persons[i] for i, _ in linked])
+                if persons[0].pk is None:  # a backend that does not return keys
+                    self._fetch_pks(persons)
+                _insert(
+                    IdentityDocument,
+                    [
+                        IdentityDocument(person_id=p.pk, is_valid=True, **document_fields(mainland, number))
+                        for p, number in zip(persons, numbers, strict=True)
+                    ],
+                )
+                _insert(
+                    Guardianship,
+                    [
+                        Guardianship(
+                            minor_id=persons[m].pk,
+                            guardian_id=persons[g].pk,
+                            relation=GuardianRelation.FATHER
+                            if persons[g].sex == "M"
+                            else GuardianRelation.MOTHER,
+                            since=persons[m].birth_date,
+                        )
+                        for m, g in wards
+                    ],
+                )
                 _insert(
                     DepartmentLink,
                     [
@@ -433,7 +499,7 @@ class Command(BaseCommand):
                 f"generated {(t1 - t0) / len(persons) * 1e6:.1f} µs/row, {rows / (t2 - t0):,.0f} rows/s; "
                 f"{done}/{minors} minors, {time.monotonic() - started:.1f} s{_peak_rss()}"
             )
-            del persons, linked
+            del persons, linked, homes, numbers, wards
         return {
             "minors": done,
             "guardians": guardians_total,
