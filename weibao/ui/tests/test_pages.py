@@ -160,3 +160,8 @@ def test_static_assets_are_self_hosted(client, world):
     body = _as(client, world, "city").get(reverse("ui:home")).content.decode()
     assert "/static/vendor/tabler/" in body and "/static/vendor/htmx/" in body
     assert "cdn" not in body.lower() and "https://" not in body
+
+
+def test_select_placeholders_are_chinese(client, world):
+    body = _as(client, world, "worker_a1").get(reverse("registry:person_add")).content.decode()
+    assert "Select an option" not in body and "（请选择" in body
