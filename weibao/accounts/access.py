@@ -225,3 +225,11 @@ def can_create_persons(user) -> bool:
 def may_manage_organisations_in(user, area) -> bool:
     """Whether a new organisation in ``area`` would be inside the user's administrative scope."""
     return any(a.role == Role.SYSTEM_ADMIN and a.area.contains(area) for a in _assignments(user))
+
+
+def can_configure_catalogues(user) -> bool:
+    """Editing shared vocabularies (person categories, the event catalogue): city office and system admins."""
+    return any(
+        a.role in (Role.CITY_OFFICE, Role.SYSTEM_ADMIN) and a.area.level == AreaLevel.CITY
+        for a in _assignments(user)
+    )

@@ -104,3 +104,9 @@ class CategoryForm(PersonActionForm):
     until = forms.DateField(
         label=_("终止日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+
+
+class CategoryEditForm(forms.ModelForm):
+    class Meta:
+        model = Category
+        fields = ["code", "name", "name_en", "description", "is_sensitive", "is_active", "sort_order"]

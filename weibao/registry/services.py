@@ -13,7 +13,7 @@ from weibao.lib.masking import mask_id_number
 from weibao.lib.pinyin import name_keys
 
 from .choices import DocumentType
-from .models import Guardianship, IdentityDocument, Person, PersonCategory
+from .models import Category, Guardianship, IdentityDocument, Person, PersonCategory
 
 PERSON_FIELDS = ["kind", "name", "sex", "birth_date", "street", "address", "phone", "sensitivity"]
 
@@ -171,3 +171,22 @@ def add_category(entry: PersonCategory, *, actor, reason: str = "") -> PersonCat
         },
     )
     return entry
+
+
+@transaction.atomic
+def save_category(category: Category, *, actor) -> Category:
+    """Create or edit an entry of the person-category list (city office or system administrators)."""
+    if not access.can_configure_catalogues(actor):
+        raise PermissionDenied(_("无权维护人员类别"))
+    fields = ["code", "name", "name_en", "description", "is_sensitive", "is_active", "sort_order"]
+    before = snapshot(Category.objects.get(pk=category.pk), fields) if category.pk else {}
+    category.full_clean()
+    category.save()
+    record(
+        actor,
+        AuditAction.UPDATE if before else AuditAction.CREATE,
+        category,
+        before=before,
+        after=snapshot(category, fields),
+    )
+    return category

@@ -12,5 +12,8 @@ urlpatterns = [
     path("persons/<uuid:uuid>/documents/", views.person_add_document, name="person_add_document"),
     path("persons/<uuid:uuid>/guardians/", views.person_add_guardian, name="person_add_guardian"),
     path("persons/<uuid:uuid>/categories/", views.person_add_category, name="person_add_category"),
+    path("categories/", views.CategoryListView.as_view(), name="category_list"),
+    path("categories/add/", views.CategoryEditView.as_view(), name="category_add"),
+    path("categories/<int:pk>/edit/", views.CategoryEditView.as_view(), name="category_edit"),
     path("documents/<int:pk>/reveal/", views.document_reveal, name="document_reveal"),
 ]

@@ -17,8 +17,8 @@ from weibao.lib.export import csv_response
 from weibao.lib.views import RoleRequiredMixin, ScopedDetailView, ScopedListView, ScopedObjectMixin
 
 from . import services
-from .forms import CategoryForm, DocumentForm, GuardianForm, PersonForm, PersonSearchForm
-from .models import Guardianship, IdentityDocument, Person, PersonCategory
+from .forms import CategoryEditForm, CategoryForm, DocumentForm, GuardianForm, PersonForm, PersonSearchForm
+from .models import Category, Guardianship, IdentityDocument, Person, PersonCategory
 from .search import name_query
 from .timeline import timeline
 
@@ -227,3 +227,34 @@ def person_export(request):
         for p in qs.iterator(chunk_size=2000)
     )
     return csv_response("persons.csv", ["编号", "姓名", "性别", "出生日期", "区", "街镇"], rows)
+
+
+class CategoryListView(RoleRequiredMixin, generic.ListView):
+    """The configurable list of person categories."""
+
+    model = Category
+    template_name = "registry/category_list.html"
+
+    def allowed(self, user):
+        return access.can_configure_catalogues(user)
+
+
+class CategoryEditView(RoleRequiredMixin, generic.UpdateView):
+    model = Category
+    form_class = CategoryEditForm
+    template_name = "registry/category_form.html"
+
+    def allowed(self, user):
+        return access.can_configure_catalogues(user)
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(Category, pk=self.kwargs["pk"]) if "pk" in self.kwargs else None
+
+    def form_valid(self, form):
+        try:
+            services.save_category(form.instance, actor=self.request.user)
+        except ValidationError as exc:
+            add_form_errors(form, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, _("人员类别已保存。"))
+        return redirect("registry:category_list")

@@ -14,6 +14,8 @@ def navigation(request):
     if access.can_view_persons(user):
         nav.append((_("未成年人"), reverse("registry:person_list"), "users"))
     nav.append((_("单位"), reverse("accounts:organisation_list"), "building"))
+    if access.can_configure_catalogues(user):
+        nav.append((_("人员类别"), reverse("registry:category_list"), "tags"))
     if access.can_list_users(user):
         nav.append((_("账户与角色"), reverse("accounts:user_list"), "user-shield"))
     if access.can_read_audit(user):

@@ -173,3 +173,31 @@ def test_api_adds_documents_with_field_errors(client, world):
     assert ok.status_code == 201 and ok.json()["number_masked"].startswith("310101")
     detail = client.get(f"/api/registry/persons/{person.uuid}/").json()
     assert detail["documents"][0]["number_masked"] == ok.json()["number_masked"] and _id() not in str(detail)
+
+
+def test_categories_are_data_edited_by_city_roles(client, world):
+    verify_second_factor(client, world.users["city"])
+    assert client.get(reverse("registry:category_list")).status_code == 200
+    response = client.post(
+        reverse("registry:category_add"),
+        {
+            "code": "school_refusal",
+            "name": "厌学拒学",
+            "name_en": "School refusal",
+            "sort_order": 200,
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302 and Category.objects.filter(code="school_refusal").exists()
+    assert AuditEvent.objects.filter(object_type="registry.category", action="create").exists()
+    duplicate = client.post(
+        reverse("registry:category_add"), {"code": "orphan", "name": "x", "sort_order": 1}
+    )
+    assert duplicate.status_code == 200 and "invalid-feedback" in duplicate.content.decode()
+    worker = client.__class__()
+    verify_second_factor(worker, world.users["worker_a1"])
+    assert worker.get(reverse("registry:category_list")).status_code == 403
+    assert (
+        worker.post(reverse("registry:category_add"), {"code": "x", "name": "x", "sort_order": 1}).status_code
+        == 403
+    )

@@ -87,7 +87,13 @@ def test_worker_cannot_register_a_person_outside_their_street(client, world):
     assert not Person.objects.filter(name="越界").exists()
     ok = c.post(
         reverse("registry:person_add"),
-        {"kind": "minor", "name": "本街", "sex": "F", "street": Area.objects.get(code=A1).pk, "sensitivity": "normal"},
+        {
+            "kind": "minor",
+            "name": "本街",
+            "sex": "F",
+            "street": Area.objects.get(code=A1).pk,
+            "sensitivity": "normal",
+        },
     )
     assert ok.status_code == 302 and Person.objects.filter(name="本街").exists()
 
