@@ -209,6 +209,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "PersonKindEnum": "weibao.registry.choices.PersonKind",
+        "StreetKindEnum": "weibao.accounts.choices.StreetKind",
+    },
 }
 API_TOKEN_DAYS = env_int("WEIBAO_API_TOKEN_DAYS", 90)
 

@@ -27,6 +27,9 @@ class AuditAction(models.TextChoices):
     TOKEN_REVOKE = "token_revoke", _("吊销令牌")
     TOKEN_USE = "token_use", _("使用令牌")
     DENIED = "denied", _("拒绝访问")
+    MERGE = "merge", _("合并人员")
+    SPLIT = "split", _("拆分人员")
+    REVIEW = "review", _("匹配复核")
 
 
 class AuditEventQuerySet(models.QuerySet):

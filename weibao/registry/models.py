@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from weibao.accounts.models import Area, Organisation
 
 from .choices import DocumentType, GuardianRelation, LinkBasis, PersonKind, Sensitivity, Sex
-from .querysets import PersonQuerySet, PersonRelatedQuerySet
+from .querysets import PersonManager, PersonQuerySet, PersonRelatedQuerySet
 
 
 class Household(models.Model):
@@ -55,10 +55,14 @@ class Person(models.Model):
     sensitivity = models.CharField(
         _("敏感级别"), max_length=10, choices=Sensitivity.choices, default=Sensitivity.NORMAL
     )
+    merged_into = models.ForeignKey(
+        "self", models.PROTECT, null=True, blank=True, related_name="absorbed", verbose_name=_("已合并至")
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
-    objects = PersonQuerySet.as_manager()
+    objects = PersonManager()  # live persons only: merged ones are hidden, never filtered by hand
+    all_objects = PersonQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "pk"]
@@ -181,3 +185,63 @@ class DepartmentLink(models.Model):
 
     def __str__(self):
         return f"{self.organisation} → {self.person}"
+
+
+class MergeRecord(models.Model):
+    """Two persons found to be one child: what moved from the absorbed to the survivor, so a split can undo it."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    survivor = models.ForeignKey(Person, models.PROTECT, related_name="merges_received")
+    absorbed = models.ForeignKey(Person, models.PROTECT, related_name="merges_given")
+    moved = models.JSONField(default=dict)  # {"app.model.field": [pk, …]}
+    reason = models.CharField(_("合并事由"), max_length=500)
+    merged_by = models.ForeignKey("accounts.User", models.PROTECT, related_name="+")
+    merged_at = models.DateTimeField(auto_now_add=True)
+    split_by = models.ForeignKey("accounts.User", models.PROTECT, null=True, blank=True, related_name="+")
+    split_at = models.DateTimeField(null=True, blank=True)
+    split_reason = models.CharField(_("拆分事由"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-merged_at"]
+        verbose_name = _("合并记录")
+        verbose_name_plural = _("合并记录")
+
+    def __str__(self):
+        return f"{self.absorbed} → {self.survivor}"
+
+
+class MatchCandidate(models.Model):
+    """A pair the linkage model could not decide: it waits in the review queue for a person's judgement.
+
+    Decisions are kept as labels, from which the system measures its own precision.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待复核")
+        SAME = "same", _("同一人")
+        DIFFERENT = "different", _("不是同一人")
+        SKIPPED = "skipped", _("跳过")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    person = models.ForeignKey(Person, models.CASCADE, related_name="match_candidates")
+    other = models.ForeignKey(Person, models.CASCADE, related_name="+")
+    match_probability = models.FloatField(_("匹配概率"))
+    match_weights = models.JSONField(_("各字段匹配权重"), default=dict)
+    model_version = models.CharField(max_length=40, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    decided_by = models.ForeignKey("accounts.User", models.PROTECT, null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = PersonRelatedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-match_probability", "pk"]
+        verbose_name = _("待复核匹配")
+        verbose_name_plural = _("待复核匹配")
+        constraints = [models.UniqueConstraint(fields=["person", "other"], name="match_candidate_unique")]
+
+    def __str__(self):
+        return f"{self.person} ~ {self.other} ({self.match_probability:.2f})"

@@ -9,6 +9,11 @@ class PersonQuerySet(models.QuerySet):
         return person_scope(self, user, action)
 
 
+class PersonManager(models.Manager.from_queryset(PersonQuerySet)):
+    def get_queryset(self):
+        return super().get_queryset().filter(merged_into__isnull=True)
+
+
 class PersonRelatedQuerySet(models.QuerySet):
     """Rows that belong to one person (documents, guardianships, categories, events), scoped through it.
 

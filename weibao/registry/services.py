@@ -1,7 +1,7 @@
 """Writes of the registry: validated, re-checked against the actor's scope and audited in one transaction."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from weibao.accounts import access
@@ -13,7 +13,15 @@ from weibao.lib.masking import mask_id_number
 from weibao.lib.pinyin import name_keys
 
 from .choices import DocumentType
-from .models import Category, Guardianship, IdentityDocument, Person, PersonCategory
+from .models import (
+    Category,
+    Guardianship,
+    IdentityDocument,
+    MatchCandidate,
+    MergeRecord,
+    Person,
+    PersonCategory,
+)
 
 PERSON_FIELDS = ["kind", "name", "sex", "birth_date", "street", "address", "phone", "sensitivity"]
 
@@ -190,3 +198,161 @@ def save_category(category: Category, *, actor) -> Category:
         after=snapshot(category, fields),
     )
     return category
+
+
+def _person_references():
+    """Every foreign key to Person in the project (this app's and later apps'), except the merge bookkeeping."""
+    skip = {
+        (MergeRecord, "survivor"),
+        (MergeRecord, "absorbed"),
+        (Person, "merged_into"),
+        (MatchCandidate, "person"),
+        (MatchCandidate, "other"),
+    }
+    for rel in Person._meta.related_objects:
+        if rel.many_to_many or not rel.field.concrete:
+            continue
+        if (rel.related_model, rel.field.name) in skip:
+            continue
+        yield rel.related_model, rel.field.name
+
+
+def _move_rows(model, field, source, target) -> list[int]:
+    """Re-point ``model.field`` from source to target; rows that would duplicate one the target already
+    has (a unique constraint says so) stay where they are. Returns the moved primary keys."""
+    rows = model._base_manager.filter(**{field: source})
+    pks = list(rows.values_list("pk", flat=True))
+    try:
+        with transaction.atomic():
+            rows.update(**{field: target})
+        return pks
+    except IntegrityError:
+        moved = []
+        for pk in pks:
+            try:
+                with transaction.atomic():
+                    model._base_manager.filter(pk=pk).update(**{field: target})
+                moved.append(pk)
+            except IntegrityError:
+                continue
+        return moved
+
+
+@transaction.atomic
+def merge_persons(survivor: Person, absorbed: Person, *, actor, reason: str) -> MergeRecord:
+    """Make two persons one: every row that pointed at ``absorbed`` now points at ``survivor``.
+
+    The absorbed person stays, hidden, with ``merged_into`` set; the moved rows are listed in the merge
+    record so that ``split_merge`` restores the earlier state exactly.
+    """
+    if not reason.strip():
+        raise ValidationError({"reason": _("合并须填写事由")})
+    if survivor.pk == absorbed.pk:
+        raise ValidationError({"other": _("不能与本人合并")})
+    changeable = Person.objects.visible_to(actor, access.CHANGE)
+    if changeable.filter(pk__in=[survivor.pk, absorbed.pk]).count() != 2:
+        raise PermissionDenied(_("无权合并这两人"))
+
+    def valid_ids(person):
+        docs = IdentityDocument.objects.filter(person=person, type=DocumentType.MAINLAND_ID, is_valid=True)
+        return set(docs.values_list("number_index", flat=True))
+
+    survivor_ids, absorbed_ids = valid_ids(survivor), valid_ids(absorbed)
+    if survivor_ids and absorbed_ids and not survivor_ids & absorbed_ids:
+        raise ValidationError({"other": _("两人的身份证号码均有效且不同，不能合并（可能是双胞胎）")})
+    moved = {}
+    for model, field in _person_references():
+        pks = _move_rows(model, field, absorbed, survivor)
+        if pks:
+            moved[f"{model._meta.label_lower}.{field}"] = pks
+    moved["_survivor_sensitivity"] = survivor.sensitivity
+    Person.all_objects.filter(pk=absorbed.pk).update(merged_into=survivor)
+    if absorbed.sensitivity == "sensitive":
+        Person.all_objects.filter(pk=survivor.pk).update(sensitivity="sensitive")
+    merge = MergeRecord.objects.create(
+        survivor=survivor, absorbed=absorbed, moved=moved, reason=reason, merged_by=actor
+    )
+    record(
+        actor,
+        AuditAction.MERGE,
+        survivor,
+        reason=reason,
+        extra={
+            "absorbed": str(absorbed.uuid),
+            "merge": str(merge.uuid),
+            "moved": {k: len(v) for k, v in moved.items()},
+        },
+    )
+    return merge
+
+
+@transaction.atomic
+def split_merge(merge: MergeRecord, *, actor, reason: str) -> Person:
+    """Undo a merge: the absorbed person comes back with exactly the rows that were moved from it."""
+    from django.apps import apps
+    from django.utils import timezone
+
+    if not reason.strip():
+        raise ValidationError({"reason": _("拆分须填写事由")})
+    if merge.split_at:
+        raise ValidationError({"reason": _("该合并已被拆分")})
+    if not Person.objects.visible_to(actor, access.CHANGE).filter(pk=merge.survivor_id).exists():
+        raise PermissionDenied(_("无权拆分"))
+    for key, pks in merge.moved.items():
+        if key == "_survivor_sensitivity":
+            Person.all_objects.filter(pk=merge.survivor_id).update(sensitivity=pks)
+            continue
+        app_label, model_name, field = key.split(".")
+        apps.get_model(app_label, model_name)._base_manager.filter(pk__in=pks).update(
+            **{field: merge.absorbed_id}
+        )
+    Person.all_objects.filter(pk=merge.absorbed_id).update(merged_into=None)
+    merge.split_at, merge.split_by, merge.split_reason = timezone.now(), actor, reason
+    merge.save(update_fields=["split_at", "split_by", "split_reason"])
+    record(
+        actor,
+        AuditAction.SPLIT,
+        merge.survivor,
+        reason=reason,
+        extra={"restored": str(merge.absorbed.uuid), "merge": str(merge.uuid)},
+    )
+    return merge.absorbed
+
+
+@transaction.atomic
+def decide_candidate(candidate: MatchCandidate, decision: str, *, actor, reason: str = "") -> MatchCandidate:
+    """A reviewer's judgement on a pair: same child (merge), not the same, or skip. Kept as a label."""
+    from django.utils import timezone
+
+    if decision not in {
+        MatchCandidate.Status.SAME,
+        MatchCandidate.Status.DIFFERENT,
+        MatchCandidate.Status.SKIPPED,
+    }:
+        raise ValidationError({"decision": _("未知的决定")})
+    visible = Person.objects.visible_to(actor, access.CHANGE)
+    if visible.filter(pk__in=[candidate.person_id, candidate.other_id]).count() != 2:
+        raise PermissionDenied(_("无权复核该匹配"))
+    if decision == MatchCandidate.Status.SAME:
+        merge_persons(candidate.person, candidate.other, actor=actor, reason=reason or _("复核确认为同一人"))
+    candidate.status, candidate.decided_by, candidate.decided_at = decision, actor, timezone.now()
+    candidate.save(update_fields=["status", "decided_by", "decided_at"])
+    record(
+        actor,
+        AuditAction.REVIEW,
+        candidate,
+        object_repr=str(candidate)[:200],
+        reason=reason,
+        after={"status": decision, "match_probability": candidate.match_probability},
+    )
+    return candidate
+
+
+def review_precision() -> dict:
+    """Of the pairs people decided (not skipped), how many the model was right about at each threshold."""
+    decided = MatchCandidate.objects.exclude(
+        status__in=[MatchCandidate.Status.PENDING, MatchCandidate.Status.SKIPPED]
+    )
+    total = decided.count()
+    same = decided.filter(status=MatchCandidate.Status.SAME).count()
+    return {"decided": total, "same": same, "precision": same / total if total else None}

@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -18,7 +18,15 @@ from weibao.lib.views import RoleRequiredMixin, ScopedDetailView, ScopedListView
 
 from . import services
 from .forms import CategoryEditForm, CategoryForm, DocumentForm, GuardianForm, PersonForm, PersonSearchForm
-from .models import Category, Guardianship, IdentityDocument, Person, PersonCategory
+from .models import (
+    Category,
+    Guardianship,
+    IdentityDocument,
+    MatchCandidate,
+    MergeRecord,
+    Person,
+    PersonCategory,
+)
 from .search import name_query
 from .timeline import timeline
 
@@ -93,6 +101,9 @@ class PersonDetailView(ScopedDetailView):
             .filter(person=person)
             .select_related("category", "source"),
             household=household,
+            merges=MergeRecord.objects.filter(survivor=person, split_at__isnull=True).select_related(
+                "absorbed"
+            ),
             entries=timeline(person, user),
             document_form=DocumentForm() if may_change else None,
             guardian_form=GuardianForm() if may_change else None,
@@ -258,3 +269,95 @@ class CategoryEditView(RoleRequiredMixin, generic.UpdateView):
             return self.form_invalid(form)
         messages.success(self.request, _("人员类别已保存。"))
         return redirect("registry:category_list")
+
+
+# --- review queue, merge and split ----------------------------------------------------------------
+
+COMPARED_FIELDS = [
+    (_lazy("姓名"), lambda p: p.name),
+    (_lazy("拼音"), lambda p: p.name_pinyin),
+    (_lazy("性别"), lambda p: p.get_sex_display()),
+    (_lazy("出生日期"), lambda p: p.birth_date.isoformat() if p.birth_date else ""),
+    (_lazy("街镇"), lambda p: p.street.full_name if p.street_id else ""),
+    (_lazy("住址"), lambda p: p.address),
+    (_lazy("联系电话"), lambda p: p.phone),
+    (_lazy("证件"), lambda p: "、".join(sorted(d.number_masked for d in p.documents.all()))),
+    (_lazy("监护人"), lambda p: "、".join(sorted(g.guardian.name for g in p.guardianships.all()))),
+]
+
+
+def reviewable_candidates(user):
+    changeable = Person.objects.visible_to(user, access.CHANGE)
+    return (
+        MatchCandidate.objects.visible_to(user, access.CHANGE)
+        .filter(status=MatchCandidate.Status.PENDING, other__in=changeable, person__merged_into__isnull=True)
+        .select_related("person__street__parent", "other__street__parent")
+        .prefetch_related(
+            "person__documents",
+            "other__documents",
+            "person__guardianships__guardian",
+            "other__guardianships__guardian",
+        )
+    )
+
+
+@login_required
+def review_queue(request):
+    """One pair at a time, side by side; keyboard: S same child, D not the same, K skip."""
+    if not access.can_create_persons(request.user):
+        raise PermissionDenied
+    if request.method == "POST":
+        candidate = get_object_or_404(reviewable_candidates(request.user), uuid=request.POST.get("candidate"))
+        try:
+            services.decide_candidate(
+                candidate,
+                request.POST.get("decision", ""),
+                actor=request.user,
+                reason=request.POST.get("reason", ""),
+            )
+            messages.success(
+                request, _("已记录：%(d)s") % {"d": MatchCandidate.Status(request.POST["decision"]).label}
+            )
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+        return redirect("registry:review_queue")
+    queue = reviewable_candidates(request.user)
+    candidate = queue.first()
+    rows = []
+    if candidate:
+        for label, value in COMPARED_FIELDS:
+            left, right = value(candidate.person), value(candidate.other)
+            rows.append(
+                (
+                    label,
+                    left,
+                    right,
+                    bool(left) and left == right,
+                    bool(left) and bool(right) and left != right,
+                )
+            )
+    return render(
+        request,
+        "registry/review_queue.html",
+        {
+            "candidate": candidate,
+            "rows": rows,
+            "waiting": queue.count(),
+            "quality": services.review_precision(),
+        },
+    )
+
+
+@login_required
+def person_split(request, uuid, merge):
+    person = _changeable_person(request, uuid)
+    record_ = get_object_or_404(MergeRecord, uuid=merge, survivor=person)
+    if request.method == "POST":
+        try:
+            restored = services.split_merge(
+                record_, actor=request.user, reason=request.POST.get("reason", "")
+            )
+            messages.success(request, _("已拆分，恢复人员“%(name)s”。") % {"name": restored.name})
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+    return redirect("registry:person_detail", uuid=person.uuid)

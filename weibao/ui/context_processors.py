@@ -13,6 +13,8 @@ def navigation(request):
     nav = [(_("工作台"), reverse("ui:home"), "home")]
     if access.can_view_persons(user):
         nav.append((_("未成年人"), reverse("registry:person_list"), "users"))
+    if access.can_create_persons(user):
+        nav.append((_("匹配复核"), reverse("registry:review_queue"), "arrows-join"))
     nav.append((_("单位"), reverse("accounts:organisation_list"), "building"))
     if access.can_configure_catalogues(user):
         nav.append((_("人员类别"), reverse("registry:category_list"), "tags"))

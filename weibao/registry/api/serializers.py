@@ -5,7 +5,7 @@ from weibao.accounts.models import Area
 from weibao.lib.masking import mask_name
 
 from ..choices import DocumentType
-from ..models import Guardianship, IdentityDocument, Person, PersonCategory
+from ..models import Guardianship, IdentityDocument, MatchCandidate, MergeRecord, Person, PersonCategory
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -87,3 +87,46 @@ class PersonListSerializer(PersonSerializer):
 
     def get_name(self, obj) -> str:
         return mask_name(obj.name)
+
+
+class MatchCandidateSerializer(serializers.ModelSerializer):
+    person = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    other = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+
+    class Meta:
+        model = MatchCandidate
+        fields = [
+            "uuid",
+            "person",
+            "other",
+            "match_probability",
+            "match_weights",
+            "model_version",
+            "status",
+            "decided_at",
+        ]
+        read_only_fields = fields
+
+
+class DecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["same", "different", "skipped"])
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class MergeRequestSerializer(serializers.Serializer):
+    other = serializers.UUIDField(help_text="the person absorbed into this one")
+    reason = serializers.CharField(max_length=500)
+
+
+class MergeRecordSerializer(serializers.ModelSerializer):
+    survivor = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    absorbed = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+
+    class Meta:
+        model = MergeRecord
+        fields = ["uuid", "survivor", "absorbed", "reason", "merged_at", "split_at", "split_reason"]
+        read_only_fields = fields
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)

@@ -1,4 +1,5 @@
 import django_filters
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -9,14 +10,19 @@ from weibao.audit.services import record
 from weibao.lib.api import ScopedViewSetMixin
 
 from .. import services
-from ..models import IdentityDocument, Person
+from ..models import IdentityDocument, MatchCandidate, MergeRecord, Person
 from ..search import name_query
 from .serializers import (
+    DecisionSerializer,
     DocumentCreateSerializer,
     DocumentSerializer,
+    MatchCandidateSerializer,
+    MergeRecordSerializer,
+    MergeRequestSerializer,
     PersonDetailSerializer,
     PersonListSerializer,
     PersonSerializer,
+    ReasonSerializer,
 )
 
 
@@ -85,6 +91,71 @@ class PersonViewSet(
             reason=data.validated_data.get("reason", ""),
         )
         return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=MergeRequestSerializer, responses=MergeRecordSerializer)
+    @action(detail=True, methods=["post"])
+    def merge(self, request, uuid=None):
+        """Absorb another person into this one (reversible through the merge record's ``split``)."""
+        survivor = self.get_object()
+        data = MergeRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        other = get_object_or_404(
+            Person.objects.visible_to(request.user, "change"), uuid=data.validated_data["other"]
+        )
+        merge = services.merge_persons(
+            survivor, other, actor=request.user, reason=data.validated_data["reason"]
+        )
+        return Response(MergeRecordSerializer(merge).data, status=status.HTTP_201_CREATED)
+
+
+class MergeRecordViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = MergeRecordSerializer
+    lookup_field = "uuid"
+    queryset = MergeRecord.objects.none()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return MergeRecord.objects.none()
+        return MergeRecord.objects.filter(survivor__in=Person.objects.visible_to(self.request.user, "change"))
+
+    @extend_schema(request=ReasonSerializer, responses=MergeRecordSerializer)
+    @action(detail=True, methods=["post"])
+    def split(self, request, uuid=None):
+        merge = self.get_object()
+        data = ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.split_merge(merge, actor=request.user, reason=data.validated_data["reason"])
+        merge.refresh_from_db()
+        return Response(MergeRecordSerializer(merge).data)
+
+
+class MatchCandidateViewSet(viewsets.ReadOnlyModelViewSet):
+    """The review queue: pairs the model could not decide, for persons the caller may change."""
+
+    serializer_class = MatchCandidateSerializer
+    lookup_field = "uuid"
+    queryset = MatchCandidate.objects.none()
+    filterset_fields = ["status"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return MatchCandidate.objects.none()
+        changeable = Person.objects.visible_to(self.request.user, "change")
+        return MatchCandidate.objects.visible_to(self.request.user, "change").filter(other__in=changeable)
+
+    @extend_schema(request=DecisionSerializer, responses=MatchCandidateSerializer)
+    @action(detail=True, methods=["post"])
+    def decide(self, request, uuid=None):
+        candidate = self.get_object()
+        data = DecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.decide_candidate(
+            candidate,
+            data.validated_data["decision"],
+            actor=request.user,
+            reason=data.validated_data.get("reason", ""),
+        )
+        return Response(MatchCandidateSerializer(candidate).data)
 
 
 class DocumentViewSet(viewsets.GenericViewSet):
