@@ -50,7 +50,7 @@ def server(tmp_path_factory):
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, cwd=ROOT)
     subprocess.run(
-        [*manage, "shell", "-c", "from weibao.lib.testing import build_world; build_world()"],
+        [*manage, "shell", "-c", "from weibao.lib.testing import build_browser_world; build_browser_world()"],
         env=env,
         check=True,
         cwd=ROOT,

@@ -120,3 +120,20 @@ def test_organisation_search_updates_as_you_type(server, page, shoot):
     rows.first.wait_for()
     assert rows.count() == 1 and "北外滩街道未成年人保护工作站" in rows.first.inner_text()
     shoot("12-sysadmin-organisation-search")
+
+
+def test_review_queue_decides_with_the_keyboard(server, page, shoot):
+    _login(page, server, "lead_a1")
+    _second_factor(page, "lead_a1")
+    page.wait_for_url(f"{server}/")
+    page.locator(".wb-nav").get_by_text("匹配复核").click()
+    assert page.locator("#match-probability").inner_text() == "0.870"
+    assert page.locator("#review-pair").get_by_text("陈思远").is_visible()
+    assert page.locator("#review-pair").get_by_text("陈思源").is_visible()
+    shoot("20-lead_a1-review-queue")
+    with page.expect_navigation():
+        page.keyboard.press("s")  # "same child"
+    assert page.locator(".alert-success").get_by_text("同一人").is_visible()
+    assert page.get_by_text("没有待复核的匹配").is_visible()
+    page.goto(f"{server}/registry/persons/?q=chensiyuan")
+    assert page.locator("#person-list tbody tr").count() == 1  # the two records are one child now

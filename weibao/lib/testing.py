@@ -123,3 +123,26 @@ def build_world() -> World:
     DepartmentLink.objects.create(person=world.persons["b1_police"], organisation=police_a, basis="sent")
     DepartmentLink.objects.create(person=world.persons["b1_edu"], organisation=edu, basis="sent")
     return world
+
+
+def build_browser_world() -> World:
+    """``build_world`` plus what the browser flows need: a pair waiting in the review queue."""
+    from weibao.registry.models import MatchCandidate
+
+    world = build_world()
+    born = datetime.date(2016, 3, 8)
+    a = Person.objects.create(
+        name="陈思远", name_pinyin="chensiyuan", sex="M", birth_date=born, street=area(A1)
+    )
+    b = Person.objects.create(
+        name="陈思源", name_pinyin="chensiyuan", sex="M", birth_date=born, street=area(A1)
+    )
+    MatchCandidate.objects.create(
+        person=a,
+        other=b,
+        match_probability=0.87,
+        model_version="demo",
+        match_weights={"姓名拼音": 4.2, "出生日期": 6.1, "街镇": 1.3, "姓名汉字": -1.1},
+    )
+    world.persons.update(review_a=a, review_b=b)
+    return world
