@@ -1,2 +1,14 @@
+from django.urls import path
+
+from . import views
+
 app_name = "feeds"
-urlpatterns = []
+urlpatterns = [
+    path("", views.FeedListView.as_view(), name="feed_list"),
+    path("<uuid:uuid>/", views.FeedDetailView.as_view(), name="feed_detail"),
+    path("<uuid:uuid>/upload/", views.feed_upload, name="feed_upload"),
+    path("batches/<uuid:uuid>/", views.BatchDetailView.as_view(), name="batch_detail"),
+    path("needs-fixing/", views.LandingListView.as_view(), name="landing_list"),
+    path("needs-fixing/<int:pk>/", views.landing_fix, name="landing_fix"),
+    path("needs-fixing/<int:pk>/discard/", views.landing_discard, name="landing_discard"),
+]

@@ -1,0 +1,68 @@
+from rest_framework import serializers
+
+from ..models import Batch, EventType, Feed, LandingRecord
+
+
+class EventTypeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EventType
+        fields = ["code", "name", "name_en", "domain", "fields", "is_sensitive", "is_active"]
+
+
+class FeedSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    owner_name = serializers.CharField(source="owner.name", read_only=True)
+    event_type = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Feed
+        fields = ["uuid", "code", "name", "owner", "owner_name", "carries", "event_type", "schema_version",
+                  "mapping", "is_active"]  # fmt: skip
+        read_only_fields = fields
+
+
+class BatchSerializer(serializers.ModelSerializer):
+    feed = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Batch
+        fields = ["uuid", "feed", "idempotency_key", "source", "filename", "status", "received", "accepted",
+                  "duplicates", "rejected", "rejected_by_reason", "seconds", "started", "finished", "message"]  # fmt: skip
+        read_only_fields = fields
+
+
+class BatchCreateSerializer(serializers.Serializer):
+    idempotency_key = serializers.CharField(max_length=200)
+    records = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
+
+    def validate_records(self, records):
+        from ..services import MAX_API_RECORDS
+
+        if len(records) > MAX_API_RECORDS:
+            raise serializers.ValidationError(
+                f"每批最多 {MAX_API_RECORDS} 条记录 (at most {MAX_API_RECORDS} records)"
+            )
+        bad = [i for i, r in enumerate(records) if not isinstance(r, dict)]
+        if bad:
+            raise serializers.ValidationError(
+                f"第 {', '.join(str(i + 1) for i in bad[:10])} 条记录不是 JSON 对象 (records must be objects)"
+            )
+        return records
+
+
+class LandingRecordSerializer(serializers.ModelSerializer):
+    batch = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+
+    class Meta:
+        model = LandingRecord
+        fields = ["id", "batch", "row_number", "source_id", "raw", "status", "errors", "corrected"]
+        read_only_fields = fields
+
+
+class FixSerializer(serializers.Serializer):
+    fields = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class DiscardSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)

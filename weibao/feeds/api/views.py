@@ -1,0 +1,158 @@
+"""Feeds over REST: send a batch (idempotent), read batch reports, list and fix records needing fixing."""
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from weibao.lib.api import ScopedViewSetMixin
+
+from .. import services
+from ..choices import LandingStatus
+from ..models import Batch, EventType, Feed, LandingRecord
+from ..pipeline import BatchBusy
+from ..querysets import SEND
+from .serializers import (
+    BatchCreateSerializer,
+    BatchSerializer,
+    DiscardSerializer,
+    EventTypeSerializer,
+    FeedSerializer,
+    FixSerializer,
+    LandingRecordSerializer,
+)
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = (
+        f"每批最多 {services.MAX_API_RECORDS} 条记录 (at most {services.MAX_API_RECORDS} records)"
+    )
+
+
+class Busy(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "该批次正在处理中，请稍后重试 (batch is being processed; retry later)"
+
+
+class EventTypeViewSet(viewsets.ReadOnlyModelViewSet):
+    """The event catalogue (not person data: open to every signed-in user)."""
+
+    serializer_class = EventTypeSerializer
+    queryset = EventType.objects.filter(is_active=True)
+    lookup_field = "code"
+
+
+class FeedViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    scoped_model = Feed
+    serializer_class = FeedSerializer
+    lookup_field = "code"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("owner", "event_type")
+
+
+class FeedBatchView(APIView):
+    """``POST /api/feeds/<code>/batches/``: up to 10,000 records with an idempotency key.
+
+    201 with the batch report when new; 200 with the original report when the key was seen before.
+    ``GET`` lists the feed's batches.
+    """
+
+    def _feed(self, code, action):
+        feed = (
+            Feed.objects.visible_to(self.request.user, action)
+            .filter(code=code)
+            .select_related("owner", "event_type")
+            .first()
+        )
+        if feed is None:
+            raise Http404
+        return feed
+
+    @extend_schema(responses=BatchSerializer(many=True))
+    def get(self, request, code):
+        feed = self._feed(code, "view")
+        batches = Batch.objects.visible_to(request.user).filter(feed=feed).select_related("feed")[:100]
+        return Response(BatchSerializer(batches, many=True).data)
+
+    @extend_schema(request=BatchCreateSerializer, responses=BatchSerializer)
+    def post(self, request, code):
+        feed = self._feed(code, SEND)
+        records = request.data.get("records") if isinstance(request.data, dict) else None
+        if isinstance(records, list) and len(records) > services.MAX_API_RECORDS:
+            raise PayloadTooLarge()
+        payload = BatchCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        if not feed.is_active:
+            raise Http404
+        try:
+            batch, created = services.ingest_records(
+                feed,
+                payload.validated_data["idempotency_key"],
+                payload.validated_data["records"],
+                actor=request.user,
+            )
+        except BatchBusy:
+            raise Busy() from None
+        batch.refresh_from_db()
+        return Response(
+            BatchSerializer(batch).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class BatchViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    scoped_model = Batch
+    serializer_class = BatchSerializer
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("feed")
+
+
+class LandingRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Records that need fixing (the feed's senders and the city office), with fix and discard actions."""
+
+    serializer_class = LandingRecordSerializer
+    queryset = LandingRecord.objects.none()
+
+    def get_queryset(self):
+        qs = LandingRecord.objects.visible_to(self.request.user, SEND).select_related("batch")
+        if self.action == "list":
+            qs = qs.filter(status=self.request.query_params.get("status", LandingStatus.REJECTED))
+            if feed := self.request.query_params.get("feed"):
+                qs = qs.filter(batch__feed__code=feed)
+            if batch := self.request.query_params.get("batch"):
+                qs = qs.filter(batch__uuid=batch)
+        return qs.order_by("batch_id", "row_number")
+
+    @extend_schema(request=FixSerializer, responses=LandingRecordSerializer)
+    @action(detail=True, methods=["post"])
+    def fix(self, request, pk=None):
+        """Correct fields (canonical names) and resubmit; 400 with the remaining field errors."""
+        landing = self.get_object()
+        data = FixSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        errors = services.fix_record(
+            landing,
+            data.validated_data["fields"],
+            actor=request.user,
+            reason=data.validated_data.get("reason", ""),
+        )
+        if errors:
+            return Response(
+                {"detail": "输入有误 (invalid input)", "errors": errors}, status=status.HTTP_400_BAD_REQUEST
+            )
+        landing.refresh_from_db()
+        return Response(LandingRecordSerializer(landing).data)
+
+    @extend_schema(request=DiscardSerializer, responses=LandingRecordSerializer)
+    @action(detail=True, methods=["post"])
+    def discard(self, request, pk=None):
+        landing = self.get_object()
+        data = DiscardSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        landing = services.discard_record(landing, actor=request.user, reason=data.validated_data["reason"])
+        return Response(LandingRecordSerializer(landing).data)

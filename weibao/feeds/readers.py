@@ -1,0 +1,189 @@
+"""Streaming readers for feed files: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030 — detected), XLSX, JSONL.
+
+Each yields ``(row_number, {column: value})`` one row at a time, never holding the file in memory; the row
+number is the one a person sees (CSV/XLSX: the header is row 1; JSONL: line number). Empty rows are
+skipped. A JSONL line that is not a JSON object is still yielded, as ``{"__unparsed__": line}``, so that it
+lands and is rejected with its reason rather than lost. Unreadable files raise ``FileError``.
+"""
+
+import codecs
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+UNPARSED = "__unparsed__"
+EXTRA = "__extra__"  # values beyond the last header
+SAMPLE = 256 * 1024
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+class FileError(ValueError):
+    """The file cannot be read at all (not a single record can be landed)."""
+
+
+def detect_encoding(sample: bytes) -> str:
+    """UTF-8 with BOM, UTF-8, else GB18030 (a superset of GBK and GB2312)."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        decoder.decode(sample, final=False)  # a character cut at the end of the sample is not an error
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        codecs.getincrementaldecoder("gb18030")().decode(sample, final=False)
+        return "gb18030"
+    except UnicodeDecodeError:
+        raise FileError("无法识别文件编码，请另存为 UTF-8 或 GBK (cannot detect the file encoding)") from None
+
+
+def file_kind(name: str) -> str:
+    lower = name.lower()
+    for suffix, kind in (
+        (".csv", "csv"),
+        (".txt", "csv"),
+        (".xlsx", "xlsx"),
+        (".jsonl", "jsonl"),
+        (".ndjson", "jsonl"),
+    ):
+        if lower.endswith(suffix):
+            return kind
+    raise FileError("只支持 CSV、XLSX 或 JSONL 文件 (only CSV, XLSX or JSONL files)")
+
+
+def open_rows(path: str | Path, name: str | None = None) -> tuple[str, Iterator[tuple[int, dict]]]:
+    """(encoding, rows). Problems with the file as a whole raise ``FileError`` here or while iterating."""
+    path = Path(path)
+    kind = file_kind(name or path.name)
+    try:
+        with path.open("rb") as fh:
+            sample = fh.read(SAMPLE)
+    except OSError as exc:
+        raise FileError(f"无法打开文件：{exc.strerror} (cannot open the file)") from None
+    if not sample.strip():
+        raise FileError("文件为空 (the file is empty)")
+    if kind == "xlsx":
+        return "xlsx", _xlsx_rows(path)
+    encoding = detect_encoding(sample)
+    if kind == "jsonl":
+        return encoding, _jsonl_rows(path, encoding)
+    return encoding, _csv_rows(path, encoding, sample)
+
+
+def _text(path, encoding):
+    return io.open(path, encoding=encoding, newline="", errors="strict")  # noqa: UP020 - explicit text mode
+
+
+def _guarded(rows):
+    try:
+        yield from rows
+    except UnicodeDecodeError as exc:
+        raise FileError(f"文件编码错误（第 {exc.start} 字节附近）(undecodable bytes)") from None
+    except csv.Error as exc:
+        raise FileError(f"CSV 格式错误：{exc} (malformed CSV)") from None
+
+
+def _headers(raw) -> list[str]:
+    headers = [("" if h is None else str(h)).strip().lstrip("\ufeff") for h in raw]
+    if not any(headers):
+        raise FileError("第 1 行应为表头 (row 1 must hold the column names)")
+    seen = set()
+    for h in headers:
+        if h and h in seen:
+            raise FileError(f"表头“{h}”重复 (duplicate column)")
+        seen.add(h)
+    return headers
+
+
+def _csv_rows(path, encoding, sample: bytes):
+    text_sample = sample[:8192].decode(encoding, errors="ignore")
+    try:
+        dialect = csv.Sniffer().sniff(text_sample.split("\n", 1)[0], delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+
+    def rows():
+        with _text(path, encoding) as fh:
+            reader = csv.reader(fh, dialect)
+            try:
+                headers = _headers(next(reader))
+            except StopIteration:
+                raise FileError("文件为空 (the file is empty)") from None
+            width = len(headers)
+            pairs = [(i, h) for i, h in enumerate(headers) if h]
+            simple = len(pairs) == width
+            for values in reader:
+                number = reader.line_num
+                if len(values) == width and simple:
+                    if not any(values):
+                        continue
+                    yield number, dict(zip(headers, values, strict=True))
+                    continue
+                if not any(v.strip() for v in values):
+                    continue
+                row = {h: (values[i] if i < len(values) else "") for i, h in pairs}
+                if len(values) > width:
+                    row[EXTRA] = values[width:]
+                yield number, row
+
+    return _guarded(rows())
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10] if getattr(value, "hour", 0) == 0 else value.isoformat()
+    return str(value)
+
+
+def _xlsx_rows(path):
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many types for a broken file
+        raise FileError("无法读取 XLSX 文件，文件可能已损坏 (not a readable XLSX file)") from None
+
+    def rows():
+        try:
+            sheet_rows = workbook.worksheets[0].iter_rows(values_only=True)
+            try:
+                headers = _headers(next(sheet_rows))
+            except StopIteration:
+                raise FileError("文件为空 (the file is empty)") from None
+            width = len(headers)
+            for number, raw in enumerate(sheet_rows, start=2):
+                values = [_cell(v) for v in raw]
+                if not any(v.strip() for v in values):
+                    continue
+                row = {h: (values[i] if i < len(values) else "") for i, h in enumerate(headers) if h}
+                if any(values[width:]):
+                    row[EXTRA] = values[width:]
+                yield number, row
+        finally:
+            workbook.close()
+
+    return rows()
+
+
+def _jsonl_rows(path, encoding):
+    def rows():
+        with _text(path, encoding) as fh:
+            for number, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    value = json.loads(line)
+                except ValueError:
+                    value = None
+                if not isinstance(value, dict):
+                    value = {UNPARSED: line.rstrip("\r\n")}
+                yield number, value
+
+    return _guarded(rows())

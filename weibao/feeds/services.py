@@ -1,0 +1,288 @@
+"""Writes of the feeds app: registering feeds, receiving batches, fixing and discarding landing rows.
+
+Each takes ``actor=``, checks it against ``Feed.objects.visible_to(actor, action)`` and records an audit
+event; batches log one summary event each (the pipeline does that when a batch finishes).
+"""
+
+import hashlib
+from pathlib import Path
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from weibao.accounts import access
+from weibao.audit.models import AuditAction
+from weibao.audit.services import record, snapshot
+
+from . import pipeline
+from .choices import BatchSource, BatchStatus, Carries, LandingStatus
+from .models import Batch, Feed, LandingRecord
+from .querysets import SEND, may_register_feeds
+from .readers import FileError, open_rows
+from .validation import PERSON_FIELDS, RecordValidator
+
+MAX_API_RECORDS = 10_000
+FEED_FIELDS = ["code", "name", "owner", "carries", "event_type", "schema_version", "mapping", "is_active"]
+
+
+def _check_feed(feed: Feed) -> None:
+    errors = {}
+    if feed.carries == Carries.EVENTS and not feed.event_type_id:
+        errors["event_type"] = _("事件类数据报送须指定事件类型 (an event feed needs an event type)")
+    if feed.carries == Carries.PERSONS and feed.event_type_id:
+        errors["event_type"] = _("人员信息报送不应指定事件类型 (a person feed has no event type)")
+    if feed.event_type_id and feed.owner_id and not feed.event_type.may_be_sent_by(feed.owner):
+        errors["owner"] = _("该单位无权报送此类事件 (this organisation may not send this event type)")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def save_feed(feed: Feed, *, actor, reason: str = "") -> Feed:
+    """Register or edit a feed: city office, or a system administrator for organisations in its area."""
+    creating = feed.pk is None
+    before = {}
+    if not may_register_feeds(actor):
+        raise PermissionDenied(_("无权登记数据报送渠道"))
+    if not creating:
+        current = Feed.objects.visible_to(actor, access.CHANGE).filter(pk=feed.pk).first()
+        if current is None:
+            raise PermissionDenied(_("无权修改该数据报送渠道"))
+        before = snapshot(current, FEED_FIELDS)
+    feed.full_clean()
+    _check_feed(feed)
+    feed.save()
+    if not Feed.objects.visible_to(actor, access.CHANGE).filter(pk=feed.pk).exists():
+        raise PermissionDenied(_("该单位不在您的管理范围内"))
+    record(
+        actor,
+        AuditAction.CREATE if creating else AuditAction.UPDATE,
+        feed,
+        before=before,
+        after=snapshot(feed, FEED_FIELDS),
+        reason=reason,
+    )
+    return feed
+
+
+@transaction.atomic
+def save_mapping(feed: Feed, mapping: dict, *, actor) -> Feed:
+    """The column mapping chosen on the upload page (canonical field → column in the file)."""
+    if not Feed.objects.visible_to(actor, SEND).filter(pk=feed.pk).exists():
+        raise PermissionDenied(_("无权修改该数据报送渠道"))
+    known = set(RecordValidator(feed).fields)
+    unknown = sorted(set(mapping) - known)
+    if unknown:
+        raise ValidationError({"mapping": _("未知字段：%(f)s (unknown fields)") % {"f": "、".join(unknown)}})
+    before = {"mapping": feed.mapping}
+    feed.mapping = {k: v for k, v in mapping.items() if v and v != k}
+    Feed.objects.filter(pk=feed.pk).update(mapping=feed.mapping, updated=timezone.now())
+    record(actor, AuditAction.UPDATE, feed, before=before, after={"mapping": feed.mapping})
+    return feed
+
+
+def sendable_feed(code: str, actor) -> Feed:
+    """The active feed ``code`` if ``actor`` may send to it, else ``Feed.DoesNotExist`` (→ 404)."""
+    return (
+        Feed.objects.visible_to(actor, SEND)
+        .select_related("owner", "event_type")
+        .get(code=code, is_active=True)
+    )
+
+
+def open_batch(feed: Feed, key: str, *, source: str, actor, filename: str = "", file_path: str = ""):
+    """``(batch, created)``: the batch of this idempotency key, created if new."""
+    if not Feed.objects.visible_to(actor, SEND).filter(pk=feed.pk).exists():
+        raise PermissionDenied(_("无权向该渠道报送数据"))
+    if not key or len(key) > 200:
+        raise ValidationError(
+            {"idempotency_key": _("幂等键必填，最多 200 个字符 (required, at most 200 characters)")}
+        )
+    existing = Batch.objects.filter(feed=feed, idempotency_key=key).first()
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            batch = Batch.objects.create(
+                feed=feed,
+                idempotency_key=key,
+                source=source,
+                filename=filename[:255],
+                file_path=file_path,
+                created_by=actor if getattr(actor, "pk", None) else None,
+            )
+    except IntegrityError:  # the same key sent twice at the same moment
+        return Batch.objects.get(feed=feed, idempotency_key=key), False
+    batch.feed = feed
+    return batch, True
+
+
+def ingest_records(feed: Feed, key: str, records: list, *, actor) -> tuple[Batch, bool]:
+    """The API path: up to 10,000 records; the same key returns the first result and writes nothing."""
+    if len(records) > MAX_API_RECORDS:
+        raise ValidationError(
+            {"records": _("每批最多 %(n)s 条记录 (at most %(n)s records)") % {"n": MAX_API_RECORDS}}
+        )
+    batch, created = open_batch(feed, key, source=BatchSource.API, actor=actor)
+    if batch.status != BatchStatus.DONE:
+        batch.feed = feed
+        pipeline.run_batch(batch, enumerate(records, start=1), actor=actor)
+    return batch, created
+
+
+def file_key(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return f"sha256:{digest.hexdigest()}"
+
+
+def ingest_file(
+    feed: Feed,
+    path: str | Path,
+    *,
+    actor,
+    key: str = "",
+    filename: str = "",
+    chunk_size: int = pipeline.CHUNK_SIZE,
+) -> Batch:
+    """A CSV/XLSX/JSONL file; the key defaults to the file's SHA-256, so sending a file again changes nothing.
+    Calling it again for an interrupted batch resumes it."""
+    path = Path(path)
+    filename = filename or path.name
+    key = key or file_key(path)
+    batch, _created = open_batch(
+        feed, key, source=BatchSource.FILE, actor=actor, filename=filename, file_path=str(path)
+    )
+    if batch.status in (BatchStatus.DONE, BatchStatus.FAILED):
+        return batch
+    batch.feed = feed
+    try:
+        encoding, rows = open_rows(path, filename)
+        if batch.encoding != encoding:
+            batch.encoding = encoding
+            Batch.objects.filter(pk=batch.pk).update(encoding=encoding)
+        pipeline.run_batch(batch, rows, chunk_size=chunk_size, actor=actor)
+    except FileError as exc:
+        pipeline.fail_batch(batch, str(exc))
+    return batch
+
+
+# --- the "needs fixing" list --------------------------------------------------------------------------
+
+
+def _fixable(landing: LandingRecord, actor) -> LandingRecord:
+    found = (
+        LandingRecord.objects.visible_to(actor, SEND)
+        .filter(pk=landing.pk, status=LandingStatus.REJECTED)
+        .select_related("batch__feed__owner", "batch__feed__event_type")
+        .first()
+    )
+    if found is None:
+        raise PermissionDenied(_("无权处理该记录，或该记录无需修正"))
+    return found
+
+
+def canonical_values(landing: LandingRecord, validator: RecordValidator | None = None) -> dict:
+    """The record's fields under their canonical names, as the fixing form shows them."""
+    validator = validator or RecordValidator(landing.batch.feed)
+    raw = landing.corrected or landing.raw
+    values, _problems = validator.values(raw if isinstance(raw, dict) else {})
+    return values
+
+
+@transaction.atomic
+def fix_record(landing: LandingRecord, changes: dict, *, actor, reason: str = "") -> dict:
+    """Correct fields of a rejected record and resubmit it. Returns the remaining errors (empty: accepted).
+
+    The raw record is never changed; the corrected version is kept beside it.
+    """
+    landing = _fixable(landing, actor)
+    feed = landing.batch.feed
+    validator = RecordValidator(feed)
+    base = dict(landing.corrected or (landing.raw if isinstance(landing.raw, dict) else {}))
+    base.pop("__unparsed__", None)
+    before = canonical_values(landing, validator)
+    for field, value in changes.items():
+        if field in validator.columns:
+            base[validator.columns[field]] = value
+    result = pipeline.ChunkResult()
+    valid = pipeline.validate_chunk(validator, [(landing.row_number, base)], result)
+    fresh = pipeline.drop_repeats(feed, valid, result) if valid else []
+    landing.corrected = base
+    after = {k: v for k, v in changes.items() if before.get(k) != v}
+    if result.rejected or not fresh and not result.duplicates:
+        landing.errors = result.rejected.get(landing.row_number, {})
+        landing.save(update_fields=["corrected", "errors"])
+        return landing.errors
+    if fresh:
+        sensitive = bool(feed.event_type_id and feed.event_type.is_sensitive)
+        persons = pipeline.link_persons(feed, fresh, sensitive=sensitive)
+        pipeline.write_records(landing.batch, feed, fresh, persons)
+    landing.status, landing.errors = LandingStatus.FIXED, {}
+    landing.resolved_by, landing.resolved, landing.resolution_reason = actor, timezone.now(), reason[:500]
+    landing.save(
+        update_fields=["corrected", "status", "errors", "resolved_by", "resolved", "resolution_reason"]
+    )
+    record(
+        actor,
+        AuditAction.UPDATE,
+        landing,
+        object_repr=f"{feed.code} #{landing.row_number}",
+        before={k: before.get(k) for k in after},
+        after=after,
+        reason=reason,
+    )
+    return {}
+
+
+@transaction.atomic
+def discard_record(landing: LandingRecord, *, actor, reason: str) -> LandingRecord:
+    """Give up on a rejected record, saying why (audited); the raw record stays in landing."""
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("作废须说明原因 (a reason is required)")})
+    landing = _fixable(landing, actor)
+    landing.status = LandingStatus.DISCARDED
+    landing.resolved_by, landing.resolved, landing.resolution_reason = (
+        actor,
+        timezone.now(),
+        reason.strip()[:500],
+    )
+    landing.save(update_fields=["status", "resolved_by", "resolved", "resolution_reason"])
+    record(
+        actor,
+        AuditAction.DELETE,
+        landing,
+        object_repr=f"{landing.batch.feed.code} #{landing.row_number}",
+        reason=reason,
+        extra={"errors": landing.errors},
+    )
+    return landing
+
+
+def preview(feed: Feed, path: str | Path, filename: str, *, rows: int = 20) -> dict:
+    """The first rows of a file with their validation result, for the upload page. Writes nothing."""
+    encoding, iterator = open_rows(path, filename)
+    validator = RecordValidator(feed)
+    shown, columns = [], []
+    for number, raw in iterator:
+        for column in raw:
+            if column not in columns:
+                columns.append(column)
+        _clean, problems = validator.validate(raw)
+        shown.append({"row": number, "raw": raw, "errors": [f"{f}：{m}" for f, _c, m in problems]})
+        if len(shown) >= rows:
+            break
+    return {
+        "encoding": encoding,
+        "columns": columns,
+        "rows": shown,
+        "fields": validator.fields,
+        "mapping": validator.columns,
+    }
+
+
+__all__ = ["PERSON_FIELDS", "discard_record", "fix_record", "ingest_file", "ingest_records", "save_feed"]

@@ -1,0 +1,159 @@
+"""Feed pages: list and detail, upload with preview and column mapping, batch report, "needs fixing"."""
+
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from weibao.lib.views import ScopedDetailView, ScopedListView
+
+from . import services
+from .choices import LandingStatus
+from .models import Batch, Feed, LandingRecord
+from .querysets import SEND, may_register_feeds
+from .readers import FileError
+from .validation import reason_label
+
+
+class FeedListView(ScopedListView):
+    model = Feed
+    template_name = "feeds/feed_list.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("owner", "event_type")
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(may_register=may_register_feeds(self.request.user), **kwargs)
+
+
+class FeedDetailView(ScopedDetailView):
+    model = Feed
+    template_name = "feeds/feed_detail.html"
+
+    def get_context_data(self, **kwargs):
+        user, feed = self.request.user, self.object
+        return super().get_context_data(
+            batches=Batch.objects.visible_to(user).filter(feed=feed)[:50],
+            may_send=Feed.objects.visible_to(user, SEND).filter(pk=feed.pk).exists(),
+            needs_fixing=LandingRecord.objects.visible_to(user, SEND)
+            .filter(batch__feed=feed, status=LandingStatus.REJECTED)
+            .count(),
+            **kwargs,
+        )
+
+
+class BatchDetailView(ScopedDetailView):
+    model = Batch
+    template_name = "feeds/batch_detail.html"
+
+    def get_context_data(self, **kwargs):
+        reasons = [(reason_label(k), v) for k, v in self.object.rejected_by_reason.items()]
+        return super().get_context_data(reasons=reasons, **kwargs)
+
+
+def _upload_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / "feeds"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@login_required
+def feed_upload(request, uuid):
+    """Step 1: upload → preview of the first rows with their validation result and the column mapping.
+    Step 2 (``confirm``): save the mapping and ingest the file."""
+    feed = get_object_or_404(Feed.objects.visible_to(request.user, SEND), uuid=uuid, is_active=True)
+    context = {"feed": feed}
+    if request.method == "POST" and "file" in request.FILES:
+        upload = request.FILES["file"]
+        suffix = Path(upload.name).suffix.lower()
+        with tempfile.NamedTemporaryFile(dir=_upload_dir(), suffix=suffix, delete=False) as fh:
+            for part in upload.chunks():
+                fh.write(part)
+        request.session["feeds_upload"] = {"path": fh.name, "name": upload.name, "feed": str(feed.uuid)}
+    pending = request.session.get("feeds_upload")
+    if (
+        request.method == "POST"
+        and pending
+        and pending.get("feed") == str(feed.uuid)
+        and "confirm" in request.POST
+    ):
+        mapping = {k[4:]: v for k, v in request.POST.items() if k.startswith("map_")}
+        try:
+            services.save_mapping(feed, mapping, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+            return redirect("feeds:feed_upload", uuid=feed.uuid)
+        batch = services.ingest_file(feed, pending["path"], actor=request.user, filename=pending["name"])
+        request.session.pop("feeds_upload", None)
+        return redirect("feeds:batch_detail", uuid=batch.uuid)
+    if pending and pending.get("feed") == str(feed.uuid):
+        try:
+            context["preview"] = services.preview(feed, pending["path"], pending["name"])
+            context["filename"] = pending["name"]
+        except FileError as exc:
+            messages.error(request, str(exc))
+            request.session.pop("feeds_upload", None)
+    return render(request, "feeds/feed_upload.html", context)
+
+
+class LandingListView(ScopedListView):
+    model = LandingRecord
+    action = SEND
+    template_name = "feeds/landing_list.html"
+
+    def get_queryset(self):
+        qs = super().get_queryset().filter(status=LandingStatus.REJECTED).select_related("batch__feed")
+        if feed := self.request.GET.get("feed"):
+            qs = qs.filter(batch__feed__code=feed)
+        return qs.order_by("batch_id", "row_number")
+
+
+@login_required
+def landing_fix(request, pk):
+    landing = get_object_or_404(
+        LandingRecord.objects.visible_to(request.user, SEND).select_related("batch__feed"), pk=pk
+    )
+    values = services.canonical_values(landing)
+    if request.method == "POST":
+        changes = {
+            k[4:]: v.strip()
+            for k, v in request.POST.items()
+            if k.startswith("fld_") and v.strip() != values.get(k[4:], "")
+        }
+        try:
+            errors = services.fix_record(
+                landing, changes, actor=request.user, reason=request.POST.get("reason", "")
+            )
+        except PermissionDenied:
+            raise Http404 from None
+        if not errors:
+            messages.success(request, _("记录已修正并重新提交"))
+            return redirect("feeds:landing_list")
+        landing.refresh_from_db()
+        values = services.canonical_values(landing)
+        messages.error(request, _("仍有错误，请继续修正"))
+    return render(
+        request, "feeds/landing_fix.html", {"landing": landing, "values": values, "errors": landing.errors}
+    )
+
+
+@login_required
+@require_POST
+def landing_discard(request, pk):
+    landing = get_object_or_404(LandingRecord.objects.visible_to(request.user, SEND), pk=pk)
+    try:
+        services.discard_record(landing, actor=request.user, reason=request.POST.get("reason", ""))
+        messages.success(request, _("记录已作废"))
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+        return redirect("feeds:landing_fix", pk=landing.pk)
+    except PermissionDenied:
+        raise Http404 from None
+    return redirect("feeds:landing_list")
