@@ -12,7 +12,8 @@ from django.db.models import Q
 from .choices import AreaLevel, Role
 
 VIEW, CHANGE, EXPORT = "view", "change", "export"
-ACTIONS = (VIEW, CHANGE, EXPORT)
+SEND = "send"  # submitting batches to a feed, and reading/fixing what it sent (landing rows hold person data)
+ACTIONS = (VIEW, CHANGE, EXPORT, SEND)
 
 # Roles that see persons by where the person lives (their jurisdiction).
 AREA_ROLES = {Role.CITY_OFFICE, Role.DISTRICT_OFFICE, Role.WORKSTATION_WORKER, Role.WORKSTATION_LEAD}
@@ -80,9 +81,10 @@ def person_q(user, action: str = VIEW, *, prefix: str = ""):
     for a in _assignments(user):
         if a.role not in allowed_roles:
             continue
-        clause = _area_q(a.area, f"{p}street")
-        if a.role in RELATION_ROLES:
-            clause &= Q(**{f"{p}department_links__organisation_id": a.organisation_id})
+        if a.role in RELATION_ROLES:  # what their organisation sent or received, wherever the child lives
+            clause = Q(**{f"{p}department_links__organisation_id": a.organisation_id})
+        else:
+            clause = _area_q(a.area, f"{p}street")
         if not a.may_read_sensitive:
             clause &= Q(**{f"{p}sensitivity": "normal"})
         clauses.append(clause)
@@ -233,3 +235,44 @@ def can_configure_catalogues(user) -> bool:
         a.role in (Role.CITY_OFFICE, Role.SYSTEM_ADMIN) and a.area.level == AreaLevel.CITY
         for a in _assignments(user)
     )
+
+
+# --- feeds ---------------------------------------------------------------------------------------
+
+
+def feed_scope(queryset, user, action: str = VIEW, *, prefix: str = ""):
+    """Feeds ``user`` may ``action`` (view, change = register/edit, send = submit and fix records).
+
+    * city office: every feed, every action;
+    * department roles (member unit, police, prosecutor, court): their own organisation's feeds, view and send;
+    * system administrator: view and change (register) feeds of organisations inside its area, never send
+      (landing rows are person-level data);
+    * the system actor (commands and tasks): view and send;
+    * anyone else: nothing.
+    ``prefix`` is the path from the queried model to the feed (``"feed"`` for batches).
+    """
+    p = f"{prefix}__" if prefix else ""
+    if getattr(user, "is_system_actor", False) and user.is_active and action in (VIEW, SEND):
+        return queryset  # ``manage.py ingest`` without --as: the named system actor of commands and tasks
+    clauses = []
+    for a in _assignments(user):
+        if a.role == Role.CITY_OFFICE:
+            return queryset
+        if a.role in RELATION_ROLES and action in (VIEW, SEND):
+            clauses.append(Q(**{f"{p}owner_id": a.organisation_id}))
+        if a.role == Role.SYSTEM_ADMIN and action in (VIEW, CHANGE):
+            if a.area.level == AreaLevel.CITY:
+                return queryset
+            clauses.append(
+                Q(**{f"{p}owner__area_id": a.area_id}) | Q(**{f"{p}owner__area__parent_id": a.area_id})
+            )
+    if not clauses:
+        return queryset.none()
+    combined = clauses[0]
+    for clause in clauses[1:]:
+        combined |= clause
+    return queryset.filter(combined)
+
+
+def may_register_feeds(user) -> bool:
+    return has_role(user, Role.CITY_OFFICE, Role.SYSTEM_ADMIN)

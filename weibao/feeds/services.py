@@ -13,13 +13,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from weibao.accounts import access
+from weibao.accounts.access import SEND, may_register_feeds
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record, snapshot
 
 from . import pipeline
 from .choices import BatchSource, BatchStatus, Carries, LandingStatus
 from .models import Batch, Feed, LandingRecord
-from .querysets import SEND, may_register_feeds
 from .readers import FileError, open_rows
 from .validation import PERSON_FIELDS, RecordValidator
 

@@ -12,12 +12,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from weibao.accounts.access import SEND, may_register_feeds
 from weibao.lib.views import ScopedDetailView, ScopedListView
 
 from . import services
 from .choices import LandingStatus
 from .models import Batch, Feed, LandingRecord
-from .querysets import SEND, may_register_feeds
 from .readers import FileError
 from .validation import reason_label
 

@@ -16,6 +16,12 @@ def navigation(request):
     if access.can_create_persons(user):
         nav.append((_("匹配复核"), reverse("registry:review_queue"), "arrows-join"))
     nav.append((_("单位"), reverse("accounts:organisation_list"), "building"))
+    from weibao.feeds.models import Feed
+
+    if access.may_register_feeds(user) or Feed.objects.visible_to(user).exists():
+        nav.append((_("数据报送"), reverse("feeds:feed_list"), "database-import"))
+    if Feed.objects.visible_to(user, access.SEND).exists():
+        nav.append((_("待修正记录"), reverse("feeds:landing_list"), "alert-triangle"))
     if access.can_configure_catalogues(user):
         nav.append((_("人员类别"), reverse("registry:category_list"), "tags"))
     if access.can_list_users(user):

@@ -22,7 +22,7 @@ PERSON_MATRIX = {
     "worker_a1": ({"a1"}, {"a1"}, NONE),
     "lead_a1": ({"a1", "a1_sensitive"}, {"a1", "a1_sensitive"}, {"a1", "a1_sensitive"}),
     "worker_b1": ({"b1", "b1_police", "b1_edu"}, {"b1", "b1_police", "b1_edu"}, NONE),
-    "police_a": ({"a2_police"}, NONE, NONE),
+    "police_a": ({"a2_police", "b1_police"}, NONE, NONE),  # what it sent, wherever the child lives
     "prosecutor_a": (NONE, NONE, NONE),
     "court_a": (NONE, NONE, NONE),
     "edu_city": ({"b1_edu"}, NONE, NONE),

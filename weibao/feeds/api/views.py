@@ -8,13 +8,13 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from weibao.accounts.access import SEND
 from weibao.lib.api import ScopedViewSetMixin
 
 from .. import services
 from ..choices import LandingStatus
 from ..models import Batch, EventType, Feed, LandingRecord
 from ..pipeline import BatchBusy
-from ..querysets import SEND
 from .serializers import (
     BatchCreateSerializer,
     BatchSerializer,

@@ -1,9 +1,9 @@
 import pytest
 from django.test import Client
 
+from weibao.accounts.access import SEND
 from weibao.feeds import services
 from weibao.feeds.models import Batch, Event, Feed, LandingRecord
-from weibao.feeds.querysets import SEND
 from weibao.lib.testing import verify_second_factor
 
 from .helpers import bad_check, edu_feed, id_number, police_feed, record

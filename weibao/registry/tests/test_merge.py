@@ -143,25 +143,48 @@ def test_api_review_merge_and_split(client, world):
     c, d = _pair(world)
     candidate = MatchCandidate.objects.create(person=a, other=b, match_probability=0.7)
     verify_second_factor(client, world.users["lead_a1"])
-    assert [r["uuid"] for r in client.get("/api/registry/match-candidates/?status=pending").json()["results"]] == [
-        str(candidate.uuid)]
-    bad = client.post(f"/api/registry/match-candidates/{candidate.uuid}/decide/", {"decision": "maybe"},
-                      content_type="application/json")
+    assert [
+        r["uuid"] for r in client.get("/api/registry/match-candidates/?status=pending").json()["results"]
+    ] == [str(candidate.uuid)]
+    bad = client.post(
+        f"/api/registry/match-candidates/{candidate.uuid}/decide/",
+        {"decision": "maybe"},
+        content_type="application/json",
+    )
     assert bad.status_code == 400 and "decision" in bad.json()["errors"]
-    ok = client.post(f"/api/registry/match-candidates/{candidate.uuid}/decide/", {"decision": "different"},
-                     content_type="application/json")
+    ok = client.post(
+        f"/api/registry/match-candidates/{candidate.uuid}/decide/",
+        {"decision": "different"},
+        content_type="application/json",
+    )
     assert ok.json()["status"] == "different"
-    no_reason = client.post(f"/api/registry/persons/{c.uuid}/merge/", {"other": str(d.uuid)}, content_type="application/json")
+    no_reason = client.post(
+        f"/api/registry/persons/{c.uuid}/merge/", {"other": str(d.uuid)}, content_type="application/json"
+    )
     assert no_reason.status_code == 400 and "reason" in no_reason.json()["errors"]
-    merged = client.post(f"/api/registry/persons/{c.uuid}/merge/", {"other": str(d.uuid), "reason": "同一人"},
-                         content_type="application/json")
+    merged = client.post(
+        f"/api/registry/persons/{c.uuid}/merge/",
+        {"other": str(d.uuid), "reason": "同一人"},
+        content_type="application/json",
+    )
     assert merged.status_code == 201
-    assert client.get(f"/api/registry/persons/{d.uuid}/").status_code == 404  # merged persons are gone from view
-    split = client.post(f"/api/registry/merges/{merged.json()['uuid']}/split/", {"reason": "误合并"},
-                        content_type="application/json")
+    assert (
+        client.get(f"/api/registry/persons/{d.uuid}/").status_code == 404
+    )  # merged persons are gone from view
+    split = client.post(
+        f"/api/registry/merges/{merged.json()['uuid']}/split/",
+        {"reason": "误合并"},
+        content_type="application/json",
+    )
     assert split.status_code == 200 and split.json()["split_reason"] == "误合并"
     assert client.get(f"/api/registry/persons/{d.uuid}/").status_code == 200
     outsider = client.__class__()
     verify_second_factor(outsider, world.users["worker_b1"])
-    assert outsider.post(f"/api/registry/merges/{merged.json()['uuid']}/split/", {"reason": "x"},
-                         content_type="application/json").status_code == 404
+    assert (
+        outsider.post(
+            f"/api/registry/merges/{merged.json()['uuid']}/split/",
+            {"reason": "x"},
+            content_type="application/json",
+        ).status_code
+        == 404
+    )

@@ -1,0 +1,243 @@
+"""The linkage engine: exact on valid ID numbers, probabilistic (Splink on DuckDB) for the rest, the
+"two different valid IDs never link by themselves" rule, thresholds and clusters.
+
+Tables in, tables out (pandas); no database, no Django. See ``link`` for the one entry point and
+``LinkResult`` for what comes back. The registry wiring decides what to do with ``decision``:
+``link`` (auto-link), ``review`` (queue) — and every record of the left side that has no ``link`` pair
+becomes a new person.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .features import build_features
+from .model import TRAINING_BLOCKING_RULES, Model, connect, floor_m, quiet_splink, settings
+
+# Defaults justified by bench/linkage.py (docs/PERFORMANCE.md, "Record linkage"): at 0.99 the synthetic
+# benchmark's auto-links have precision ≥ 0.99 with and without ID numbers; pairs between 0.80 and 0.99
+# are few and mostly true (the review queue stays short), below 0.80 they are mostly false.
+UPPER_THRESHOLD = 0.99
+LOWER_THRESHOLD = 0.80
+
+EXACT = "exact_id"
+PROBABILISTIC = "model"
+LINK, REVIEW = "link", "review"
+
+
+@dataclass
+class LinkResult:
+    """``pairs``: left_id, right_id, match_probability, match_weight, method, decision, both_ids_differ.
+    ``clusters``: side ("left"/"right"), record_id, cluster_id — connected components of the ``link`` pairs
+    (every record appears, singletons included). ``timings``: seconds per phase."""
+
+    pairs: pd.DataFrame
+    clusters: pd.DataFrame
+    model: Model
+    timings: dict = field(default_factory=dict)
+
+    def links(self) -> pd.DataFrame:
+        return self.pairs[self.pairs["decision"] == LINK]
+
+    def reviews(self) -> pd.DataFrame:
+        return self.pairs[self.pairs["decision"] == REVIEW]
+
+
+def _with_ids(df: pd.DataFrame, id_column: str) -> pd.DataFrame:
+    if id_column != "unique_id":
+        df = df.rename(columns={id_column: "unique_id"})
+    return df
+
+
+def train(
+    left: pd.DataFrame,
+    right: pd.DataFrame | None = None,
+    *,
+    u_pairs: float = 2e6,
+    em_pairs: float | None = 2e6,
+    seed: int = 42,
+    con=None,
+    version: str = "",
+) -> Model:
+    """Train a model on feature tables (from ``build_features``) without labels.
+
+    u from random sampling (``u_pairs`` pairs), the prior from deterministic rules (same valid ID; same
+    pinyin and birth date) at an assumed recall of 0.7, m by EM on two blocking rules that each leave the
+    other fields free."""
+    from splink import DuckDBAPI, Linker
+
+    quiet_splink()
+    con = con or connect()
+    api = DuckDBAPI(connection=con)
+    tables = [api.register(left, table_name="__train_left")]
+    if right is not None:
+        tables.append(api.register(right, table_name="__train_right"))
+    link_type = "link_only" if right is not None else "dedupe_only"
+    linker = Linker(tables if right is not None else tables[0], settings(link_type), log_level=None)
+    linker.training.estimate_probability_two_random_records_match(
+        ['l."idk" = r."idk"', 'l."py" = r."py" AND l."dob" = r."dob"'], recall=0.7
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed)
+    n = len(left) + (len(right) if right is not None else 0)
+    sample = min(1.0, max(0.01, 100_000 / max(n, 1)))
+    for rule in TRAINING_BLOCKING_RULES:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            rule, estimate_without_term_frequencies=True, max_pairs=em_pairs, record_sample_proportion=sample
+        )
+    trained = floor_m(linker.misc.save_model_to_json())
+    return Model(trained, version=version or trained.get("linker_uid", ""))
+
+
+def predict(
+    model: Model,
+    left: pd.DataFrame,
+    right: pd.DataFrame | None = None,
+    *,
+    lower: float = LOWER_THRESHOLD,
+    con=None,
+) -> pd.DataFrame:
+    """Score candidate pairs (feature tables in) at or above ``lower``; returns left_id, right_id,
+    match_probability, match_weight, idk_l, idk_r."""
+    from splink import DuckDBAPI, Linker
+
+    quiet_splink()
+    con = con or connect()
+    api = DuckDBAPI(connection=con)
+    link_type = "link_only" if right is not None else "dedupe_only"
+    tl = api.register(left, table_name="__left")
+    inputs = [tl, api.register(right, table_name="__right")] if right is not None else tl
+    linker = Linker(inputs, model.for_link_type(link_type), log_level=None)
+    df = linker.inference.predict(threshold_match_probability=lower)
+    rel = df.as_duckdbpyrelation()
+    if right is not None:
+        # Splink puts the lower source name on the left: "__left" < "__right".
+        out = rel.query(
+            "p",
+            """SELECT CASE WHEN source_dataset_l = '__left' THEN unique_id_l ELSE unique_id_r END AS left_id,
+                      CASE WHEN source_dataset_l = '__left' THEN unique_id_r ELSE unique_id_l END AS right_id,
+                      match_probability, match_weight, idk_l, idk_r FROM p""",
+        ).df()
+    else:
+        out = rel.query(
+            "p",
+            "SELECT unique_id_l AS left_id, unique_id_r AS right_id, match_probability, match_weight, idk_l, idk_r "
+            "FROM p",
+        ).df()
+    linker.table_management.delete_tables_created_by_splink_from_db()
+    return out
+
+
+def exact_pairs(left: pd.DataFrame, right: pd.DataFrame | None = None, *, con=None) -> pd.DataFrame:
+    """Pairs with the same valid ID number (``idk``); in dedupe mode each unordered pair once."""
+    con = con or connect()
+    con.register("__el", left[["unique_id", "idk"]])
+    if right is None:
+        sql = (
+            "SELECT l.unique_id AS left_id, r.unique_id AS right_id FROM __el l JOIN __el r "
+            "ON l.idk = r.idk AND l.unique_id < r.unique_id WHERE l.idk IS NOT NULL"
+        )
+    else:
+        con.register("__er", right[["unique_id", "idk"]])
+        sql = (
+            "SELECT l.unique_id AS left_id, r.unique_id AS right_id FROM __el l JOIN __er r "
+            "ON l.idk = r.idk WHERE l.idk IS NOT NULL"
+        )
+    out = con.execute(sql).df()
+    con.unregister("__el")
+    if right is not None:
+        con.unregister("__er")
+    return out
+
+
+def decide(
+    scored: pd.DataFrame, exact: pd.DataFrame, *, upper: float = UPPER_THRESHOLD, dedupe: bool = False
+) -> pd.DataFrame:
+    """Combine exact and model pairs and apply the thresholds and the different-valid-IDs rule."""
+    scored = scored.copy()
+    scored["both_ids_differ"] = (
+        scored["idk_l"].notna() & scored["idk_r"].notna() & (scored["idk_l"] != scored["idk_r"])
+    )
+    scored["method"] = PROBABILISTIC
+    exact = exact.assign(match_probability=1.0, match_weight=np.inf, method=EXACT, both_ids_differ=False)
+    cols = ["left_id", "right_id", "match_probability", "match_weight", "method", "both_ids_differ"]
+    both = pd.concat([exact[cols], scored[cols]], ignore_index=True)
+    if dedupe:  # order each pair so exact and model rows of the same pair coincide
+        swap = both["left_id"] > both["right_id"]
+        both.loc[swap, ["left_id", "right_id"]] = both.loc[swap, ["right_id", "left_id"]].to_numpy()
+    both = both.drop_duplicates(["left_id", "right_id"], keep="first")  # exact wins
+    # Two valid, different ID numbers: never linked by the model alone (twins) — at most a review.
+    auto = (both["match_probability"] >= upper) & ~both["both_ids_differ"]
+    both["decision"] = np.where(auto, LINK, REVIEW)
+    return both.reset_index(drop=True)
+
+
+def clusters(left_ids, right_ids, links: pd.DataFrame) -> pd.DataFrame:
+    """Connected components of the link pairs over all records (vectorised label propagation)."""
+    sides = ["left"] * len(left_ids) + (["right"] * len(right_ids) if right_ids is not None else [])
+    ids = list(left_ids) + (list(right_ids) if right_ids is not None else [])
+    n_left = len(left_ids)
+    left_index = pd.Index(left_ids)
+    right_index = pd.Index(right_ids) if right_ids is not None else left_index
+    a = left_index.get_indexer(links["left_id"])
+    b = right_index.get_indexer(links["right_id"]) + (n_left if right_ids is not None else 0)
+    labels = np.arange(len(ids))
+    if len(a):
+        while True:
+            m = np.minimum(labels[a], labels[b])
+            before = labels.copy()
+            np.minimum.at(labels, a, m)
+            np.minimum.at(labels, b, m)
+            labels = labels[labels]  # pointer jumping
+            if np.array_equal(labels, before):
+                break
+    _, cluster = np.unique(labels, return_inverse=True)
+    return pd.DataFrame({"side": sides, "record_id": ids, "cluster_id": cluster + 1})
+
+
+def link(
+    left: pd.DataFrame,
+    right: pd.DataFrame | None = None,
+    *,
+    model: Model | None = None,
+    upper: float = UPPER_THRESHOLD,
+    lower: float = LOWER_THRESHOLD,
+    id_column: str = "unique_id",
+    features_ready: bool = False,
+    u_pairs: float = 2e6,
+    em_pairs: float | None = 2e6,
+    threads: int | None = None,
+) -> LinkResult:
+    """Link ``left`` to ``right`` (or de-duplicate ``left`` when ``right`` is None).
+
+    Inputs are records with ``id_column`` and role columns (see ``features.ROLES``), or feature tables
+    when ``features_ready``. Without ``model`` one is trained on these very tables. ``unique_id`` values
+    must be unique within each table."""
+    timings = {}
+    t = time.perf_counter()
+    if features_ready:
+        lf, rf = left, right
+    else:
+        lf = build_features(_with_ids(left, id_column))
+        rf = build_features(_with_ids(right, id_column)) if right is not None else None
+    timings["features"] = time.perf_counter() - t
+    con = connect(threads=threads)
+    if model is None:
+        t = time.perf_counter()
+        model = train(lf, rf, u_pairs=u_pairs, em_pairs=em_pairs, con=con)
+        timings["train"] = time.perf_counter() - t
+    t = time.perf_counter()
+    exact = exact_pairs(lf, rf, con=con)
+    timings["exact"] = time.perf_counter() - t
+    t = time.perf_counter()
+    scored = predict(model, lf, rf, lower=lower, con=con)
+    timings["predict"] = time.perf_counter() - t
+    t = time.perf_counter()
+    pairs = decide(scored, exact, upper=upper, dedupe=right is None)
+    cl = clusters(
+        lf["unique_id"], rf["unique_id"] if rf is not None else None, pairs[pairs["decision"] == LINK]
+    )
+    timings["decide_cluster"] = time.perf_counter() - t
+    con.close()
+    return LinkResult(pairs=pairs, clusters=cl, model=model, timings=timings)
