@@ -145,4 +145,13 @@ def build_browser_world() -> World:
         match_weights={"姓名拼音": 4.2, "出生日期": 6.1, "街镇": 1.3, "姓名汉字": -1.1},
     )
     world.persons.update(review_a=a, review_b=b)
+    from weibao.feeds.models import EventType, Feed
+
+    Feed.objects.create(
+        code="huangpu_dv",
+        name="黄浦分局家暴警情",
+        owner=world.orgs["police_a"],
+        carries="events",
+        event_type=EventType.objects.get(code="police_dv_callout"),
+    )
     return world
