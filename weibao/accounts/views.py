@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views import generic
 from django_otp import devices_for_user
 from django_otp import login as otp_login
@@ -348,9 +348,9 @@ def _security_action(service, done_message):
     return view
 
 
-user_unlock = _security_action(services.unlock_user, _lazy("已解除锁定。"))
+user_unlock = _security_action(services.unlock_user, gettext_lazy("已解除锁定。"))
 user_reset_second_factor = _security_action(
-    services.reset_second_factor, _lazy("已重置动态验证码，该用户下次登录时重新绑定。")
+    services.reset_second_factor, gettext_lazy("已重置动态验证码，该用户下次登录时重新绑定。")
 )
 
 

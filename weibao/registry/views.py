@@ -6,7 +6,7 @@ from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views import generic
 
 from weibao.accounts import access
@@ -174,9 +174,9 @@ def _write_category(request, person, d):
     )
 
 
-person_add_document = _person_action(DocumentForm, _write_document, _lazy("证件已登记。"))
-person_add_guardian = _person_action(GuardianForm, _write_guardian, _lazy("监护关系已登记。"))
-person_add_category = _person_action(CategoryForm, _write_category, _lazy("类别已登记。"))
+person_add_document = _person_action(DocumentForm, _write_document, gettext_lazy("证件已登记。"))
+person_add_guardian = _person_action(GuardianForm, _write_guardian, gettext_lazy("监护关系已登记。"))
+person_add_category = _person_action(CategoryForm, _write_category, gettext_lazy("类别已登记。"))
 
 
 @login_required
@@ -274,15 +274,15 @@ class CategoryEditView(RoleRequiredMixin, generic.UpdateView):
 # --- review queue, merge and split ----------------------------------------------------------------
 
 COMPARED_FIELDS = [
-    (_lazy("姓名"), lambda p: p.name),
-    (_lazy("拼音"), lambda p: p.name_pinyin),
-    (_lazy("性别"), lambda p: p.get_sex_display()),
-    (_lazy("出生日期"), lambda p: p.birth_date.isoformat() if p.birth_date else ""),
-    (_lazy("街镇"), lambda p: p.street.full_name if p.street_id else ""),
-    (_lazy("住址"), lambda p: p.address),
-    (_lazy("联系电话"), lambda p: p.phone),
-    (_lazy("证件"), lambda p: "、".join(sorted(d.number_masked for d in p.documents.all()))),
-    (_lazy("监护人"), lambda p: "、".join(sorted(g.guardian.name for g in p.guardianships.all()))),
+    (gettext_lazy("姓名"), lambda p: p.name),
+    (gettext_lazy("拼音"), lambda p: p.name_pinyin),
+    (gettext_lazy("性别"), lambda p: p.get_sex_display()),
+    (gettext_lazy("出生日期"), lambda p: p.birth_date.isoformat() if p.birth_date else ""),
+    (gettext_lazy("街镇"), lambda p: p.street.full_name if p.street_id else ""),
+    (gettext_lazy("住址"), lambda p: p.address),
+    (gettext_lazy("联系电话"), lambda p: p.phone),
+    (gettext_lazy("证件"), lambda p: "、".join(sorted(d.number_masked for d in p.documents.all()))),
+    (gettext_lazy("监护人"), lambda p: "、".join(sorted(g.guardian.name for g in p.guardianships.all()))),
 ]
 
 
