@@ -69,7 +69,6 @@ NAME = {
         _level(
             '"ini_l" = "ini_r" OR jaro_winkler_similarity("py_l", "py_r") >= 0.85', "same initials or similar"
         ),
-        _level('"sn_l" = "sn_r"', "same surname, different given name"),
         _else(),
     ],
 }
@@ -140,6 +139,33 @@ DOCUMENT = {
 
 COMPARISONS = [NAME, DOB, SEX, HOUSEHOLD, DOCUMENT]
 
+# Starting m values (non-null levels, in order): EM starts from them, and they stay when a file is too
+# small or too narrow for a session to estimate a comparison (link_files on a few dozen rows).
+PRIOR_M = {
+    "name": [0.80, 0.06, 0.02, 0.06, 0.01, 0.03, 0.02],
+    "birth_date": [0.90, 0.01, 0.05, 0.02, 0.02],
+    "sex": [0.98, 0.02],
+    "household": [0.30, 0.25, 0.10, 0.20, 0.05, 0.05, 0.05],
+    "document": [0.90, 0.005, 0.08, 0.015],
+}
+# u values for files too small to sample non-matches from (a few hundred records): rough shares among
+# random pairs of people in one city; the "else" levels take the rest.
+PRIOR_U = {
+    "name": [0.0005, 0.0005, 0.0002, 0.005, 0.005, 0.01, 0.9788],
+    "birth_date": [0.0002, 0.00002, 0.005, 0.03, 0.96478],
+    "sex": [0.5, 0.5],
+    "household": [1e-4, 1e-3, 1e-3, 0.005, 0.001, 0.06, 0.9299],
+    "document": [1e-6, 0.9, 1e-5, 0.099989],
+}
+MIN_RECORDS_TO_TRAIN = 1000
+
+for _comp in COMPARISONS:
+    _levels = [lv for lv in _comp["comparison_levels"] if not lv.get("is_null_level")]
+    for _lv, _m in zip(_levels, PRIOR_M[_comp["output_column_name"]], strict=True):
+        _lv["m_probability"] = _m
+    for _lv, _u in zip(_levels, PRIOR_U[_comp["output_column_name"]], strict=True):
+        _lv["u_probability"] = _u
+
 # Candidate pairs: any one rule suffices. Each must keep blocks small on a population of millions.
 PREDICTION_BLOCKING_RULES = [
     'l."py" = r."py" AND substr(l."dob", 1, 7) = substr(r."dob", 1, 7)',
@@ -169,7 +195,6 @@ M_FLOOR = 0.002
 # given name or birth date is common among true matches. 0.002 ≈ one record in 500 with its given name
 # replaced or its birth date wholly wrong.
 M_CEILINGS = {
-    ("name", "same surname, different given name"): 0.002,
     ("name", "all other"): 0.002,
     ("birth_date", "all other"): 0.002,
 }
