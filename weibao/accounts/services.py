@@ -231,3 +231,14 @@ def reset_second_factor(user: User, *, actor, reason: str) -> int:
         extra={"reset": True, "devices_removed": removed},
     )
     return removed
+
+
+def system_actor() -> User:
+    """The named account under which commands and background tasks act (audited like anyone else)."""
+    user, _created = User.objects.get_or_create(
+        username="system", defaults={"is_system_actor": True, "full_name": "系统（后台任务）"}
+    )
+    if _created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user

@@ -245,3 +245,21 @@ class MatchCandidate(models.Model):
 
     def __str__(self):
         return f"{self.person} ~ {self.other} ({self.match_probability:.2f})"
+
+
+class LinkageModel(models.Model):
+    """One trained version of the probabilistic linkage model (Splink settings with its m/u values)."""
+
+    version = models.CharField(_("版本"), max_length=40, unique=True)
+    settings = models.JSONField()
+    records = models.PositiveIntegerField(_("训练记录数"), default=0)
+    trained_at = models.DateTimeField(auto_now_add=True)
+    trained_by = models.ForeignKey("accounts.User", models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-trained_at"]
+        verbose_name = _("匹配模型")
+        verbose_name_plural = _("匹配模型")
+
+    def __str__(self):
+        return self.version

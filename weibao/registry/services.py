@@ -253,6 +253,10 @@ def merge_persons(survivor: Person, absorbed: Person, *, actor, reason: str) -> 
     if changeable.filter(pk__in=[survivor.pk, absorbed.pk]).count() != 2:
         raise PermissionDenied(_("无权合并这两人"))
 
+    return _merge(survivor, absorbed, actor=actor, reason=reason)
+
+
+def _merge(survivor: Person, absorbed: Person, *, actor, reason: str) -> MergeRecord:
     def valid_ids(person):
         docs = IdentityDocument.objects.filter(person=person, type=DocumentType.MAINLAND_ID, is_valid=True)
         return set(docs.values_list("number_index", flat=True))
@@ -356,3 +360,16 @@ def review_precision() -> dict:
     total = decided.count()
     same = decided.filter(status=MatchCandidate.Status.SAME).count()
     return {"decided": total, "same": same, "precision": same / total if total else None}
+
+
+@transaction.atomic
+def auto_merge(
+    survivor: Person, absorbed: Person, *, probability: float, model_version: str, actor
+) -> MergeRecord:
+    """The linkage engine's merge: no reviewer, so the reason records the model and its score."""
+    return _merge(
+        survivor,
+        absorbed,
+        actor=actor,
+        reason=_("自动匹配（模型 %(v)s，概率 %(p).3f）") % {"v": model_version or "prior", "p": probability},
+    )

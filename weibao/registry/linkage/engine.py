@@ -129,7 +129,7 @@ def predict(
     con=None,
 ) -> pd.DataFrame:
     """Score candidate pairs (feature tables in) at or above ``lower``; returns left_id, right_id,
-    match_probability, match_weight, idk_l, idk_r."""
+    match_probability, match_weight, idk_l, idk_r and one ``mw_<comparison>`` match weight per field."""
     from splink import DuckDBAPI, Linker
 
     quiet_splink()
@@ -148,13 +148,13 @@ def predict(
             "p",
             f"""SELECT CASE WHEN source_dataset_l = '{names[0]}' THEN unique_id_l ELSE unique_id_r END AS left_id,
                       CASE WHEN source_dataset_l = '{names[0]}' THEN unique_id_r ELSE unique_id_l END AS right_id,
-                      match_probability, match_weight, idk_l, idk_r FROM p""",  # noqa: S608 — names are ours
+                      match_probability, match_weight, idk_l, idk_r, COLUMNS('^mw_') FROM p""",  # noqa: S608 — names are ours
         ).df()
     else:
         out = rel.query(
             "p",
-            "SELECT unique_id_l AS left_id, unique_id_r AS right_id, match_probability, match_weight, idk_l, idk_r "
-            "FROM p",
+            "SELECT unique_id_l AS left_id, unique_id_r AS right_id, match_probability, match_weight, idk_l, idk_r, "
+            "COLUMNS('^mw_') FROM p",
         ).df()
     linker.table_management.delete_tables_created_by_splink_from_db()
     for name in names:
@@ -195,7 +195,8 @@ def decide(
     scored["method"] = PROBABILISTIC
     exact = exact.assign(match_probability=1.0, match_weight=np.inf, method=EXACT, both_ids_differ=False)
     cols = ["left_id", "right_id", "match_probability", "match_weight", "method", "both_ids_differ"]
-    both = pd.concat([exact[cols], scored[cols]], ignore_index=True)
+    factors = [c for c in scored.columns if c.startswith("mw_")]  # per-field match weights, when present
+    both = pd.concat([exact[cols], scored[cols + factors]], ignore_index=True)
     if dedupe:  # order each pair so exact and model rows of the same pair coincide
         swap = both["left_id"] > both["right_id"]
         both.loc[swap, ["left_id", "right_id"]] = both.loc[swap, ["right_id", "left_id"]].to_numpy()

@@ -227,6 +227,7 @@ class Model:
         s = copy.deepcopy(self.settings)
         s["link_type"] = link_type
         s["additional_columns_to_retain"] = ["idk"]
+        s["retain_intermediate_calculation_columns"] = True  # mw_<comparison>: per-field weights for review
         return s
 
     def save(self, path: str | Path) -> Path:

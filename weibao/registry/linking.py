@@ -1,0 +1,147 @@
+"""Linking persons in the database with the engine in ``registry.linkage``.
+
+New persons (created by a feed batch without an exact ID match) are compared with the registry:
+
+* above ``UPPER_THRESHOLD`` the new person is merged into the existing one (``auto_merge``), unless both
+  carry valid, different ID numbers — those go to review at most (twins);
+* between the thresholds the pair waits in the review queue (``MatchCandidate``);
+* below ``LOWER_THRESHOLD`` the new person stays a new person.
+
+Identifiers never leave the database in clear: the engine's exact ID key is the blind index.
+"""
+
+import datetime
+
+import pandas as pd
+from django.db.models import OuterRef, Subquery
+
+from weibao.accounts.services import system_actor
+
+from . import services
+from .choices import DocumentType
+from .linkage import LOWER_THRESHOLD, UPPER_THRESHOLD, Model, build_features, link, train
+from .models import Guardianship, IdentityDocument, LinkageModel, MatchCandidate, Person
+
+ROLE_COLUMNS = [
+    "unique_id",
+    "full_name",
+    "birth_date",
+    "sex",
+    "locality",
+    "address",
+    "phone",
+    "guardian_name",
+]
+
+
+def person_features(queryset) -> pd.DataFrame:
+    """Engine features of persons, with the blind index of a valid mainland ID as the exact key."""
+    ids = IdentityDocument.objects.filter(person=OuterRef("pk"), type=DocumentType.MAINLAND_ID, is_valid=True)
+    guardian = Guardianship.objects.filter(minor=OuterRef("pk")).order_by("pk")
+    rows = queryset.annotate(
+        idk=Subquery(ids.values("number_index")[:1]),
+        guardian_name=Subquery(guardian.values("guardian__name")[:1]),
+    ).values_list(
+        "pk", "name", "birth_date", "sex", "street__name", "address", "phone", "guardian_name", "idk"
+    )
+    frame = pd.DataFrame.from_records(list(rows), columns=[*ROLE_COLUMNS, "idk"])
+    if frame.empty:
+        return build_features(pd.DataFrame(columns=ROLE_COLUMNS))
+    frame["unique_id"] = frame["unique_id"].astype(str)
+    frame["birth_date"] = frame["birth_date"].map(lambda d: d.isoformat() if d else "")
+    frame["sex"] = frame["sex"].map({"M": "男", "F": "女"}).fillna("")
+    features = build_features(frame[ROLE_COLUMNS].fillna(""))
+    features["idk"] = frame["idk"].values
+    return features
+
+
+def current_model() -> Model | None:
+    latest = LinkageModel.objects.first()
+    return Model(latest.settings, latest.version) if latest else None
+
+
+def train_model(*, actor=None) -> LinkageModel:
+    """Train a new version on the whole registry (no labels: EM), and keep it."""
+    features = person_features(Person.objects.all())
+    version = f"v{datetime.datetime.now():%Y%m%d%H%M%S}"
+    model = train(features, version=version)
+    return LinkageModel.objects.create(
+        version=version, settings=model.settings, records=len(features), trained_by=actor
+    )
+
+
+def _field_weights(pair, factors) -> dict:
+    """Each field's match weight (log2 Bayes factor): positive where the field speaks for a match."""
+    weights = {}
+    for name in factors:
+        value = getattr(pair, name, None)
+        if value is not None and value == value and abs(value) != float("inf"):  # not NaN
+            weights[FIELD_LABELS.get(name[3:], name[3:])] = round(float(value), 2)
+    return weights
+
+
+# Engine comparison names → what a reviewer reads.
+FIELD_LABELS = {
+    "name": "姓名",
+    "birth_date": "出生日期",
+    "sex": "性别",
+    "household": "家庭与住址",
+    "document": "证件",
+}
+
+
+def link_persons(person_ids, *, actor=None) -> dict:
+    """Compare the given (new) persons with the rest of the registry and act on the result."""
+    actor = actor or system_actor()
+    new = person_features(Person.objects.filter(pk__in=person_ids))
+    if new.empty:
+        return {"linked": 0, "review": 0, "new": 0}
+    registry = person_features(Person.objects.exclude(pk__in=person_ids))
+    if registry.empty:
+        return {"linked": 0, "review": 0, "new": len(new)}
+    result = link(new, registry, model=current_model(), features_ready=True)
+    outcome = _apply(result, actor)
+    return outcome | {"new": len(new) - outcome["linked"], "thresholds": [LOWER_THRESHOLD, UPPER_THRESHOLD]}
+
+
+def relink_registry(*, actor=None) -> dict:
+    """The batch job: de-duplicate the whole registry with the current model (pairs it cannot decide go
+    to review; pairs above the upper threshold merge)."""
+    actor = actor or system_actor()
+    features = person_features(Person.objects.all())
+    if len(features) < 2:
+        return {"linked": 0, "review": 0}
+    result = link(features, None, model=current_model(), features_ready=True)
+    return _apply(result, actor)
+
+
+def _apply(result, actor) -> dict:
+    version = result.model.version if result.model else ""
+    factors = [c for c in result.pairs.columns if c.startswith("mw_")]
+    linked = review = 0
+    for pair in result.pairs.sort_values("match_probability", ascending=False).itertuples():
+        absorbed = Person.objects.filter(pk=int(pair.left_id)).first()
+        survivor = Person.objects.filter(pk=int(pair.right_id)).first()
+        if absorbed is None or survivor is None:  # already merged through a better pair
+            continue
+        if pair.decision == "link" and not pair.both_ids_differ:
+            services.auto_merge(
+                survivor,
+                absorbed,
+                probability=float(pair.match_probability),
+                model_version=version,
+                actor=actor,
+            )
+            linked += 1
+        else:
+            _, created = MatchCandidate.objects.get_or_create(
+                person=absorbed,
+                other=survivor,
+                defaults={
+                    "match_probability": float(pair.match_probability),
+                    "model_version": version,
+                    "match_weights": _field_weights(pair, factors),
+                },
+            )
+            review += created
+    return {"linked": linked, "review": review, "model": version}

@@ -1,0 +1,105 @@
+"""Linking persons in the database: auto-merge above the upper threshold, review in between, twins never."""
+
+import datetime
+
+import pytest
+
+from weibao.audit.models import AuditEvent
+from weibao.lib.checksums import id_check_char
+from weibao.lib.testing import A1, A2, area
+from weibao.registry import services
+from weibao.registry.linking import link_persons, relink_registry, train_model
+from weibao.registry.models import Guardianship, IdentityDocument, LinkageModel, MatchCandidate, Person
+
+pytestmark = pytest.mark.django_db
+
+BORN = datetime.date(2014, 9, 3)
+
+
+def _id(seq, born="20140903"):
+    first17 = f"310101{born}{seq:03d}"
+    return first17 + id_check_char(first17)
+
+
+def _person(
+    name,
+    *,
+    street=A1,
+    born=BORN,
+    sex="F",
+    id_number=None,
+    guardian=None,
+    phone="",
+    address="南京东路100弄3号",
+):
+    person = Person.objects.create(
+        name=name, sex=sex, birth_date=born, street=area(street), phone=phone, address=address
+    )
+    if id_number:
+        IdentityDocument.objects.create(person=person, **services.document_fields("mainland_id", id_number))
+    if guardian:
+        parent = Person.objects.create(name=guardian, kind="adult", street=area(street))
+        Guardianship.objects.create(minor=person, guardian=parent, relation="mother")
+    return person
+
+
+def _background(n=40):
+    names = ["李娜", "王芳", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "黄丽", "周杰", "吴敏"]
+    for i in range(n):
+        _person(
+            names[i % 10] + "子"[: i % 2],
+            born=BORN - datetime.timedelta(days=37 * i + 5),
+            sex="MF"[i % 2],
+            id_number=_id(100 + 2 * i, (BORN - datetime.timedelta(days=37 * i + 5)).strftime("%Y%m%d")),
+        )
+
+
+def test_same_child_without_id_links_by_itself(db):
+    _background()
+    existing = _person("陈思远", id_number=_id(1), guardian="林美华", phone="13912345678")
+    new = _person("陈思远", guardian="林美华", phone="13912345678")
+    outcome = link_persons([new.pk])
+    assert outcome["linked"] == 1
+    assert Person.all_objects.get(pk=new.pk).merged_into_id == existing.pk
+    assert AuditEvent.objects.filter(action="merge", reason__startswith="自动匹配").exists()
+
+
+def test_uncertain_pair_goes_to_review_with_field_weights(db):
+    _background()
+    existing = _person("陈思远", id_number=_id(1))
+    new = _person("陈远", street=A2, born=BORN, address="中山南路8号")
+    outcome = link_persons([new.pk])
+    candidate = MatchCandidate.objects.get(person=new, other=existing)
+    assert (
+        outcome["review"] == 1 and 0.5 <= candidate.match_probability < 0.95
+    )  # a given-name character missing
+    assert "姓名" in candidate.match_weights and "出生日期" in candidate.match_weights
+    assert Person.objects.filter(pk=new.pk).exists()
+
+
+def test_twins_with_different_valid_ids_never_link(db):
+    _background()
+    a = _person("王一诺", id_number=_id(21), guardian="王丽")
+    b = _person("王一诺", id_number=_id(23), guardian="王丽")
+    link_persons([b.pk])
+    assert Person.objects.filter(pk__in=[a.pk, b.pk]).count() == 2
+
+
+def test_stranger_stays_a_new_person(db):
+    _background()
+    _person("陈思远", id_number=_id(1))
+    new = _person("欧阳娜娜", street=A2, born=datetime.date(2010, 1, 1))
+    outcome = link_persons([new.pk])
+    assert outcome == outcome | {"linked": 0, "review": 0, "new": 1}
+
+
+def test_relink_and_train_store_a_model_version(db):
+    _background()
+    a = _person("陈思远", id_number=_id(1), guardian="林美华", phone="13912345678")
+    b = _person("陈思远", guardian="林美华", phone="13912345678")
+    outcome = relink_registry()
+    assert outcome["linked"] == 2  # the child, and the mother recorded twice
+    assert Person.objects.filter(pk__in=[a.pk, b.pk]).count() == 1
+    assert Person.objects.filter(name="林美华").count() == 1
+    model = train_model()
+    assert LinkageModel.objects.get() == model and model.records == Person.objects.count()
