@@ -41,3 +41,55 @@ def load_catalogue(EventType, OrganisationType, Organisation) -> int:
             event_type.organisations.set(Organisation.objects.filter(name__in=names))
             count += 1
     return count
+
+
+def format_fields(fields: dict) -> str:
+    """The editable text form of a field schema: one ``name|type|required|label|choice/choice`` per line."""
+    lines = []
+    for name, spec in (fields or {}).items():
+        choices = "/".join(spec.get("choices", []))
+        lines.append(
+            f"{name}|{spec.get('type', 'string')}|{1 if spec.get('required') else 0}|{spec.get('label', name)}|{choices}"
+        )
+    return "\n".join(lines)
+
+
+def check_fields(text: str) -> dict:
+    """Parse the text form, naming the line and the reason of anything wrong (``ValueError``)."""
+    import re
+
+    from .choices import FieldType
+
+    reserved = {
+        "source_id",
+        "id_number",
+        "document_type",
+        "name",
+        "sex",
+        "birth_date",
+        "street",
+        "address",
+        "phone",
+        "occurred_on",
+        "guardian_name",
+    }
+    fields = {}
+    for number, line in enumerate(text.replace(";", "\n").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parsed = parse_fields(line)
+        ((name, spec),) = parsed.items()
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name):
+            raise ValueError(f"第 {number} 行：字段名“{name}”只能用小写字母、数字和下划线，以字母开头")
+        if name in reserved:
+            raise ValueError(f"第 {number} 行：“{name}”是通用字段，无需在事件中定义")
+        if spec["type"] not in FieldType.values:
+            raise ValueError(
+                f"第 {number} 行：未知的字段类型“{spec['type']}”（可用：{'、'.join(FieldType.values)}）"
+            )
+        if spec["type"] == FieldType.CHOICE and not spec.get("choices"):
+            raise ValueError(f"第 {number} 行：选项类字段须列出选项，用 / 分隔")
+        if name in fields:
+            raise ValueError(f"第 {number} 行：字段“{name}”重复")
+        fields[name] = spec
+    return fields

@@ -24,6 +24,7 @@ def navigation(request):
         nav.append((_("待修正记录"), reverse("feeds:landing_list"), "alert-triangle"))
     if access.can_configure_catalogues(user):
         nav.append((_("人员类别"), reverse("registry:category_list"), "tags"))
+        nav.append((_("事件目录"), reverse("feeds:eventtype_list"), "list-details"))
     if access.can_list_users(user):
         nav.append((_("账户与角色"), reverse("accounts:user_list"), "user-shield"))
     if access.can_read_audit(user):

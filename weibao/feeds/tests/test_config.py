@@ -1,0 +1,108 @@
+"""Registering feeds and editing the event catalogue from the UI: data, validated, audited, scoped."""
+
+import pytest
+from django.urls import reverse
+
+from weibao.audit.models import AuditEvent
+from weibao.feeds.models import EventType, Feed
+from weibao.lib.testing import verify_second_factor
+
+pytestmark = pytest.mark.django_db
+
+
+def test_city_office_registers_a_feed_for_a_department(client, world):
+    verify_second_factor(client, world.users["city"])
+    assert "登记报送渠道" in client.get(reverse("feeds:feed_list")).content.decode()
+    police = world.orgs["police_a"]
+    dv = EventType.objects.get(code="police_dv_callout")
+    response = client.post(
+        reverse("feeds:feed_add"),
+        {
+            "code": "hp_dv",
+            "name": "黄浦家暴警情",
+            "owner": police.pk,
+            "carries": "events",
+            "event_type": dv.pk,
+            "schema_version": 1,
+            "is_active": "on",
+        },
+    )
+    feed = Feed.objects.get(code="hp_dv")
+    assert response.status_code == 302 and feed.owner == police
+    assert AuditEvent.objects.filter(action="create", object_type="feeds.feed").exists()
+
+
+def test_feed_registration_errors_sit_beside_the_fields(client, world):
+    verify_second_factor(client, world.users["city"])
+    school_type = EventType.objects.get(code="edu_absence")
+    response = client.post(
+        reverse("feeds:feed_add"),
+        {
+            "code": "bad",
+            "name": "x",
+            "owner": world.orgs["police_a"].pk,
+            "carries": "events",
+            "event_type": school_type.pk,
+            "schema_version": 1,
+        },
+    )
+    body = response.content.decode()
+    assert response.status_code == 200 and "无权报送此类事件" in body
+    response = client.post(
+        reverse("feeds:feed_add"),
+        {
+            "code": "bad2",
+            "name": "x",
+            "owner": world.orgs["police_a"].pk,
+            "carries": "events",
+            "schema_version": 1,
+        },
+    )
+    assert "须指定事件类型" in response.content.decode()
+
+
+def test_departments_cannot_register_feeds(client, world):
+    verify_second_factor(client, world.users["police_a"])
+    assert client.get(reverse("feeds:feed_add")).status_code == 403
+
+
+def test_event_catalogue_is_edited_with_validation_and_audit(client, world):
+    verify_second_factor(client, world.users["city"])
+    assert "家庭暴力警情" in client.get(reverse("feeds:eventtype_list")).content.decode()
+    dv = EventType.objects.get(code="police_dv_callout")
+    page = client.get(reverse("feeds:eventtype_edit", args=[dv.pk])).content.decode()
+    assert "case_number|string|0|警情编号|" in page
+    data = {
+        "code": dv.code,
+        "name": dv.name,
+        "name_en": dv.name_en,
+        "domain": dv.domain,
+        "sort_order": 110,
+        "is_active": "on",
+        "department_types": [t.pk for t in dv.department_types.all()],
+    }
+    bad = client.post(
+        reverse("feeds:eventtype_edit", args=[dv.pk]), data | {"fields_text": "Case No|string|0|警情编号|"}
+    )
+    assert bad.status_code == 200 and "第 1 行" in bad.content.decode()
+    bad = client.post(
+        reverse("feeds:eventtype_edit", args=[dv.pk]), data | {"fields_text": "injury|colour|0|伤情|"}
+    )
+    assert "未知的字段类型" in bad.content.decode()
+    ok = client.post(
+        reverse("feeds:eventtype_edit", args=[dv.pk]),
+        data | {"fields_text": "case_number|string|1|警情编号|\nseverity|choice|0|严重程度|轻/中/重"},
+    )
+    assert ok.status_code == 302
+    dv.refresh_from_db()
+    assert dv.fields["case_number"]["required"] is True and dv.fields["severity"]["choices"] == [
+        "轻",
+        "中",
+        "重",
+    ]
+    assert AuditEvent.objects.filter(action="update", object_type="feeds.eventtype").exists()
+
+
+def test_only_city_roles_edit_the_catalogue(client, world):
+    verify_second_factor(client, world.users["police_a"])
+    assert client.get(reverse("feeds:eventtype_list")).status_code == 403
