@@ -31,6 +31,29 @@ def home(request):
         panels.append(
             ("by_area", [[r.get("street__name") or r.get("street__parent__name"), r["n"]] for r in by_street])
         )
+    if access.can_create_persons(user):
+        from weibao.registry.models import MatchCandidate
+
+        waiting = MatchCandidate.objects.visible_to(user, access.CHANGE).filter(status="pending")
+        cards.append((_("待复核匹配"), waiting.count(), "registry:review_queue"))
+    from weibao.feeds.models import Batch, LandingRecord
+
+    if Batch.objects.visible_to(user, access.SEND).exists():
+        month = timezone.localdate().replace(day=1)
+        cards.append(
+            (
+                _("本月报送批次"),
+                Batch.objects.visible_to(user, access.SEND).filter(created__date__gte=month).count(),
+                "feeds:feed_list",
+            )
+        )
+        cards.append(
+            (
+                _("待修正记录"),
+                LandingRecord.objects.visible_to(user, access.SEND).filter(status="rejected").count(),
+                "feeds:landing_list",
+            )
+        )
     if access.can_list_users(user):
         visible_users = User.objects.visible_to(user)
         cards.append((_("账户"), visible_users.count(), "accounts:user_list"))

@@ -171,3 +171,24 @@ def test_static_assets_are_self_hosted(client, world):
 def test_select_placeholders_are_chinese(client, world):
     body = _as(client, world, "worker_a1").get(reverse("registry:person_add")).content.decode()
     assert "Select an option" not in body and "（请选择" in body
+
+
+def test_department_home_shows_its_batches_and_records_to_fix(client, world):
+    from weibao.feeds.tests.helpers import bad_check, id_number, police_feed, record
+
+    feed = police_feed(world)
+    c = _as(client, world, "police_a")
+    records = [record(1), record(2, id_number=bad_check(id_number(2)))]
+    response = c.post(
+        f"/api/feeds/{feed.code}/batches/",
+        {"idempotency_key": "k1", "records": records},
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    body = c.get(reverse("ui:home")).content.decode()
+    assert "本月报送批次" in body and "待修正记录" in body
+
+
+def test_workstation_home_counts_pairs_to_review(client, world):
+    body = _as(client, world, "worker_a1").get(reverse("ui:home")).content.decode()
+    assert "待复核匹配" in body
