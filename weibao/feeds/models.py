@@ -1,5 +1,8 @@
 """Department feeds: the event catalogue, registered feeds, batches, landing rows, source records, events.
 
+Every foreign key keeps its database constraint, although the checks cost commit time in bulk ingest:
+integrity of the shared record comes before speed (docs/decisions.md).
+
 A record's path: ``LandingRecord`` (exactly as sent, with its validation result) → ``SourceRecord`` (its
 normalised form, one per source id and feed, linked to a ``Person``) → ``Event`` (for event feeds).
 """
@@ -229,7 +232,11 @@ class Event(models.Model):
     event_type = models.ForeignKey(EventType, models.PROTECT, related_name="events", db_index=False)
     occurred_on = models.DateField(_("发生日期"))
     source_organisation = models.ForeignKey(
-        Organisation, models.PROTECT, related_name="+", db_index=False, verbose_name=_("报送单位")
+        Organisation,
+        models.PROTECT,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("报送单位"),
     )
     feed = models.ForeignKey(Feed, models.PROTECT, related_name="events", db_index=False)
     source_record = models.OneToOneField(SourceRecord, models.PROTECT, related_name="event")

@@ -22,121 +22,66 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from django.db import connection, transaction
-from django.db.models import JSONField, Q
+from django.db.models import Q
 from django.utils import timezone
-from psycopg import sql
 
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
-from weibao.lib.crypto import blind_index, encrypt
+from weibao.lib.crypto import blind_index_many, encrypt_many
 from weibao.lib.masking import mask_id_number
-from weibao.lib.pinyin import name_keys
-from weibao.registry.choices import LinkBasis, Sensitivity
-from weibao.registry.models import DepartmentLink, IdentityDocument, Person
+from weibao.registry import bulk
+from weibao.registry.bulk import allocate_ids, insert_rows  # noqa: F401 - re-exported for callers
 
 from .choices import BatchStatus, Carries, LandingStatus
 from .models import Batch, Event, LandingRecord, SourceRecord
+from .protect import ciphertext_of, identifier_columns, protect_many, received
 from .validation import RecordValidator, content_hash
 
 CHUNK_SIZE = 5_000
 STALE_AFTER = datetime.timedelta(minutes=2)  # a batch whose worker stopped beating may be taken over
+
+_to_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
+_to_sorted_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
 
 class BatchBusy(Exception):
     """Another worker is processing this batch."""
 
 
-# --- writing many rows -------------------------------------------------------------------------------
-
-
 def _is_postgres() -> bool:
     return connection.vendor == "postgresql"
-
-
-def allocate_ids(model, count: int) -> list[int]:
-    """Primary keys for rows about to be inserted with COPY (PostgreSQL only)."""
-    if not count:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [model._meta.db_table, count],
-        )
-        return [r[0] for r in cursor.fetchall()]
-
-
-def insert_rows(model, columns: list[str], rows: list[tuple], *, with_ids: bool = False) -> list[int]:
-    """Insert ``rows`` (tuples in ``columns`` order, JSON columns as JSON text); return the new ids if asked.
-
-    PostgreSQL: ids from the sequence, then one COPY. Elsewhere: ``bulk_create`` (tests, small installs).
-    """
-    if not rows:
-        return []
-    if _is_postgres():
-        ids = allocate_ids(model, len(rows)) if with_ids else []
-        cols = ["id", *columns] if with_ids else columns
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(model._meta.db_table), sql.SQL(", ").join(map(sql.Identifier, cols))
-        )
-        with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-            write = copy.write_row
-            if with_ids:
-                for pk, row in zip(ids, rows, strict=True):
-                    write((pk, *row))
-            else:
-                for row in rows:
-                    write(row)
-        return ids
-    by_attname = {f.attname: f for f in model._meta.concrete_fields}
-    json_cols = {i for i, c in enumerate(columns) if isinstance(by_attname[c], JSONField)}
-    objs = []
-    for row in rows:
-        values = {
-            c: (json.loads(v) if i in json_cols else v)
-            for i, (c, v) in enumerate(zip(columns, row, strict=True))
-        }
-        objs.append(model(**values))
-    model._default_manager.bulk_create(objs, batch_size=500)
-    return [o.pk for o in objs]
 
 
 # --- landing ------------------------------------------------------------------------------------------
 
 
-def _dump(value) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def land_chunk(batch: Batch, rows: list[tuple[int, dict]]) -> None:
-    """Store rows exactly as received, status pending, and commit: from here on nothing can be lost."""
+def land_chunk(batch: Batch, rows: list[tuple[int, dict]], validator: RecordValidator | None = None) -> list:
+    """Store rows as received (identifier values encrypted, see ``protect``), status pending, and commit:
+    from here on nothing can be lost. Returns per row ``(plain, ciphertext)`` of its identifier (or None)."""
+    validator = validator or RecordValidator(batch.feed)
+    stored, sealed = protect_many([raw for _n, raw in rows], identifier_columns(validator))
     landing = []
-    for number, raw in rows:
-        text = _dump(raw)
+    append = landing.append
+    sha1 = hashlib.sha1
+    pk = batch.pk
+    for (number, raw), keep in zip(rows, stored, strict=True):
+        text = _to_json(keep)
         source_id = raw.get("source_id") if isinstance(raw, dict) else None
         source_id = str(source_id)[:200] if source_id is not None else ""
-        landing.append(
-            (batch.pk, number, source_id, text, hashlib.sha1(text.encode()).hexdigest(), "pending", "{}", "")
-        )
+        append((pk, number, source_id, text, sha1(text.encode()).hexdigest(), "pending", "{}", ""))
     with transaction.atomic():
         insert_rows(
             LandingRecord,
-            [
-                "batch_id",
-                "row_number",
-                "source_id",
-                "raw",
-                "content_hash",
-                "status",
-                "errors",
-                "resolution_reason",
-            ],
+            ["batch_id", "row_number", "source_id", "raw", "content_hash", "status", "errors",
+             "resolution_reason"],
             landing,
-        )
+        )  # fmt: skip
         last = rows[-1][0]
         Batch.objects.filter(pk=batch.pk).update(
             landed_through=last, received=batch.received + len(rows), heartbeat=timezone.now()
         )
     batch.landed_through, batch.received = last, batch.received + len(rows)
+    return sealed
 
 
 # --- processing ---------------------------------------------------------------------------------------
@@ -157,11 +102,13 @@ class ChunkResult:
         self.rejected[number] = errors
 
 
-def validate_chunk(validator: RecordValidator, rows, result: ChunkResult) -> list:
-    """Valid rows as ``(row_number, clean, data_text, content_hash, number_index)``; the rest rejected."""
-    valid = []
+def validate_chunk(validator: RecordValidator, rows, result: ChunkResult, sealed: list | None = None) -> list:
+    """Valid rows as ``(row_number, clean, data_text, content_hash, number_index, ciphertext)``; the rest
+    rejected. ``sealed`` (from landing) lets the identifier's ciphertext be reused instead of re-encrypted."""
+    checked = []
     validate = validator.validate
-    for number, raw in rows:
+    sealed = sealed or [None] * len(rows)
+    for (number, raw), seal in zip(rows, sealed, strict=True):
         try:
             clean, problems = validate(raw if isinstance(raw, dict) else {"__unparsed__": raw})
         except Exception as exc:  # a bug must not lose the row: it waits in landing with the reason
@@ -172,38 +119,83 @@ def validate_chunk(validator: RecordValidator, rows, result: ChunkResult) -> lis
         if problems:
             result.reject(number, problems)
             continue
+        checked.append((number, clean, seal))
+    # blind indexes and ciphertexts, many at once
+    by_kind: dict[str, list[int]] = {}
+    for pos, (_n, clean, _s) in enumerate(checked):
+        if clean["_number"]:
+            by_kind.setdefault(clean["id_type"], []).append(pos)
+    indexes = [""] * len(checked)
+    for kind, positions in by_kind.items():
+        for pos, index in zip(
+            positions, blind_index_many([checked[p][1]["_number"] for p in positions], kind), strict=True
+        ):
+            indexes[pos] = index
+    ciphers: list = [None] * len(checked)
+    missing = []
+    for pos, (_n, clean, seal) in enumerate(checked):
         plain = clean["_number"]
-        index = blind_index(plain, clean["id_type"]) if plain else ""
+        if not plain:
+            continue
+        if seal is not None and seal[0] == plain:
+            ciphers[pos] = seal[1]
+        else:
+            missing.append(pos)
+    for pos, cipher in zip(missing, encrypt_many([checked[p][1]["_number"] for p in missing]), strict=True):
+        ciphers[pos] = cipher
+    valid = []
+    append = valid.append
+    sha1 = hashlib.sha1
+    for pos, (number, clean, _s) in enumerate(checked):
+        plain = clean["_number"]
         data = {k: v for k, v in clean.items() if k[0] != "_"}
-        data["birth_date"] = data["birth_date"].isoformat() if data["birth_date"] else None
+        birth = data["birth_date"]
+        data["birth_date"] = birth.isoformat() if birth else None
         if "occurred_on" in data:
             data["occurred_on"] = data["occurred_on"].isoformat()
         data["id_number_masked"] = mask_id_number(plain)
-        data["id_index"] = index
-        text = json.dumps(data, sort_keys=True, ensure_ascii=False)
-        valid.append((number, clean, text, hashlib.sha1(text.encode()).hexdigest(), index))
+        data["id_index"] = indexes[pos]
+        text = _to_sorted_json(data)
+        append((number, clean, text, sha1(text.encode()).hexdigest(), indexes[pos], ciphers[pos]))
     return valid
+
+
+def _known_sources(feed, source_ids: list[str]) -> dict[str, str]:
+    if not source_ids:
+        return {}
+    if _is_postgres():
+        found = {}
+        with connection.cursor() as cursor:
+            for start in range(0, len(source_ids), bulk.LOOKUP_CHUNK):
+                cursor.execute(
+                    f"SELECT source_id, content_hash FROM {SourceRecord._meta.db_table} "  # noqa: S608
+                    "WHERE feed_id = %s AND source_id = ANY(%s)",
+                    [feed.pk, source_ids[start : start + bulk.LOOKUP_CHUNK]],
+                )
+                found.update(cursor.fetchall())
+        return found
+    return dict(
+        bulk.pairs_where_in(
+            SourceRecord.objects.filter(feed=feed), "source_id", source_ids, "source_id", "content_hash"
+        )
+    )
 
 
 def drop_repeats(feed, valid: list, result: ChunkResult) -> list:
     """Source ids already known (this chunk or earlier): same content → duplicate, else rejected."""
-    seen: dict[str, str] = dict(
-        SourceRecord.objects.filter(feed=feed, source_id__in={v[1]["source_id"] for v in valid}).values_list(
-            "source_id", "content_hash"
-        )
-    )
+    seen = _known_sources(feed, list({v[1]["source_id"] for v in valid}))
     fresh = []
     for item in valid:
-        number, clean, _text, digest, _index = item
-        known = seen.get(clean["source_id"])
+        source_id, digest = item[1]["source_id"], item[3]
+        known = seen.get(source_id)
         if known is None:
-            seen[clean["source_id"]] = digest
+            seen[source_id] = digest
             fresh.append(item)
         elif known == digest:
             result.duplicates += 1
         else:
             result.reject(
-                number,
+                item[0],
                 [
                     (
                         "source_id",
@@ -216,95 +208,24 @@ def drop_repeats(feed, valid: list, result: ChunkResult) -> list:
 
 
 def link_persons(feed, fresh: list, *, sensitive: bool) -> list[int]:
-    """The person of each row: exact match on the ID blind index, else a new person (+ document)."""
-    indexes = {item[4] for item in fresh if item[4]}
-    known = (
-        dict(
-            IdentityDocument.objects.filter(number_index__in=indexes)
-            .order_by("pk")
-            .values_list("number_index", "person_id")
-        )
-        if indexes
-        else {}
-    )
-    now = timezone.now()
-    new_rows, new_for = (
-        [],
-        [],
-    )  # person rows, and for each the index of the row in ``fresh`` (or its number key)
-    pending: dict[str, int] = {}  # blind index → position in new_rows, for repeats inside the chunk
-    person_of: list = [None] * len(fresh)
-    for pos, (_number, clean, _text, _digest, index) in enumerate(fresh):
-        if index and index in known:
-            person_of[pos] = known[index]
-            continue
-        if index and index in pending:
-            person_of[pos] = ("new", pending[index])
-            continue
-        pinyin, initials = name_keys(clean["name"])
-        new_rows.append(
-            (
-                _uuid(), clean["kind"], clean["name"], pinyin, initials, clean["sex"], clean["birth_date"],
-                clean["_street_id"], clean["address"], clean["phone"],
-                Sensitivity.SENSITIVE if sensitive else Sensitivity.NORMAL, now, now,
-            )
-        )  # fmt: skip
-        new_for.append(pos)
-        person_of[pos] = ("new", len(new_rows) - 1)
-        if index:
-            pending[index] = len(new_rows) - 1
-    new_ids = insert_rows(
-        Person,
-        ["uuid", "kind", "name", "name_pinyin", "name_initials", "sex", "birth_date", "street_id", "address",
-         "phone", "sensitivity", "created", "updated"],
-        new_rows,
-        with_ids=True,
-    )  # fmt: skip
-    documents = []
-    for pos, pk in zip(new_for, new_ids, strict=True):
-        _number, clean, _text, _digest, index = fresh[pos]
-        if index:
-            plain = clean["_number"]
-            documents.append((pk, clean["id_type"], encrypt(plain), index, mask_id_number(plain), True, now))
-    insert_rows(
-        IdentityDocument,
-        ["person_id", "type", "number_encrypted", "number_index", "number_masked", "is_valid", "created"],
-        documents,
-    )
-    persons = [new_ids[p[1]] if isinstance(p, tuple) else p for p in person_of]
-    existing = set(known.values())
-    if sensitive and existing:
-        Person.objects.filter(pk__in=existing).exclude(sensitivity=Sensitivity.SENSITIVE).update(
-            sensitivity=Sensitivity.SENSITIVE
-        )
-    linked = (
-        set(
-            DepartmentLink.objects.filter(
-                organisation_id=feed.owner_id, basis=LinkBasis.SENT, person_id__in=existing
-            ).values_list("person_id", flat=True)
-        )
-        if existing
-        else set()
-    )
-    links = []
-    for pk in dict.fromkeys(persons):
-        if pk not in linked:
-            links.append((pk, feed.owner_id, LinkBasis.SENT, now))
-    insert_rows(DepartmentLink, ["person_id", "organisation_id", "basis", "created"], links)
-    return persons
-
-
-def _uuid() -> str:
-    import uuid
-
-    return uuid.uuid4().hex
+    """The person of each row: exact match on the ID blind index, else a new person (+ document) —
+    set-wise, in ``weibao.registry.bulk``."""
+    Entry = bulk.Entry
+    entries = [
+        Entry(index, clean["id_type"], cipher, mask_id_number(clean["_number"]) if index else "",
+              clean["name"], clean["kind"], clean["sex"], clean["birth_date"], clean["_street_id"],
+              clean["address"], clean["phone"])
+        for (_n, clean, _t, _d, index, cipher) in fresh
+    ]  # fmt: skip
+    return bulk.persons_for(entries, organisation_id=feed.owner_id, sensitive=sensitive)
 
 
 def write_records(batch: Batch, feed, fresh: list, persons: list[int]) -> None:
     now = timezone.now()
+    stamp = now.isoformat() if _is_postgres() else now
     source_rows = [
-        (feed.pk, clean["source_id"], digest, text, person, batch.pk, number, now)
-        for (number, clean, text, digest, _index), person in zip(fresh, persons, strict=True)
+        (feed.pk, item[1]["source_id"], item[3], item[2], person, batch.pk, item[0], stamp)
+        for item, person in zip(fresh, persons, strict=True)
     ]
     ids = insert_rows(
         SourceRecord,
@@ -314,10 +235,11 @@ def write_records(batch: Batch, feed, fresh: list, persons: list[int]) -> None:
     )
     if feed.carries != Carries.EVENTS:
         return
+    event_type, owner = feed.event_type_id, feed.owner_id
     event_rows = [
-        (_uuid(), person, feed.event_type_id, clean["occurred_on"], feed.owner_id, feed.pk, source_id,
-         json.dumps(clean["event"], ensure_ascii=False), now)
-        for (_number, clean, _t, _d, _i), person, source_id in zip(fresh, persons, ids, strict=True)
+        (uuid, person, event_type, item[1]["occurred_on"], owner, feed.pk, source_id,
+         _to_json(item[1]["event"]), stamp)
+        for item, person, source_id, uuid in zip(fresh, persons, ids, bulk.uuid_hexes(len(ids)), strict=True)
     ]  # fmt: skip
     insert_rows(
         Event,
@@ -327,26 +249,42 @@ def write_records(batch: Batch, feed, fresh: list, persons: list[int]) -> None:
     )  # fmt: skip
 
 
-def process_chunk(batch: Batch, validator: RecordValidator, rows: list[tuple[int, dict]]) -> ChunkResult:
+def mark_landing(batch: Batch, lo: int, hi: int, rejected: dict[int, dict]) -> None:
+    """Rejected rows get their errors; the chunk's other pending rows become accepted."""
+    table = LandingRecord._meta.db_table
+    if rejected and _is_postgres():
+        numbers = list(rejected)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS l SET status = %s, errors = v.e::jsonb "  # noqa: S608
+                "FROM unnest(%s::int[], %s::text[]) AS v(n, e) WHERE l.batch_id = %s AND l.row_number = v.n",
+                [LandingStatus.REJECTED, numbers, [_to_json(rejected[n]) for n in numbers], batch.pk],
+            )
+    else:
+        for number, errors in rejected.items():
+            LandingRecord.objects.filter(batch=batch, row_number=number).update(
+                status=LandingStatus.REJECTED, errors=errors
+            )
+    LandingRecord.objects.filter(
+        batch=batch, row_number__gte=lo, row_number__lte=hi, status=LandingStatus.PENDING
+    ).update(status=LandingStatus.ACCEPTED)
+
+
+def process_chunk(
+    batch: Batch, validator: RecordValidator, rows: list[tuple[int, dict]], sealed: list | None = None
+) -> ChunkResult:
     """Validate and normalise landed rows; every write of the chunk in one transaction."""
     feed = batch.feed
     result = ChunkResult()
     with transaction.atomic():
-        valid = validate_chunk(validator, rows, result)
+        valid = validate_chunk(validator, rows, result, sealed)
         fresh = drop_repeats(feed, valid, result)
         sensitive = bool(feed.event_type_id and feed.event_type.is_sensitive)
         persons = link_persons(feed, fresh, sensitive=sensitive)
         write_records(batch, feed, fresh, persons)
         result.accepted = len(fresh)
         lo, hi = rows[0][0], rows[-1][0]
-        if result.rejected:
-            marked = list(LandingRecord.objects.filter(batch=batch, row_number__in=list(result.rejected)))
-            for landing in marked:
-                landing.status, landing.errors = LandingStatus.REJECTED, result.rejected[landing.row_number]
-            LandingRecord.objects.bulk_update(marked, ["status", "errors"], batch_size=500)
-        LandingRecord.objects.filter(
-            batch=batch, row_number__gte=lo, row_number__lte=hi, status=LandingStatus.PENDING
-        ).update(status=LandingStatus.ACCEPTED)
+        mark_landing(batch, lo, hi, result.rejected)
         reasons = Counter(batch.rejected_by_reason) + result.reasons
         batch.accepted += result.accepted
         batch.duplicates += result.duplicates
@@ -390,19 +328,27 @@ def claim(batch: Batch) -> bool:
     return bool(taken)
 
 
-def pending_rows(batch: Batch, size: int) -> Iterator[list[tuple[int, dict]]]:
-    """Rows landed by an earlier, interrupted run but never processed."""
+def pending_rows(batch: Batch, size: int, validator: RecordValidator) -> Iterator[tuple[list, list]]:
+    """Rows landed by an earlier, interrupted run but never processed: ``(rows as received, sealed)``."""
     after = 0
+    column = identifier_columns(validator)[0]
     while True:
-        chunk = list(
+        stored = list(
             LandingRecord.objects.filter(batch=batch, status=LandingStatus.PENDING, row_number__gt=after)
             .order_by("row_number")
             .values_list("row_number", "raw")[:size]
         )
-        if not chunk:
+        if not stored:
             return
-        yield chunk
-        after = chunk[-1][0]
+        chunk, sealed = [], []
+        for number, raw in stored:
+            plain = received(raw)
+            chunk.append((number, plain))
+            cipher = ciphertext_of(raw.get(column)) if isinstance(raw, dict) else None
+            value = plain.get(column) if isinstance(plain, dict) else None
+            sealed.append((value, cipher) if cipher and isinstance(value, str) else None)
+        yield chunk, sealed
+        after = stored[-1][0]
 
 
 def run_batch(
@@ -419,12 +365,12 @@ def run_batch(
         batch.started = timezone.now()
         Batch.objects.filter(pk=batch.pk).update(started=batch.started)
     try:
-        for chunk in pending_rows(batch, chunk_size):
-            process_chunk(batch, validator, chunk)
+        for chunk, sealed in pending_rows(batch, chunk_size, validator):
+            process_chunk(batch, validator, chunk, sealed)
         landed = batch.landed_through
         for chunk in chunks((r for r in rows if r[0] > landed), chunk_size):
-            land_chunk(batch, chunk)
-            process_chunk(batch, validator, chunk)
+            sealed = land_chunk(batch, chunk, validator)
+            process_chunk(batch, validator, chunk, sealed)
     except BaseException as exc:
         batch.seconds += time.perf_counter() - started
         batch.status = BatchStatus.INTERRUPTED

@@ -20,6 +20,7 @@ from weibao.audit.services import record, snapshot
 from . import pipeline
 from .choices import BatchSource, BatchStatus, Carries, LandingStatus
 from .models import Batch, Feed, LandingRecord
+from .protect import identifier_columns, protect, received
 from .readers import FileError, open_rows
 from .validation import PERSON_FIELDS, RecordValidator
 
@@ -189,7 +190,7 @@ def _fixable(landing: LandingRecord, actor) -> LandingRecord:
 def canonical_values(landing: LandingRecord, validator: RecordValidator | None = None) -> dict:
     """The record's fields under their canonical names, as the fixing form shows them."""
     validator = validator or RecordValidator(landing.batch.feed)
-    raw = landing.corrected or landing.raw
+    raw = received(landing.corrected or landing.raw)
     values, _problems = validator.values(raw if isinstance(raw, dict) else {})
     return values
 
@@ -203,7 +204,8 @@ def fix_record(landing: LandingRecord, changes: dict, *, actor, reason: str = ""
     landing = _fixable(landing, actor)
     feed = landing.batch.feed
     validator = RecordValidator(feed)
-    base = dict(landing.corrected or (landing.raw if isinstance(landing.raw, dict) else {}))
+    base = received(landing.corrected or landing.raw)
+    base = dict(base if isinstance(base, dict) else {})
     base.pop("__unparsed__", None)
     before = canonical_values(landing, validator)
     for field, value in changes.items():
@@ -212,7 +214,7 @@ def fix_record(landing: LandingRecord, changes: dict, *, actor, reason: str = ""
     result = pipeline.ChunkResult()
     valid = pipeline.validate_chunk(validator, [(landing.row_number, base)], result)
     fresh = pipeline.drop_repeats(feed, valid, result) if valid else []
-    landing.corrected = base
+    landing.corrected = protect(base, identifier_columns(validator))  # identifiers never in clear
     after = {k: v for k, v in changes.items() if before.get(k) != v}
     if result.rejected or not fresh and not result.duplicates:
         landing.errors = result.rejected.get(landing.row_number, {})

@@ -111,6 +111,7 @@ class RecordValidator:
             fields.update({name: (spec.get("label", name), MAX_TEXT) for name, spec in self.schema.items()})
         self.fields = fields
         self.columns = {name: mapping.get(name) or name for name in fields}  # canonical → column
+        self._good_dates: dict[str, datetime.date] = {}
         self.streets, self.districts = {}, {}
         for area_id, code, level in Area.objects.values_list("id", "code", "level"):
             if level == AreaLevel.STREET:
@@ -120,6 +121,9 @@ class RecordValidator:
 
     # -- helpers ---------------------------------------------------------------------------------------
     def _date(self, field, text, problems, *, past=True):
+        good = self._good_dates.get(text)  # feeds repeat the same few thousand dates
+        if good is not None and (not past or good <= self.today):
+            return good
         try:
             value = parse_date(text)
         except TypeError:
@@ -138,6 +142,8 @@ class RecordValidator:
         if past and value > self.today:
             problems.append((field, "future_date", f"{self._label(field)}晚于今天 (in the future)"))
             return None
+        if len(self._good_dates) < 200_000:
+            self._good_dates[text] = value
         return value
 
     def _label(self, field):

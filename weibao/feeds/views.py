@@ -13,11 +13,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from weibao.accounts.access import SEND, may_register_feeds
+from weibao.audit.models import AuditAction
+from weibao.audit.services import record
 from weibao.lib.views import ScopedDetailView, ScopedListView
 
 from . import services
 from .choices import LandingStatus
 from .models import Batch, Feed, LandingRecord
+from .protect import received
 from .readers import FileError
 from .validation import reason_label
 
@@ -139,8 +142,18 @@ def landing_fix(request, pk):
         landing.refresh_from_db()
         values = services.canonical_values(landing)
         messages.error(request, _("仍有错误，请继续修正"))
+    else:
+        # the record as received, identifiers decrypted: only for those allowed to fix it (audited)
+        record(
+            request.user,
+            AuditAction.VIEW_FULL_ID,
+            landing,
+            object_repr=f"{landing.batch.feed.code} #{landing.row_number}",
+        )
     return render(
-        request, "feeds/landing_fix.html", {"landing": landing, "values": values, "errors": landing.errors}
+        request,
+        "feeds/landing_fix.html",
+        {"landing": landing, "raw": received(landing.raw), "values": values, "errors": landing.errors},
     )
 
 

@@ -76,3 +76,36 @@ def blind_index(value: str, kind: str = "") -> str:
     """Keyed index of a normalised identifier; ``kind`` separates document types."""
     _, _, key = _current()
     return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+# --- many values at once (bulk feeds): same formats as ``encrypt`` / ``blind_index``, less overhead per value
+
+
+def encrypt_many(values) -> list[bytes]:
+    """``[encrypt(v) for v in values]``, with one cipher object and one call for all the nonces."""
+    values = list(values)
+    if settings.FIELD_CIPHER == "sm4-gcm":
+        return [encrypt(v) for v in values]
+    field, _sm4, _ = _current()
+    seal = AESGCM(field).encrypt
+    nonces = os.urandom(_NONCE * len(values))
+    marker = bytes([AES_GCM])
+    out = []
+    append = out.append
+    for i, value in enumerate(values):
+        nonce = nonces[i * _NONCE : (i + 1) * _NONCE]
+        append(marker + nonce + seal(nonce, value.encode(), None))
+    return out
+
+
+def blind_index_many(values, kind: str = "") -> list[str]:
+    """``[blind_index(v, kind) for v in values]``: the keyed HMAC state after ``kind:`` is computed once."""
+    _, _, key = _current()
+    base = hmac.new(key, f"{kind}:".encode(), hashlib.sha256)
+    out = []
+    append = out.append
+    for value in values:
+        mac = base.copy()
+        mac.update(value.encode())
+        append(mac.hexdigest())
+    return out

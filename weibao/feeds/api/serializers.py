@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from ..models import Batch, EventType, Feed, LandingRecord
+from ..protect import received
 
 
 class EventTypeSerializer(serializers.ModelSerializer):
@@ -51,7 +52,17 @@ class BatchCreateSerializer(serializers.Serializer):
 
 
 class LandingRecordSerializer(serializers.ModelSerializer):
+    """Identifiers are stored encrypted; the API (open only to those who may fix) shows them as received."""
+
     batch = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    raw = serializers.SerializerMethodField()
+    corrected = serializers.SerializerMethodField()
+
+    def get_raw(self, obj) -> dict:
+        return received(obj.raw)
+
+    def get_corrected(self, obj) -> dict | None:
+        return received(obj.corrected)
 
     class Meta:
         model = LandingRecord

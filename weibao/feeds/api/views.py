@@ -9,6 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from weibao.accounts.access import SEND
+from weibao.audit.models import AuditAction
+from weibao.audit.services import record
 from weibao.lib.api import ScopedViewSetMixin
 
 from .. import services
@@ -73,13 +75,15 @@ class FeedBatchView(APIView):
             raise Http404
         return feed
 
-    @extend_schema(responses=BatchSerializer(many=True))
+    @extend_schema(operation_id="feeds_feed_batches_list", responses=BatchSerializer(many=True))
     def get(self, request, code):
         feed = self._feed(code, "view")
         batches = Batch.objects.visible_to(request.user).filter(feed=feed).select_related("feed")[:100]
         return Response(BatchSerializer(batches, many=True).data)
 
-    @extend_schema(request=BatchCreateSerializer, responses=BatchSerializer)
+    @extend_schema(
+        operation_id="feeds_feed_batches_create", request=BatchCreateSerializer, responses=BatchSerializer
+    )
     def post(self, request, code):
         feed = self._feed(code, SEND)
         records = request.data.get("records") if isinstance(request.data, dict) else None
@@ -127,6 +131,23 @@ class LandingRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
             if batch := self.request.query_params.get("batch"):
                 qs = qs.filter(batch__uuid=batch)
         return qs.order_by("batch_id", "row_number")
+
+    def list(self, request, *args, **kwargs):
+        """Landing rows show identifiers as sent: every read of them is an audit event."""
+        response = super().list(request, *args, **kwargs)
+        record(
+            request.user,
+            AuditAction.VIEW_FULL_ID,
+            object_type="feeds.landingrecord",
+            object_repr="landing records (API list)",
+            extra={"rows": len(response.data.get("results", []))},
+        )
+        return response
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        record(request.user, AuditAction.VIEW_FULL_ID, self.get_object())
+        return response
 
     @extend_schema(request=FixSerializer, responses=LandingRecordSerializer)
     @action(detail=True, methods=["post"])

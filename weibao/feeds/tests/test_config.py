@@ -106,3 +106,57 @@ def test_event_catalogue_is_edited_with_validation_and_audit(client, world):
 def test_only_city_roles_edit_the_catalogue(client, world):
     verify_second_factor(client, world.users["police_a"])
     assert client.get(reverse("feeds:eventtype_list")).status_code == 403
+
+
+def test_reading_landing_rows_through_the_api_is_audited(client, world):
+    from weibao.feeds.tests.helpers import bad_check, id_number, police_feed, record
+
+    feed = police_feed(world)
+    verify_second_factor(client, world.users["police_a"])
+    records = [record(2, id_number=bad_check(id_number(2)))]
+    client.post(
+        f"/api/feeds/{feed.code}/batches/",
+        {"idempotency_key": "k", "records": records},
+        content_type="application/json",
+    )
+    rows = client.get("/api/feeds/landing-records/").json()["results"]
+    assert len(rows) == 1
+    client.get(f"/api/feeds/landing-records/{rows[0]['id']}/")
+    assert AuditEvent.objects.filter(action="view_full_id", object_type="feeds.landingrecord").count() == 2
+
+
+def test_new_persons_of_a_batch_are_linked_in_the_background(
+    client, world, django_capture_on_commit_callbacks
+):
+    """A record without an ID number of a child already in the registry: linkage merges it after the batch."""
+    import datetime
+
+    from weibao.feeds.tests.helpers import police_feed, record
+    from weibao.lib.testing import A1, area
+    from weibao.registry.models import Person
+
+    born = datetime.date(2015, 6, 1)
+    for i in range(30):  # some background population for the model's comparisons
+        Person.objects.create(
+            name=f"路人{i}", sex="M", birth_date=born - datetime.timedelta(days=40 * i + 3), street=area(A1)
+        )
+    known = Person.objects.create(
+        name="张三",
+        sex="F",
+        birth_date=born,
+        street=area(A1),
+        phone="13912345678",
+        address="南京东路100弄3号",
+    )
+    feed = police_feed(world)
+    verify_second_factor(client, world.users["police_a"])
+    rec = record(1, id_number=None, phone="13912345678", address="南京东路100弄3号")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/api/feeds/{feed.code}/batches/",
+            {"idempotency_key": "k", "records": [rec]},
+            content_type="application/json",
+        )
+    assert response.status_code == 201
+    new = Person.all_objects.exclude(pk=known.pk).get(name="张三")
+    assert new.merged_into_id == known.pk  # same name, birth date, street, address and phone: linked

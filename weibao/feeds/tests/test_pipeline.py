@@ -9,6 +9,7 @@ from django.core.management.base import CommandError
 from weibao.audit.models import AuditEvent
 from weibao.feeds import pipeline, services
 from weibao.feeds.models import Batch, Event, LandingRecord, SourceRecord
+from weibao.feeds.protect import received
 from weibao.lib.testing import A1, DISTRICT_A
 from weibao.registry.models import DepartmentLink, IdentityDocument, Person
 
@@ -92,7 +93,9 @@ def test_bad_input_is_rejected_with_the_field_and_reason_and_kept(world, overrid
     errors = _errors(batch)[1]
     assert list(errors) == [field] and all(message for message in errors[field])
     landing = LandingRecord.objects.get(batch=batch, row_number=1)
-    assert landing.raw == record(1, **overrides)  # exactly as received
+    assert received(landing.raw) == record(1, **overrides)  # exactly as received (identifiers decrypted)
+    if overrides.get("id_number", "") is not None:
+        assert record(1, **overrides)["id_number"] not in json.dumps(landing.raw)  # never stored in clear
 
 
 def test_district_code_is_accepted_without_a_street(world):
@@ -165,7 +168,7 @@ def test_xlsx_and_jsonl_files(world, tmp_path):
     batch = services.ingest_file(feed, tmp_path / "feed.jsonl", actor=world.users["edu_city"])
     assert (batch.received, batch.accepted, batch.rejected) == (4, 2, 2)
     assert batch.rejected_by_reason == {"record/unparsed": 2}
-    assert LandingRecord.objects.get(batch=batch, row_number=4).raw == {"__unparsed__": "{not json"}
+    assert received(LandingRecord.objects.get(batch=batch, row_number=4).raw) == {"__unparsed__": "{not json"}
 
 
 def test_empty_rows_extra_columns_and_mapping(world, tmp_path):
@@ -256,7 +259,10 @@ def test_fix_and_resubmit_or_discard_are_audited(world):
     assert list(remaining) == ["id_number"]
     assert services.fix_record(first, {"id_number": id_number(1)}, actor=user, reason="核对原件") == {}
     first.refresh_from_db()
-    assert first.status == "fixed" and first.raw["id_number"] == bad_check(id_number(1))
+    assert first.status == "fixed" and received(first.raw)["id_number"] == bad_check(id_number(1))
+    assert id_number(1) not in json.dumps(first.corrected) and received(first.corrected)[
+        "id_number"
+    ] == id_number(1)
     assert Event.objects.filter(source_record__source_id="S1").exists()
     fix_event = AuditEvent.objects.get(action="update", object_type="feeds.landingrecord")
     assert fix_event.changes["id_number"][1].startswith("310101") and "*" in fix_event.changes["id_number"][1]
