@@ -1,7 +1,7 @@
 """Feed ingestion speed (issue 3 §5): a 1,000,000-row CSV event feed, end to end into PostgreSQL.
 
 Usage:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/weibao_bench \\
-          .venv/bin/python bench/ingest.py [--rows 1000000] [--bad 0.02] [--seed 3] [--chunk 20000] [--api 10]
+          .venv/bin/python bench/ingest.py [--rows 1000000] [--bad 0.02] [--seed 3] [--chunk 50000] [--api 10]
 
 The database named in DATABASE_URL is dropped and re-created (it must be a throwaway one). Steps:
 1. generate the CSV (reproducible seed): persons with valid GB 11643 ID numbers in Shanghai streets, an
@@ -107,7 +107,7 @@ def main():
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--bad", type=float, default=0.02)
     parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--chunk", type=int, default=20_000)
+    parser.add_argument("--chunk", type=int, default=50_000)
     parser.add_argument("--api", type=int, default=10, help="number of 10,000-record API batches")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/weibao_bench")

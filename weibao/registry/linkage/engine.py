@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from splink.internals.exceptions import SplinkException
 
 from .features import build_features
@@ -59,6 +60,22 @@ class LinkResult:
         return self.pairs[self.pairs["decision"] == REVIEW]
 
 
+def _arrow(df):
+    """A feature table as an Arrow table for DuckDB: zero-copy for the Arrow-backed columns of
+    ``build_features`` (object columns are converted once instead of on every DuckDB scan)."""
+    if isinstance(df, pd.DataFrame):
+        return pa.Table.from_pandas(df, preserve_index=False)
+    return df
+
+
+def _numbered(df) -> tuple[pa.Table, pa.ChunkedArray]:
+    """(the table with ``unique_id`` replaced by row numbers, the original ids in row order)."""
+    table = _arrow(df)
+    i = table.schema.get_field_index("unique_id")
+    ids = table.column(i)
+    return table.set_column(i, "unique_id", pa.array(np.arange(len(table), dtype=np.int64))), ids
+
+
 def _with_ids(df: pd.DataFrame, id_column: str) -> pd.DataFrame:
     if id_column != "unique_id":
         df = df.rename(columns={id_column: "unique_id"})
@@ -74,20 +91,30 @@ def train(
     seed: int = 42,
     con=None,
     version: str = "",
+    max_records: int | None = 1_000_000,
 ) -> Model:
     """Train a model on feature tables (from ``build_features``) without labels.
 
     u from random sampling (``u_pairs`` pairs), the prior from deterministic rules (same valid ID; same
     pinyin and birth date) at an assumed recall of 0.7, m by EM on two blocking rules that each leave the
-    other fields free."""
+    other fields free.
+
+    Above ``max_records`` records in all, training reads the same random share of each table: u, the
+    prior (deterministic matches over all comparisons) and m are all proportions, which a sample estimates
+    as well as the whole, and the cost of training stops growing with the registry."""
     from splink import DuckDBAPI, Linker
 
     quiet_splink()
+    total = len(left) + (len(right) if right is not None else 0)
+    if max_records and total > max_records:
+        share = max_records / total
+        left = left.sample(frac=share, random_state=seed)
+        right = right.sample(frac=share, random_state=seed + 1) if right is not None else None
     con = con or connect()
     api = DuckDBAPI(connection=con)
-    tables = [api.register(left, table_name="__train_left")]
+    tables = [api.register(_arrow(left), table_name="__train_left")]
     if right is not None:
-        tables.append(api.register(right, table_name="__train_right"))
+        tables.append(api.register(_arrow(right), table_name="__train_right"))
     link_type = "link_only" if right is not None else "dedupe_only"
     n = len(left) + (len(right) if right is not None else 0)
     base = settings(link_type)
@@ -117,6 +144,10 @@ def train(
         except (SplinkException, ZeroDivisionError) as exc:  # too few pairs: keep the prior m values
             logger.info("EM session %s skipped: %s", rule, exc)
     trained = floor_m(linker.misc.save_model_to_json())
+    linker.table_management.delete_tables_created_by_splink_from_db()
+    for name in ("__train_left", "__train_right"):
+        if right is not None or name == "__train_left":
+            api.delete_table_from_database(name)
     return Model(trained, version=version or trained.get("linker_uid", ""))
 
 
@@ -138,24 +169,31 @@ def predict(
     link_type = "link_only" if right is not None else "dedupe_only"
     tag = uuid.uuid4().hex[:8]
     names = (f"__left_{tag}", f"__right_{tag}")
-    tl = api.register(left, table_name=names[0])
-    inputs = [tl, api.register(right, table_name=names[1])] if right is not None else tl
+    # Splink joins candidate pairs back to the records on unique_id: row numbers join faster and take less
+    # memory than the callers' string ids, which are put back on the (few) pairs above ``lower``.
+    lt, left_ids = _numbered(left)
+    tl = api.register(lt, table_name=names[0])
+    if right is not None:
+        rt, right_ids = _numbered(right)
+        inputs = [tl, api.register(rt, table_name=names[1])]
+    else:
+        right_ids, inputs = left_ids, tl
     linker = Linker(inputs, model.for_link_type(link_type), log_level=None)
     df = linker.inference.predict(threshold_match_probability=lower)
     rel = df.as_duckdbpyrelation()
     if right is not None:
-        out = rel.query(
-            "p",
-            f"""SELECT CASE WHEN source_dataset_l = '{names[0]}' THEN unique_id_l ELSE unique_id_r END AS left_id,
+        sql = f"""SELECT CASE WHEN source_dataset_l = '{names[0]}' THEN unique_id_l ELSE unique_id_r END AS left_id,
                       CASE WHEN source_dataset_l = '{names[0]}' THEN unique_id_r ELSE unique_id_l END AS right_id,
-                      match_probability, match_weight, idk_l, idk_r, COLUMNS('^mw_') FROM p""",  # noqa: S608 — names are ours
-        ).df()
+                      match_probability, match_weight, idk_l, idk_r, COLUMNS('^mw_') FROM p"""  # noqa: S608 — names are ours
     else:
-        out = rel.query(
-            "p",
+        sql = (
             "SELECT unique_id_l AS left_id, unique_id_r AS right_id, match_probability, match_weight, idk_l, idk_r, "
-            "COLUMNS('^mw_') FROM p",
-        ).df()
+            "COLUMNS('^mw_') FROM p"
+        )
+    scored = rel.query("p", sql).to_arrow_table()
+    out = scored.to_pandas()
+    out["left_id"] = left_ids.take(scored.column("left_id")).to_pandas().astype(object)
+    out["right_id"] = right_ids.take(scored.column("right_id")).to_pandas().astype(object)
     linker.table_management.delete_tables_created_by_splink_from_db()
     for name in names:
         api.delete_table_from_database(name)
@@ -165,14 +203,14 @@ def predict(
 def exact_pairs(left: pd.DataFrame, right: pd.DataFrame | None = None, *, con=None) -> pd.DataFrame:
     """Pairs with the same valid ID number (``idk``); in dedupe mode each unordered pair once."""
     con = con or connect()
-    con.register("__el", left[["unique_id", "idk"]])
+    con.register("__el", _arrow(left[["unique_id", "idk"]]))
     if right is None:
         sql = (
             "SELECT l.unique_id AS left_id, r.unique_id AS right_id FROM __el l JOIN __el r "
             "ON l.idk = r.idk AND l.unique_id < r.unique_id WHERE l.idk IS NOT NULL"
         )
     else:
-        con.register("__er", right[["unique_id", "idk"]])
+        con.register("__er", _arrow(right[["unique_id", "idk"]]))
         sql = (
             "SELECT l.unique_id AS left_id, r.unique_id AS right_id FROM __el l JOIN __er r "
             "ON l.idk = r.idk WHERE l.idk IS NOT NULL"
@@ -242,12 +280,14 @@ def link(
     u_pairs: float = 2e6,
     em_pairs: float | None = 2e6,
     threads: int | None = None,
+    memory_limit: str | None = None,
 ) -> LinkResult:
     """Link ``left`` to ``right`` (or de-duplicate ``left`` when ``right`` is None).
 
     Inputs are records with ``id_column`` and role columns (see ``features.ROLES``), or feature tables
-    when ``features_ready``. Without ``model`` one is trained on these very tables. ``unique_id`` values
-    must be unique within each table."""
+    when ``features_ready``. Without ``model`` one is trained on these very tables (on a sample of them
+    above a million records, see ``train``). ``memory_limit`` (e.g. "4GB") caps DuckDB, which spills to
+    disk beyond it. ``unique_id`` values must be unique within each table."""
     timings = {}
     t = time.perf_counter()
     if features_ready:
@@ -256,7 +296,7 @@ def link(
         lf = build_features(_with_ids(left, id_column))
         rf = build_features(_with_ids(right, id_column)) if right is not None else None
     timings["features"] = time.perf_counter() - t
-    con = connect(threads=threads)
+    con = connect(threads=threads, memory_limit=memory_limit)
     if model is None:
         t = time.perf_counter()
         model = train(lf, rf, u_pairs=u_pairs, em_pairs=em_pairs, con=con)

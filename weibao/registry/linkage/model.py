@@ -166,13 +166,23 @@ for _comp in COMPARISONS:
     for _lv, _u in zip(_levels, PRIOR_U[_comp["output_column_name"]], strict=True):
         _lv["u_probability"] = _u
 
-# Candidate pairs: any one rule suffices. Each must keep blocks small on a population of millions.
+# Candidate pairs: any one rule suffices. Each must keep blocks small on a population of millions: at full
+# scale (1 M incoming × 3 M registry, docs/PERFORMANCE.md) every candidate pair costs ~3 µs of scoring. The
+# equality part of a rule is the hash join; the rest is a filter applied before scoring, dropping pairs the
+# comparisons would rate "a different child" on that very field (a wholly different given name, a birth
+# date more than two characters off) — those cannot reach the lower threshold without the phone, guardian
+# or ID evidence that the last three rules find anyway.
+_DOB_CLOSE = '(l."dob" IS NULL OR r."dob" IS NULL OR levenshtein(l."dob", r."dob") <= 2)'
+_GIVEN_CLOSE = (
+    '(l."gpy" IS NULL OR r."gpy" IS NULL OR l."nsort" = r."nsort" OR contains(l."gpy", r."gpy") '
+    'OR contains(r."gpy", l."gpy") OR jaro_winkler_similarity(l."py", r."py") >= 0.92)'
+)
 PREDICTION_BLOCKING_RULES = [
     'l."py" = r."py" AND substr(l."dob", 1, 7) = substr(r."dob", 1, 7)',
-    'l."dob" = r."dob" AND l."sn" = r."sn"',
+    f'l."dob" = r."dob" AND l."sn" = r."sn" AND {_GIVEN_CLOSE}',
     'l."dob" = r."dob" AND l."loc" = r."loc"',
-    'l."py" = r."py" AND l."loc" = r."loc"',
-    'l."py" = r."py" AND l."pc" = r."pc"',
+    f'l."py" = r."py" AND l."loc" = r."loc" AND {_DOB_CLOSE}',
+    f'l."py" = r."py" AND l."pc" = r."pc" AND {_DOB_CLOSE}',
     'l."dob" = r."dob" AND l."ini" = r."ini"',
     'l."ph" = r."ph" AND l."sn" = r."sn"',
     'l."idr" = r."idr"',
@@ -226,6 +236,9 @@ class Model:
     def for_link_type(self, link_type: str) -> dict:
         s = copy.deepcopy(self.settings)
         s["link_type"] = link_type
+        # Blocking is the engine's business, not a trained parameter: models saved with older rules use
+        # the current ones.
+        s["blocking_rules_to_generate_predictions"] = list(PREDICTION_BLOCKING_RULES)
         s["additional_columns_to_retain"] = ["idk"]
         s["retain_intermediate_calculation_columns"] = True  # mw_<comparison>: per-field weights for review
         return s

@@ -63,3 +63,34 @@ def test_invalid_id_numbers_are_not_exact_keys():
     f = build_features(df)
     assert f.loc[0, "idk"] == "11010519491231002X"
     assert pd.isna(f.loc[1, "idk"]) and f.loc[1, "idr"] == "110105194912310021"
+
+
+def test_vectorised_id_and_phone_keys_agree_with_the_per_value_rules():
+    from weibao.registry.linkage.features import _phone, _valid_id
+
+    ids = [
+        "11010519491231002X", "11010519491231002x", " 110105194912310021", "11010519491231002", "",
+        "110105 19491231002X", "990105194912310020", "11010518991231002X", "11010520150229001X",
+        "11010520160229001X", "ABCDEFGHIJKLMNOPQR", "１１０１０５１９４９１２３１００２X", "31011320250119654X",
+    ]  # fmt: skip
+    phones = [
+        "+86 138-0013-8000",
+        "8613800138000",
+        "12345",
+        "123456",
+        "１３８００１３８０００",
+        "",
+        "(021) 5555 1234 ext 9",
+    ]
+    df = pd.DataFrame({"unique_id": [str(i) for i in range(len(ids))], "id_number": ids})
+    df["phone"] = (phones * 2)[: len(ids)]
+    f = build_features(df)
+    for i, value in enumerate(ids):
+        norm = value.strip().replace(" ", "").upper()
+        expected = _valid_id(norm) if norm else None
+        assert (None if pd.isna(f.loc[i, "idk"]) else f.loc[i, "idk"]) == expected, value
+        assert (None if pd.isna(f.loc[i, "idr"]) else f.loc[i, "idr"]) == (norm or None), value
+        phone = df.loc[i, "phone"]
+        assert (None if pd.isna(f.loc[i, "ph"]) else f.loc[i, "ph"]) == (_phone(phone) if phone else None), (
+            phone
+        )
