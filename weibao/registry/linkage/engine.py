@@ -131,6 +131,11 @@ def train(
         )
     except (SplinkException, ZeroDivisionError) as exc:
         logger.info("prior not estimated: %s", exc)
+    # A registry without any duplicate yet estimates a prior of 0 (or 1 on degenerate data), which has no
+    # match weight; keep it strictly between, at least one duplicate per hundred thousand pairs.
+    prior = linker._settings_obj._probability_two_random_records_match
+    if not 0 < prior < 1:
+        linker._settings_obj._probability_two_random_records_match = min(max(prior, 1e-5), 0.5)
     linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed)
     sample = min(1.0, max(0.01, 100_000 / max(n, 1)))
     for rule in TRAINING_BLOCKING_RULES:

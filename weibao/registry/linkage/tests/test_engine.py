@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from weibao.lib.checksums import id_check_char
-from weibao.registry.linkage.engine import LINK, decide, link
+from weibao.registry.linkage.engine import LINK, decide, link, train
+from weibao.registry.linkage.features import build_features
 from weibao.registry.linkage.model import Model
 
 from .data import people
@@ -99,3 +100,27 @@ def test_duckdb_connection_never_autoloads_extensions():
         "SELECT name, value FROM duckdb_settings() WHERE name LIKE 'auto%_known_extensions'"
     ).fetchall())  # fmt: skip
     assert settings == {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+
+
+def test_training_on_a_registry_without_duplicates_keeps_a_usable_prior():
+    """A fresh registry (every person once, valid IDs) estimated a prior of 0 and crashed training."""
+    import datetime
+
+    from weibao.lib.synthetic import PopulationGenerator
+
+    gen = PopulationGenerator(5, today=datetime.date(2026, 1, 1))
+    rows = []
+    for i in range(1200):
+        sex = "M" if i % 2 else "F"
+        born = gen.birth_date(0, 17, datetime.date(2026, 1, 1))
+        rows.append(
+            {
+                "unique_id": str(i),
+                "full_name": gen.person_name(sex, born.year),
+                "birth_date": born.isoformat(),
+                "sex": sex,
+                "id_number": gen.id_number("310101", born, sex),
+            }
+        )
+    model = train(build_features(pd.DataFrame(rows)), version="fresh")
+    assert 0 < model.settings["probability_two_random_records_match"] < 1
