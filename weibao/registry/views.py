@@ -1,3 +1,5 @@
+import uuid as uuid_module
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -307,7 +309,12 @@ def review_queue(request):
     if not access.can_create_persons(request.user):
         raise PermissionDenied
     if request.method == "POST":
-        candidate = get_object_or_404(reviewable_candidates(request.user), uuid=request.POST.get("candidate"))
+        try:
+            key = uuid_module.UUID(request.POST.get("candidate", ""))
+        except ValueError:
+            messages.error(request, _("复核对象无效，请刷新页面后重试"))
+            return redirect("registry:review_queue")
+        candidate = get_object_or_404(reviewable_candidates(request.user), uuid=key)
         try:
             services.decide_candidate(
                 candidate,
@@ -325,6 +332,8 @@ def review_queue(request):
     candidate = queue.first()
     rows = []
     if candidate:
+        for person in (candidate.person, candidate.other):  # the page shows both records whole
+            record(request.user, AuditAction.VIEW, person, reason=_("匹配复核"))
         for label, value in COMPARED_FIELDS:
             left, right = value(candidate.person), value(candidate.other)
             rows.append(

@@ -116,6 +116,14 @@ def test_review_queue_page_decides_with_labels(client, world):
     assert Person.all_objects.get(pk=b.pk).merged_into_id == a.pk
     assert services.review_precision() == {"decided": 1, "same": 1, "precision": 1.0}
     assert "没有待复核的匹配" in client.get(reverse("registry:review_queue")).content.decode()
+    viewed = set(
+        AuditEvent.objects.filter(action="view", reason="匹配复核").values_list("object_id", flat=True)
+    )
+    assert viewed == {str(a.uuid), str(b.uuid)}  # showing the pair is a read of both records
+    bad = client.post(
+        reverse("registry:review_queue"), {"candidate": "not-a-uuid", "decision": "same"}, follow=True
+    )
+    assert bad.status_code == 200 and "复核对象无效" in bad.content.decode()
 
 
 def test_review_queue_hides_pairs_out_of_scope(client, world):
