@@ -5,7 +5,6 @@ A record outside the user's scope gets the same 404 as one that does not exist (
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.views import generic
 
 
@@ -32,12 +31,6 @@ class ScopedObjectMixin(ScopedMixin):
     action = "change"
     slug_field = "uuid"
     slug_url_kwarg = "uuid"
-
-    def get_object(self, queryset=None):
-        try:
-            return super().get_object(queryset)
-        except Http404:
-            raise Http404("未找到或无权访问") from None
 
 
 class RoleRequiredMixin(LoginRequiredMixin):
