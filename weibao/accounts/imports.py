@@ -67,11 +67,22 @@ def import_organisations(filename: str, data: bytes, *, actor, dry_run: bool = F
             )
     if result.errors:
         return result
-    types = {t.code: t for t in OrganisationType.objects.all()} | {
-        t.name: t for t in OrganisationType.objects.all()
-    }
+    all_types = list(OrganisationType.objects.all())
+    types = {t.code: t for t in all_types} | {t.name: t for t in all_types}
     manageable = Organisation.objects.visible_to(actor, access.CHANGE)
-    pending, seen = [], {}
+    pending, seen, credit_codes = [], {}, {}
+    try:
+        _check_rows(rows, result, header_for, types, manageable, actor, pending, seen, credit_codes)
+    except TableError as exc:
+        result.errors.append((0, "", str(exc)))
+    if result.rows == 0 and not result.errors:
+        result.errors.append((0, "", "文件中没有数据行 (no data rows)"))
+    if result.errors or dry_run:
+        return result
+    return _save(filename, pending, result, actor)
+
+
+def _check_rows(rows, result, header_for, types, manageable, actor, pending, seen, credit_codes):
     for number, row in rows:
         result.rows += 1
         values = {f: row.get(h, "") if h else "" for f, h in header_for.items()}
@@ -119,33 +130,51 @@ def import_organisations(filename: str, data: bytes, *, actor, dry_run: bool = F
                 organisation.type, organisation.area = org_type, area
                 pending.append((number, organisation, values["parent"] or None))
                 try:
-                    organisation.full_clean(exclude=["parent"], validate_unique=False)
+                    organisation.full_clean(
+                        exclude=["parent"], validate_unique=False, validate_constraints=False
+                    )
                 except ValidationError as exc:
                     for fieldname, messages in exc.message_dict.items():
                         column = COLUMNS.get(fieldname, [fieldname])[0]
                         row_errors.extend((number, column, m) for m in messages)
+                code = organisation.uscc
+                if code and code in credit_codes:
+                    row_errors.append(
+                        (number, "统一社会信用代码", f"与第 {credit_codes[code]} 行重复 (duplicate)")
+                    )
+                elif code and Organisation.objects.filter(uscc=code).exclude(pk=organisation.pk).exists():
+                    row_errors.append((number, "统一社会信用代码", "已被其他单位使用 (already used)"))
+                if code:
+                    credit_codes.setdefault(code, number)
         result.errors.extend(row_errors)
-    if result.rows == 0:
-        result.errors.append((0, "", "文件中没有数据行 (no data rows)"))
-    if result.errors or dry_run:
-        return result
-    with transaction.atomic():
-        saved = {}
-        for _number, organisation, parent_name in pending:
-            if parent_name:
-                organisation.parent = (
-                    saved.get(parent_name) or Organisation.objects.filter(name=parent_name).first()
-                )
-            creating = organisation.pk is None
-            save_organisation(organisation, actor=actor, reason=f"导入 {filename}")
-            saved[organisation.name] = organisation
-            result.created += creating
-            result.updated += not creating
-        record(
-            actor,
-            AuditAction.IMPORT,
-            object_type="accounts.organisation",
-            object_repr=filename[:200],
-            extra={"rows": result.rows, "created": result.created, "updated": result.updated},
-        )
+
+
+def _save(filename, pending, result, actor) -> ImportResult:
+    """Write every checked row in one transaction; a row the database still refuses undoes the file."""
+    number = 0
+    try:
+        with transaction.atomic():
+            saved = {}
+            for number, organisation, parent_name in pending:  # noqa: B007 (read in the except)
+                if parent_name:
+                    organisation.parent = (
+                        saved.get(parent_name) or Organisation.objects.filter(name=parent_name).first()
+                    )
+                creating = organisation.pk is None
+                save_organisation(organisation, actor=actor, reason=f"导入 {filename}")
+                saved[organisation.name] = organisation
+                result.created += creating
+                result.updated += not creating
+            record(
+                actor,
+                AuditAction.IMPORT,
+                object_type="accounts.organisation",
+                object_repr=filename[:200],
+                extra={"rows": result.rows, "created": result.created, "updated": result.updated},
+            )
+    except ValidationError as exc:
+        result.created = result.updated = 0
+        for fieldname, messages in exc.message_dict.items():
+            column = COLUMNS.get(fieldname, [""])[0]
+            result.errors.extend((number, column, m) for m in messages)
     return result

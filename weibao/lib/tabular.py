@@ -72,7 +72,15 @@ def _headers(raw) -> list[str]:
 
 
 def _rows(headers, rows, start=2):
-    for number, raw in enumerate(rows, start=start):
+    iterator, number = iter(rows), start - 1
+    while True:
+        number += 1
+        try:
+            raw = next(iterator)
+        except StopIteration:
+            return
+        except Exception as exc:  # csv.Error (a field too large, a NUL byte), a broken XLSX sheet
+            raise TableError(f"第 {number} 行无法读取：{exc} (unreadable row)") from None
         values = [_clean(v) for v in raw]
         if not any(values):
             continue
@@ -93,6 +101,8 @@ def _read_csv(data: bytes):
         headers = _headers(next(reader))
     except StopIteration:
         raise TableError("文件为空 (the file is empty)") from None
+    except csv.Error as exc:
+        raise TableError(f"第 1 行无法读取：{exc} (unreadable header)") from None
     return headers, _rows(headers, reader)
 
 
@@ -103,6 +113,8 @@ def _read_xlsx(data: bytes):
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many types for a broken file
         raise TableError("无法读取 XLSX 文件，文件可能已损坏 (not a readable XLSX file)") from None
+    if not workbook.worksheets:
+        raise TableError("XLSX 文件中没有工作表 (no worksheet)")
     rows = workbook.worksheets[0].iter_rows(values_only=True)
     try:
         headers = _headers(next(rows))

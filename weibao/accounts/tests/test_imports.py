@@ -112,3 +112,18 @@ def test_import_command(tmp_path, world, capsys):
     with pytest.raises(SystemExit) as exc:
         call_command("import_organisations", str(bad), "--as", "sysadmin")
     assert exc.value.code == 1 and "第 2 行" in capsys.readouterr().err
+
+
+def test_a_credit_code_twice_is_a_row_error_not_a_crash(world):
+    _import(world, HEADER + f"黄浦区第一中学,school,310101002,,{USCC},\n")
+    again = _import(
+        world, HEADER + f"外滩幼儿园,kindergarten,310101013,,{USCC},\n外滩小学,school,310101013,,{USCC},\n"
+    )
+    assert [(r, c) for r, c, _ in again.errors] == [(2, "统一社会信用代码"), (3, "统一社会信用代码")]
+    assert not Organisation.objects.filter(name__in=["外滩幼儿园", "外滩小学"]).exists()
+
+
+def test_a_huge_cell_is_a_row_error_not_a_crash(world):
+    huge = "x" * 200_000
+    result = _import(world, HEADER + f"{huge},school,310101002,,,\n")
+    assert not result.ok and result.errors[0][0] == 2  # named row: too long for a name, or unreadable

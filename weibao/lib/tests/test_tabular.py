@@ -60,3 +60,15 @@ def test_huge_file_is_refused(monkeypatch):
     monkeypatch.setattr(tabular, "MAX_BYTES", 100)
     with pytest.raises(TableError, match="文件过大"):
         read_table("a.csv", b"x" * 101)
+
+
+def test_oversized_field_is_a_table_error_with_the_row():
+    import csv
+
+    previous = csv.field_size_limit(131072)  # the standard limit (other code may raise it process-wide)
+    try:
+        headers, rows = read_table("a.csv", ("名称\n甲\n" + "x" * 200_000 + "\n").encode())
+        with pytest.raises(TableError, match="第 3 行无法读取"):
+            list(rows)
+    finally:
+        csv.field_size_limit(previous)
