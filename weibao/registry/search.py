@@ -6,6 +6,7 @@ from django.db.models import Q
 
 from weibao.lib.checksums import normalise_id_number
 from weibao.lib.crypto import blind_index
+from weibao.lib.masking import mask_id_number
 from weibao.lib.pinyin import looks_like_pinyin
 
 from .choices import DocumentType
@@ -24,3 +25,12 @@ def name_query(query: str) -> Q:
     if looks_like_pinyin(query):
         return Q(name_initials__startswith=compact) | Q(name_pinyin__startswith=compact)
     return Q(name__contains=query)
+
+
+def masked_filters(filters: dict) -> dict:
+    """Search filters as the audit trail keeps them: a document number typed into the box is masked."""
+    out = dict(filters)
+    query = "".join(str(out.get("q", "")).split())
+    if _DOCUMENT.match(query) and any(c.isdigit() for c in query):
+        out["q"] = mask_id_number(query.upper())
+    return out

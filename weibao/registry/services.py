@@ -338,7 +338,8 @@ def decide_candidate(candidate: MatchCandidate, decision: str, *, actor, reason:
     if visible.filter(pk__in=[candidate.person_id, candidate.other_id]).count() != 2:
         raise PermissionDenied(_("无权复核该匹配"))
     if decision == MatchCandidate.Status.SAME:
-        merge_persons(candidate.person, candidate.other, actor=actor, reason=reason or _("复核确认为同一人"))
+        # ``person`` is the newer record, ``other`` the one already in the registry: the registry's survives
+        merge_persons(candidate.other, candidate.person, actor=actor, reason=reason or _("复核确认为同一人"))
     candidate.status, candidate.decided_by, candidate.decided_at = decision, actor, timezone.now()
     candidate.save(update_fields=["status", "decided_by", "decided_at"])
     record(

@@ -29,7 +29,7 @@ from .models import (
     Person,
     PersonCategory,
 )
-from .search import name_query
+from .search import masked_filters, name_query
 from .timeline import timeline
 
 
@@ -59,7 +59,7 @@ class PersonListView(ScopedListView):
                 self.request.user,
                 AuditAction.SEARCH,
                 object_type="registry.person",
-                extra={k: str(v) for k, v in self.search_form.cleaned_data.items() if v},
+                extra=masked_filters({k: str(v) for k, v in self.search_form.cleaned_data.items() if v}),
             )
         return qs
 
@@ -223,20 +223,30 @@ class PersonCreateView(RoleRequiredMixin, PersonEditView):
 def person_export(request):
     """CSV of the persons the user may export, filtered like the list; the export itself is audited."""
     form = PersonSearchForm(request.GET or None)
+    if access.person_q(request.user, access.EXPORT) is None:
+        raise PermissionDenied
+    if form.is_bound and not form.is_valid():  # never widen an export by dropping a filter silently
+        errors = "；".join(f"{form.fields[f].label}：{'、'.join(e)}" for f, e in form.errors.items())
+        return HttpResponse(f"导出条件有误：{errors}", status=400, content_type="text/plain; charset=utf-8")
     qs = search(Person.objects.visible_to(request.user, access.EXPORT), form).select_related(
         "street", "street__parent"
     )
-    if access.person_q(request.user, access.EXPORT) is None:
-        raise PermissionDenied
     record(
         request.user,
         AuditAction.EXPORT,
         object_type="registry.person",
         object_repr="persons.csv",
-        extra={"rows": qs.count(), "filters": request.GET.dict()},
+        extra={"rows": qs.count(), "filters": masked_filters(request.GET.dict())},
     )
     rows = (
-        [p.uuid, p.name, p.get_sex_display(), p.birth_date or "", p.street.parent.name, p.street.name]
+        [
+            p.uuid,
+            p.name,
+            p.get_sex_display(),
+            p.birth_date or "",
+            p.street.parent.name if p.street_id else "",
+            p.street.name if p.street_id else "",
+        ]
         for p in qs.iterator(chunk_size=2000)
     )
     return csv_response("persons.csv", ["编号", "姓名", "性别", "出生日期", "区", "街镇"], rows)

@@ -113,7 +113,7 @@ def test_review_queue_page_decides_with_labels(client, world):
     client.post(reverse("registry:review_queue"), {"candidate": candidate.uuid, "decision": "same"})
     candidate.refresh_from_db()
     assert candidate.status == "same" and candidate.decided_by == world.users["lead_a1"]
-    assert Person.all_objects.get(pk=b.pk).merged_into_id == a.pk
+    assert Person.all_objects.get(pk=a.pk).merged_into_id == b.pk  # the newer record joins the registry's
     assert services.review_precision() == {"decided": 1, "same": 1, "precision": 1.0}
     assert "没有待复核的匹配" in client.get(reverse("registry:review_queue")).content.decode()
     viewed = set(

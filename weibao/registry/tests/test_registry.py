@@ -201,3 +201,17 @@ def test_categories_are_data_edited_by_city_roles(client, world):
         worker.post(reverse("registry:category_add"), {"code": "x", "name": "x", "sort_order": 1}).status_code
         == 403
     )
+
+
+def test_export_refuses_bad_filters_and_masks_searched_ids(client, world):
+    person = _person(world)
+    Person.objects.create(name="无街镇", sex="M")  # a person without a street: exported, not a crash
+    verify_second_factor(client, world.users["city"])
+    bad = client.get(reverse("registry:person_export"), {"birth_date": "2015-13-45"})
+    assert bad.status_code == 400 and "出生日期" in bad.content.decode()
+    ok = client.get(reverse("registry:person_export"))
+    body = b"".join(ok.streaming_content).decode("utf-8-sig")
+    assert str(person.uuid) in body and "无街镇" in body
+    client.get(reverse("registry:person_list"), {"q": _id()})
+    event = AuditEvent.objects.filter(action="search").latest("seq")
+    assert _id() not in str(event.extra) and event.extra["q"] == _id()[:6] + "********" + _id()[-4:]
