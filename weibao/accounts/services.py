@@ -155,6 +155,8 @@ def revoke_role(assignment: RoleAssignment, *, actor, reason: str = "") -> None:
 @transaction.atomic
 def create_token(*, actor, name: str, days: int | None = None) -> tuple[ApiToken, str]:
     """Issue an API token to the actor; the plain key is returned once and never stored."""
+    if not access.may_manage_tokens(actor):
+        raise PermissionDenied(_("没有任何角色的账户不能生成 API 令牌"))
     if not name.strip():
         raise ValidationError({"name": _("请填写令牌用途")})
     days = days or settings.API_TOKEN_DAYS

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts.models import Organisation, OrganisationType
 from weibao.registry.models import Person
+from weibao.registry.querysets import PersonRelatedQuerySet
 
 from .choices import BatchSource, BatchStatus, Carries, LandingStatus
 from .querysets import EventQuerySet, FeedQuerySet, FeedRelatedQuerySet
@@ -213,7 +214,7 @@ class SourceRecord(models.Model):
     row_number = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
 
-    objects = FeedRelatedQuerySet.as_manager()
+    objects = PersonRelatedQuerySet.as_manager()  # normalised person data: the person rule
 
     class Meta:
         verbose_name = _("源记录")

@@ -18,8 +18,9 @@ from weibao.audit.services import record
 from weibao.lib.views import ScopedDetailView, ScopedListView
 
 from . import services
-from .choices import LandingStatus
+from .choices import BatchStatus, LandingStatus
 from .models import Batch, Feed, LandingRecord
+from .pipeline import BatchBusy
 from .protect import received
 from .readers import FileError
 from .validation import reason_label
@@ -93,8 +94,18 @@ def feed_upload(request, uuid):
         except ValidationError as exc:
             messages.error(request, "；".join(exc.messages))
             return redirect("feeds:feed_upload", uuid=feed.uuid)
-        batch = services.ingest_file(feed, pending["path"], actor=request.user, filename=pending["name"])
+        try:
+            batch = services.ingest_file(feed, pending["path"], actor=request.user, filename=pending["name"])
+        except BatchBusy:
+            messages.error(request, _("该文件正在导入，请稍候查看批次报告"))
+            return redirect("feeds:feed_detail", uuid=feed.uuid)
+        except OSError:
+            request.session.pop("feeds_upload", None)
+            messages.error(request, _("上传的文件已失效，请重新上传"))
+            return redirect("feeds:feed_upload", uuid=feed.uuid)
         request.session.pop("feeds_upload", None)
+        if batch.status == BatchStatus.DONE:  # landed and processed: the clear-text upload is not kept
+            Path(pending["path"]).unlink(missing_ok=True)
         return redirect("feeds:batch_detail", uuid=batch.uuid)
     if pending and pending.get("feed") == str(feed.uuid):
         try:
@@ -142,14 +153,13 @@ def landing_fix(request, pk):
         landing.refresh_from_db()
         values = services.canonical_values(landing)
         messages.error(request, _("仍有错误，请继续修正"))
-    else:
-        # the record as received, identifiers decrypted: only for those allowed to fix it (audited)
-        record(
-            request.user,
-            AuditAction.VIEW_FULL_ID,
-            landing,
-            object_repr=f"{landing.batch.feed.code} #{landing.row_number}",
-        )
+    # Every render shows the record as received, identifiers decrypted: audited each time.
+    record(
+        request.user,
+        AuditAction.VIEW_FULL_ID,
+        landing,
+        object_repr=f"{landing.batch.feed.code} #{landing.row_number}",
+    )
     return render(
         request,
         "feeds/landing_fix.html",

@@ -67,7 +67,10 @@ def home(request):
     if access.can_grant_roles(user):
         from axes.models import AccessAttempt
 
-        locked = AccessAttempt.objects.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT)
+        locked = AccessAttempt.objects.filter(
+            failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+            username__in=User.objects.visible_to(user).values("username"),
+        )
         cards.append((_("被锁定的账户"), locked.values("username").distinct().count(), "accounts:user_list"))
     if access.can_manage_organisations(user):
         cards.append(

@@ -150,3 +150,9 @@ def test_token_api_creates_lists_and_revokes(client, world):
 def test_malformed_authorization_header_is_explained(client, db):
     response = client.get("/api/registry/persons/", HTTP_AUTHORIZATION="Bearer a b")
     assert response.status_code == 401 and "Authorization" in response.json()["detail"]
+
+
+def test_an_account_without_roles_cannot_mint_tokens_even_through_the_api(client, world):
+    client.force_login(world.users["norole"])
+    response = client.post("/api/accounts/tokens/", {"name": "x"}, content_type="application/json")
+    assert response.status_code == 403 and not ApiToken.objects.exists()

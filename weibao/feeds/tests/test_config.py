@@ -160,3 +160,31 @@ def test_new_persons_of_a_batch_are_linked_in_the_background(
     assert response.status_code == 201
     new = Person.all_objects.exclude(pk=known.pk).get(name="张三")
     assert new.merged_into_id == known.pk  # same name, birth date, street, address and phone: linked
+
+
+def test_upload_is_not_kept_in_clear_and_a_lost_file_is_explained(client, world, tmp_path, settings):
+    import io
+    from pathlib import Path
+
+    from weibao.feeds.tests.helpers import police_feed
+
+    settings.MEDIA_ROOT = tmp_path
+    feed = police_feed(world)
+    verify_second_factor(client, world.users["police_a"])
+    url = reverse("feeds:feed_upload", args=[feed.uuid])
+    upload = io.BytesIO(
+        "source_id,name,sex,birth_date,street,occurred_on\nA1,王小花,女,2015-06-01,310101002,2026-11-01\n".encode(
+            "gbk"
+        )
+    )
+    upload.name = "a.csv"
+    client.post(url, {"file": upload})
+    stored = Path(client.session["feeds_upload"]["path"])
+    assert stored.exists()
+    response = client.post(url, {"confirm": "1"})
+    assert response.status_code == 302 and not stored.exists()
+    upload.seek(0)
+    client.post(url, {"file": upload})
+    Path(client.session["feeds_upload"]["path"]).unlink()
+    lost = client.post(url, {"confirm": "1"}, follow=True)
+    assert "已失效" in lost.content.decode()
