@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from weibao.accounts.choices import AreaLevel
 from weibao.accounts.models import Area
-from weibao.lib.masking import mask_name
+from weibao.lib.masking import mask_name, mask_phone
 
 from ..choices import DocumentType
 from ..models import Guardianship, IdentityDocument, MatchCandidate, MergeRecord, Person, PersonCategory
@@ -84,9 +84,16 @@ class PersonListSerializer(PersonSerializer):
     """Lists show names masked (DESIGN.md §5); the detail shows them whole and is audited."""
 
     name = serializers.SerializerMethodField()
+    phone = serializers.SerializerMethodField()
+
+    class Meta(PersonSerializer.Meta):
+        fields = [f for f in PersonSerializer.Meta.fields if f != "address"]  # the page's list shows none
 
     def get_name(self, obj) -> str:
         return mask_name(obj.name)
+
+    def get_phone(self, obj) -> str:
+        return mask_phone(obj.phone)
 
 
 class MatchCandidateSerializer(serializers.ModelSerializer):

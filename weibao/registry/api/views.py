@@ -1,4 +1,5 @@
 import django_filters
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -10,7 +11,7 @@ from weibao.audit.services import record
 from weibao.lib.api import ScopedViewSetMixin
 
 from .. import services
-from ..models import IdentityDocument, MatchCandidate, MergeRecord, Person
+from ..models import Guardianship, IdentityDocument, MatchCandidate, MergeRecord, Person
 from ..search import name_query
 from .serializers import (
     DecisionSerializer,
@@ -50,7 +51,12 @@ class PersonViewSet(
     def get_queryset(self):
         qs = super().get_queryset().select_related("street", "street__parent")
         if self.action == "retrieve":
-            qs = qs.prefetch_related("documents", "guardianships__guardian", "categories__category")
+            guardians = Guardianship.objects.filter(guardian__in=Person.objects.visible_to(self.request.user))
+            qs = qs.prefetch_related(
+                "documents",
+                Prefetch("guardianships", queryset=guardians.select_related("guardian")),
+                "categories__category",
+            )
         return qs
 
     def get_serializer_class(self):

@@ -215,3 +215,31 @@ def test_export_refuses_bad_filters_and_masks_searched_ids(client, world):
     client.get(reverse("registry:person_list"), {"q": _id()})
     event = AuditEvent.objects.filter(action="search").latest("seq")
     assert _id() not in str(event.extra) and event.extra["q"] == _id()[:6] + "********" + _id()[-4:]
+
+
+def test_api_list_masks_phone_and_detail_hides_guardians_out_of_scope(client, world):
+    from weibao.lib.testing import B1
+    from weibao.registry.models import Guardianship
+
+    person = services.save_person(
+        Person(
+            name="张三",
+            sex="F",
+            birth_date="2015-06-01",
+            street=area(A1),
+            phone="13912345678",
+            address="南京东路1号",
+        ),
+        actor=world.users["city"],
+    )
+    far = Person.objects.create(name="远方监护人", kind="adult", street=area(B1))
+    near = Person.objects.create(name="本街监护人", kind="adult", street=area(A1))
+    Guardianship.objects.create(minor=person, guardian=far, relation="father")
+    Guardianship.objects.create(minor=person, guardian=near, relation="mother")
+    verify_second_factor(client, world.users["worker_a1"])
+    row = next(
+        r for r in client.get("/api/registry/persons/").json()["results"] if r["uuid"] == str(person.uuid)
+    )
+    assert row["phone"] == "139****5678" and "address" not in row
+    detail = client.get(f"/api/registry/persons/{person.uuid}/").json()
+    assert [g["guardian_name"] for g in detail["guardianships"]] == ["本街监护人"]
