@@ -8,4 +8,5 @@ urlpatterns = [
     path("audit/", include("weibao.audit.api.urls")),
     path("registry/", include("weibao.registry.api.urls")),
     path("feeds/", include("weibao.feeds.api.urls")),
+    path("notifications/", include("weibao.notifications.api.urls")),
 ]

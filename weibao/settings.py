@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "weibao.audit",
     "weibao.registry",
     "weibao.feeds",
+    "weibao.notifications",
     "weibao.ui",
 ]
 
@@ -95,6 +96,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "weibao.ui.context_processors.navigation",
+                "weibao.notifications.views.unread_count",
             ],
         },
     }
@@ -224,6 +226,12 @@ MAILERS = {
     "default": {"BACKEND": env_str("WEIBAO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")}
 }
 DEFAULT_FROM_EMAIL = env_str("WEIBAO_FROM_EMAIL", "weibao@localhost")
+# Links in e-mail and SMS; pluggable SMS backend (weibao/notifications/sms.py).
+SITE_URL = env_str("WEIBAO_SITE_URL", "http://localhost:8000")
+SMS_BACKEND = env_str(
+    "WEIBAO_SMS_BACKEND",
+    "weibao.notifications.sms.LocmemBackend" if TESTING else "weibao.notifications.sms.DisabledBackend",
+)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,123 @@
+"""Telling people: in the application always, by e-mail and SMS where configured.
+
+``notify`` is the one way any app tells users something. Recipients are users and/or organisations (every
+user holding a current role in the organisation, optionally only some roles). Messages carry no person data:
+e-mail and SMS leave the closed network's control, so they say what happened and where to look, by number.
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mass_mail
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from weibao.accounts.choices import AreaLevel
+from weibao.accounts.models import Organisation, User
+
+from . import sms
+from .models import Notification
+
+log = logging.getLogger(__name__)
+
+DISTRICT_OFFICE_TYPE, WORKSTATION_TYPE, POLICE_TYPE = "district_office", "workstation", "police"
+
+
+def users_of(organisations, roles=None):
+    """Active users holding a current role in any of ``organisations`` (optionally only ``roles``)."""
+    today = timezone.localdate()
+    current = Q(role_assignments__valid_until__isnull=True) | Q(role_assignments__valid_until__gte=today)
+    qs = User.objects.filter(
+        current,
+        is_active=True,
+        role_assignments__organisation__in=list(organisations),
+        role_assignments__valid_from__lte=today,
+    )
+    if roles:
+        qs = qs.filter(role_assignments__role__in=list(roles))
+    return qs.distinct()
+
+
+def notify(
+    *,
+    subject,
+    body="",
+    url="",
+    kind="",
+    users=(),
+    organisations=(),
+    roles=None,
+    escalation=False,
+    email=True,
+    text_message=False,
+) -> list[Notification]:
+    """Create one notification per recipient; send e-mail (and SMS if asked) after the transaction commits."""
+    recipients = {u.pk: u for u in users if u.is_active}
+    if organisations:
+        recipients.update({u.pk: u for u in users_of(organisations, roles)})
+    created = Notification.objects.bulk_create(
+        Notification(recipient=u, kind=kind, subject=subject[:200], body=body, url=url, escalation=escalation)
+        for u in recipients.values()
+    )
+    people = list(recipients.values())
+    if email or text_message:
+        transaction.on_commit(lambda: _send(people, subject, body, url, email, text_message))
+    return created
+
+
+def _send(people, subject, body, url, email, text_message):
+    link = f"{settings.SITE_URL.rstrip('/')}{url}" if url else ""
+    text = "\n\n".join(part for part in (body, link) if part)
+    try:
+        if email:
+            messages = [(subject, text, None, [u.email]) for u in people if u.email]
+            if messages:
+                send_mass_mail(messages, fail_silently=False)
+        if text_message:
+            numbers = [u.phone for u in people if u.phone]
+            if numbers:
+                sms.get_backend().send(numbers, f"{subject} {link}".strip())
+    except Exception:  # the in-app notification exists; a mail server being down must not undo the work
+        log.exception("notification delivery failed: %s", subject)
+
+
+def mark_read(user, ids=None) -> int:
+    qs = Notification.objects.visible_to(user).unread()
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    return qs.update(read_at=timezone.now())
+
+
+# --- who receives what, by place ----------------------------------------------------------------------
+
+
+def _district_of(area):
+    if area is None:
+        return None
+    if area.level == AreaLevel.STREET:
+        return area.parent
+    return area if area.level == AreaLevel.DISTRICT else None
+
+
+def district_office(area) -> Organisation | None:
+    """The district minor-protection office responsible for ``area`` (a street or a district)."""
+    district = _district_of(area)
+    if district is None:
+        return None
+    return Organisation.objects.filter(type__code=DISTRICT_OFFICE_TYPE, area=district).order_by("pk").first()
+
+
+def workstation(street) -> Organisation | None:
+    """The street workstation (未成年人保护工作站) of ``street``."""
+    if street is None or street.level != AreaLevel.STREET:
+        return None
+    return Organisation.objects.filter(type__code=WORKSTATION_TYPE, area=street).order_by("pk").first()
+
+
+def district_police(area) -> Organisation | None:
+    """The district public-security branch responsible for ``area``."""
+    district = _district_of(area)
+    if district is None:
+        return None
+    return Organisation.objects.filter(type__code=POLICE_TYPE, area=district).order_by("pk").first()

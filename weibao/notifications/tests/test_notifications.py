@@ -1,0 +1,98 @@
+import datetime
+
+import pytest
+import time_machine
+from django.core import mail
+from django.urls import reverse
+
+from weibao.accounts.choices import Role
+from weibao.lib import testing as t
+from weibao.notifications import deadlines, services, sms
+from weibao.notifications.models import Notification
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+@pytest.fixture
+def world():
+    return t.build_world()
+
+
+def test_notify_organisation_reaches_its_users_by_app_mail_and_sms(world, django_capture_on_commit_callbacks):
+    police = world.users["police_a"]
+    police.email, police.phone = "police@example.org", "13800000000"
+    police.save()
+    sms.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        created = services.notify(
+            subject="新强制报告 R-1",
+            body="请登录查看",
+            url="/reports/1/",
+            kind="report_routed",
+            organisations=[world.orgs["police_a"]],
+            text_message=True,
+        )
+    assert [n.recipient for n in created] == [police]
+    assert mail.outbox[-1].to == ["police@example.org"]
+    assert "http://localhost:8000/reports/1/" in mail.outbox[-1].body
+    assert sms.outbox == [("13800000000", "新强制报告 R-1 http://localhost:8000/reports/1/")]
+
+
+def test_notify_by_role_and_user(world):
+    ws = t.org("workstation", t.A1)
+    created = services.notify(subject="s", organisations=[ws], roles=[Role.WORKSTATION_LEAD], email=False)
+    assert {n.recipient.username for n in created} == {"lead_a1"}
+    created = services.notify(subject="s", users=[world.users["city"]], email=False)
+    assert [n.recipient.username for n in created] == ["city"]
+
+
+def test_place_helpers(world):
+    street = t.area(t.A1)
+    assert services.workstation(street).area == street
+    assert services.district_office(street).area == street.parent
+    assert services.district_police(street) == world.orgs["police_a"]
+    assert services.workstation(street.parent) is None
+    assert services.district_office(None) is None
+
+
+def test_only_recipient_sees_and_marks(world, client):
+    services.notify(subject="给黄浦公安", users=[world.users["police_a"]], email=False)
+    other = world.users["worker_a1"]
+    t.verify_second_factor(client, other)
+    page = client.get(reverse("notifications:list"))
+    assert "给黄浦公安" not in page.content.decode()
+    assert client.get("/api/notifications/notifications/").json()["count"] == 0
+    assert client.post(
+        "/api/notifications/notifications/mark-read/", {}, content_type="application/json"
+    ).json() == {"marked": 0}
+    police = world.users["police_a"]
+    t.verify_second_factor(client, police)
+    page = client.get(reverse("notifications:list"))
+    assert "给黄浦公安" in page.content.decode()
+    assert 'data-testid="unread-count">1<' in page.content.decode()
+    response = client.post(reverse("notifications:mark_read"), {"next": "https://evil.example/"})
+    assert response.url == reverse("notifications:list")
+    assert Notification.objects.get().read_at is not None
+
+
+def test_api_rejects_bad_ids(world, client):
+    t.verify_second_factor(client, world.users["police_a"])
+    response = client.post(
+        "/api/notifications/notifications/mark-read/", {"ids": ["x"]}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "ids" in response.json()["errors"]
+
+
+def test_deadline_registry_runs_checkers_with_the_controlled_clock(monkeypatch):
+    seen = []
+    monkeypatch.setattr(deadlines, "_checkers", {})
+
+    @deadlines.register("demo")
+    def checker(now):
+        seen.append(now)
+        return 2
+
+    with time_machine.travel(datetime.datetime(2026, 1, 2, 3, 4, tzinfo=datetime.UTC), tick=False):
+        assert deadlines.check_all() == {"demo": 2}
+    assert seen == [datetime.datetime(2026, 1, 2, 3, 4, tzinfo=datetime.UTC)]
