@@ -276,3 +276,84 @@ def feed_scope(queryset, user, action: str = VIEW, *, prefix: str = ""):
 
 def may_register_feeds(user) -> bool:
     return has_role(user, Role.CITY_OFFICE, Role.SYSTEM_ADMIN)
+
+
+# --- cases ---------------------------------------------------------------------------------------
+
+# Which roles may do what to cases, by the case's street (the owning workstation's street).
+CASE_ACTIONS = {
+    VIEW: AREA_ROLES,
+    CHANGE: {Role.DISTRICT_OFFICE, Role.WORKSTATION_WORKER, Role.WORKSTATION_LEAD},
+    EXPORT: {Role.CITY_OFFICE, Role.DISTRICT_OFFICE, Role.WORKSTATION_LEAD},
+}
+ACTIVE_REFERRAL_STATUSES = ("sent", "accepted", "reported")
+
+
+def case_scope(queryset, user, action: str = VIEW, *, prefix: str = ""):
+    """Cases (and rows of cases) ``user`` may ``action``.
+
+    * city office: every case (view, export); district office: its district's cases (view, change, export);
+    * workstation worker and lead: every case of their street's workstation, assigned or not (view, change;
+      export: lead only) — workers cover for each other, "my cases" is a filter, not a wall;
+    * member units, police, procuratorate, court: view only, and only cases with an active referral to
+      their organisation — and of those only the referral and its documents (``RELATION_PATH`` of the
+      model; models without one are closed to them);
+    * a case with a sensitive child needs ``may_read_sensitive`` (as the person rule);
+    * administrators and everyone else: nothing.
+    ``prefix`` is the path from the queried model to its case ("" for Case itself).
+    """
+    from weibao.cases.models import CaseMember
+
+    p = f"{prefix}__" if prefix else ""
+    relation_path = getattr(queryset.model, "RELATION_PATH", None)
+    clauses = []
+    for a in _assignments(user):
+        if a.role in RELATION_ROLES:
+            if action != VIEW or relation_path is None:
+                continue
+            r = f"{relation_path}__" if relation_path else ""
+            clause = Q(**{f"{r}to_organisation_id": a.organisation_id, f"{r}status__in": ACTIVE_REFERRAL_STATUSES})
+        elif a.role in CASE_ACTIONS.get(action, ()):
+            clause = _area_q(a.area, f"{p}street")
+        else:
+            continue
+        if not a.may_read_sensitive:
+            sensitive = CaseMember.objects.filter(person__sensitivity="sensitive").values("case_id")
+            clause &= ~Q(**{f"{p}pk__in" if p else "pk__in": sensitive})
+        clauses.append(clause)
+    if not clauses:
+        return queryset.none()
+    combined = clauses[0]
+    for clause in clauses[1:]:
+        combined |= clause
+    queryset = queryset.filter(combined)
+    if relation_path and any(a.role in RELATION_ROLES for a in _assignments(user)):
+        queryset = queryset.distinct()
+    return queryset
+
+
+def sees_whole_case(user, case) -> bool:
+    """Area roles see the whole record; department roles only what their referral needs."""
+    return any(a.role in AREA_ROLES and a.area.contains(case.street) for a in _assignments(user))
+
+
+def can_open_cases(user) -> bool:
+    return has_role(user, Role.WORKSTATION_WORKER, Role.WORKSTATION_LEAD)
+
+
+def can_view_cases(user) -> bool:
+    return has_role(user, *AREA_ROLES, *RELATION_ROLES)
+
+
+def may_decide_approvals(user, case) -> bool:
+    """Closing and reopening are approved by the lead of the case's own workstation."""
+    return any(
+        a.role == Role.WORKSTATION_LEAD and a.organisation_id == case.workstation_id for a in _assignments(user)
+    )
+
+
+def may_respond_to_referral(user, referral) -> bool:
+    """The receiving organisation's department users accept, decline and report back."""
+    return any(
+        a.role in RELATION_ROLES and a.organisation_id == referral.to_organisation_id for a in _assignments(user)
+    )
