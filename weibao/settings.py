@@ -215,6 +215,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PersonKindEnum": "weibao.registry.choices.PersonKind",
         "StreetKindEnum": "weibao.accounts.choices.StreetKind",
+        "CaseStateEnum": "weibao.cases.choices.State",
+        "PlanStatusEnum": "weibao.cases.choices.PlanStatus",
+        "InterventionStatusEnum": "weibao.cases.choices.InterventionStatus",
+        "ReferralStatusEnum": "weibao.cases.choices.ReferralStatus",
     },
 }
 API_TOKEN_DAYS = env_int("WEIBAO_API_TOKEN_DAYS", 90)
