@@ -312,7 +312,9 @@ def case_scope(queryset, user, action: str = VIEW, *, prefix: str = ""):
             if action != VIEW or relation_path is None:
                 continue
             r = f"{relation_path}__" if relation_path else ""
-            clause = Q(**{f"{r}to_organisation_id": a.organisation_id, f"{r}status__in": ACTIVE_REFERRAL_STATUSES})
+            clause = Q(
+                **{f"{r}to_organisation_id": a.organisation_id, f"{r}status__in": ACTIVE_REFERRAL_STATUSES}
+            )
         elif a.role in CASE_ACTIONS.get(action, ()):
             clause = _area_q(a.area, f"{p}street")
         else:
@@ -348,12 +350,14 @@ def can_view_cases(user) -> bool:
 def may_decide_approvals(user, case) -> bool:
     """Closing and reopening are approved by the lead of the case's own workstation."""
     return any(
-        a.role == Role.WORKSTATION_LEAD and a.organisation_id == case.workstation_id for a in _assignments(user)
+        a.role == Role.WORKSTATION_LEAD and a.organisation_id == case.workstation_id
+        for a in _assignments(user)
     )
 
 
 def may_respond_to_referral(user, referral) -> bool:
     """The receiving organisation's department users accept, decline and report back."""
     return any(
-        a.role in RELATION_ROLES and a.organisation_id == referral.to_organisation_id for a in _assignments(user)
+        a.role in RELATION_ROLES and a.organisation_id == referral.to_organisation_id
+        for a in _assignments(user)
     )

@@ -58,7 +58,9 @@ class OpenCaseForm(forms.Form):
     priority = forms.ChoiceField(choices=Priority.choices, label=_("优先级"), initial=Priority.NORMAL)
     origin = forms.ChoiceField(choices=Origin.choices, label=_("来源"), initial=Origin.MANUAL)
     origin_reference = forms.CharField(label=_("来源编号（报告或预警编号）"), required=False, max_length=60)
-    family_notes = forms.CharField(label=_("家庭情况"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    family_notes = forms.CharField(
+        label=_("家庭情况"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     reason = forms.CharField(label=_("立案事由"), max_length=500)
 
     def __init__(self, *args, user, **kwargs):
@@ -138,7 +140,9 @@ class InterventionForm(forms.Form):
     description = forms.CharField(label=_("内容"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     outcome = forms.CharField(label=_("结果"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     issuer = forms.ModelChoiceField(
-        Organisation.objects.filter(type__code__in=["court", "police"]), label=_("签发机关（令状）"), required=False
+        Organisation.objects.filter(type__code__in=["court", "police"]),
+        label=_("签发机关（令状）"),
+        required=False,
     )
     issued_on = forms.DateField(label=_("签发日期（令状）"), required=False, widget=DATE)
     terms = forms.CharField(label=_("令状内容"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -188,8 +192,12 @@ class ReportForm(forms.Form):
 class CaseFilterForm(forms.Form):
     q = forms.CharField(label=_("案件编号"), required=False)
     state = forms.ChoiceField(choices=[("", _("全部状态"))], required=False, label=_("状态"))
-    risk_level = forms.ChoiceField(choices=[("", _("全部风险"))] + RiskLevel.choices, required=False, label=_("风险"))
-    case_type = forms.ChoiceField(choices=[("", _("全部类型"))] + CaseType.choices, required=False, label=_("类型"))
+    risk_level = forms.ChoiceField(
+        choices=[("", _("全部风险"))] + RiskLevel.choices, required=False, label=_("风险")
+    )
+    case_type = forms.ChoiceField(
+        choices=[("", _("全部类型"))] + CaseType.choices, required=False, label=_("类型")
+    )
 
     def __init__(self, *args, **kwargs):
         from .choices import State

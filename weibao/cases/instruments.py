@@ -23,7 +23,12 @@ def validate(data: dict) -> None:
             seen.add(item["code"])
             if not item.get("options") or any(not isinstance(o.get("score"), int) for o in item["options"]):
                 errors.append(f"题目 {item['code']} 的选项须有整数分值 (options need integer scores)")
-    maximum = sum(max(o["score"] for o in i["options"]) for d in data["domains"] for i in d.get("items", []) if i.get("options"))
+    maximum = sum(
+        max(o["score"] for o in i["options"])
+        for d in data["domains"]
+        for i in d.get("items", [])
+        if i.get("options")
+    )
     covered = set()
     for band in data["bands"]:
         if band["min"] > band["max"]:
@@ -48,11 +53,19 @@ def load(data: dict, *, Instrument, Domain, Item, LevelBand):
         domain = Domain.objects.create(instrument=instrument, code=d["code"], name=d["name"], order=d_order)
         for i_order, item in enumerate(d["items"]):
             Item.objects.create(
-                domain=domain, code=item["code"], question=item["question"], options=item["options"], order=i_order
+                domain=domain,
+                code=item["code"],
+                question=item["question"],
+                options=item["options"],
+                order=i_order,
             )
     for band in data["bands"]:
         LevelBand.objects.create(
-            instrument=instrument, min_total=band["min"], max_total=band["max"], code=band["code"], label=band["label"]
+            instrument=instrument,
+            min_total=band["min"],
+            max_total=band["max"],
+            code=band["code"],
+            label=band["label"],
         )
     return instrument
 

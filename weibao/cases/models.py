@@ -47,6 +47,9 @@ class CaseCounter(models.Model):
     year = models.PositiveSmallIntegerField(primary_key=True)
     last = models.PositiveIntegerField(default=0)
 
+    def __str__(self):
+        return f"{self.year}: {self.last}"
+
 
 class Case(models.Model):
     CASE_FIELD = ""
@@ -107,6 +110,9 @@ class CaseMember(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["case", "person"], name="case_member_unique")]
 
+    def __str__(self):
+        return f"{self.case} · {self.person}"
+
 
 class TimeLimit(models.Model):
     """How long a step may take (data, edited by the city office): per state, optionally per priority.
@@ -142,6 +148,9 @@ class CaseTransition(models.Model):
     class Meta:
         ordering = ["at", "pk"]
 
+    def __str__(self):
+        return f"{self.case} {self.from_state or '—'} → {self.to_state}"
+
 
 class Approval(models.Model):
     """A worker's request to close or reopen a case, decided by the workstation lead."""
@@ -169,8 +178,10 @@ class Approval(models.Model):
             )
         ]
 
+    # --- assessments ---------------------------------------------------------------------------------
 
-# --- assessments ---------------------------------------------------------------------------------
+    def __str__(self):
+        return f"{self.case} {self.get_kind_display()} {self.get_status_display()}"
 
 
 class Instrument(models.Model):
@@ -210,6 +221,9 @@ class Domain(models.Model):
         ordering = ["order"]
         constraints = [models.UniqueConstraint(fields=["instrument", "code"], name="domain_unique")]
 
+    def __str__(self):
+        return self.name
+
 
 class Item(models.Model):
     domain = models.ForeignKey(Domain, models.CASCADE, related_name="items")
@@ -222,6 +236,9 @@ class Item(models.Model):
         ordering = ["order"]
         constraints = [models.UniqueConstraint(fields=["domain", "code"], name="item_unique")]
 
+    def __str__(self):
+        return self.question
+
 
 class LevelBand(models.Model):
     instrument = models.ForeignKey(Instrument, models.CASCADE, related_name="bands")
@@ -232,6 +249,9 @@ class LevelBand(models.Model):
 
     class Meta:
         ordering = ["min_total"]
+
+    def __str__(self):
+        return f"{self.min_total}–{self.max_total} {self.label}"
 
 
 class Assessment(models.Model):
@@ -255,8 +275,10 @@ class Assessment(models.Model):
     class Meta:
         ordering = ["assessed_at"]
 
+    # --- plan, interventions, referrals, notes -----------------------------------------------------------
 
-# --- plan, interventions, referrals, notes -----------------------------------------------------------
+    def __str__(self):
+        return f"{self.case} {self.instrument.name} {self.total}"
 
 
 class PlanItem(models.Model):
@@ -282,6 +304,9 @@ class PlanItem(models.Model):
 
     class Meta:
         ordering = ["created", "pk"]
+
+    def __str__(self):
+        return f"{self.case} {self.title}"
 
 
 class Intervention(models.Model):
@@ -312,6 +337,9 @@ class Intervention(models.Model):
     class Meta:
         ordering = ["started_on", "pk"]
 
+    def __str__(self):
+        return f"{self.case} {self.get_kind_display()}"
+
 
 class ComplianceReview(models.Model):
     CASE_FIELD = "intervention__case"
@@ -326,6 +354,9 @@ class ComplianceReview(models.Model):
 
     class Meta:
         ordering = ["reviewed_on", "pk"]
+
+    def __str__(self):
+        return f"{self.intervention} {self.reviewed_on}"
 
 
 class Referral(models.Model):
@@ -356,6 +387,9 @@ class Referral(models.Model):
     class Meta:
         ordering = ["-sent_at"]
 
+    def __str__(self):
+        return f"{self.case} → {self.to_organisation}"
+
     @property
     def current_due(self):
         return {ReferralStatus.SENT: self.due, ReferralStatus.ACCEPTED: self.report_due}.get(self.status)
@@ -379,6 +413,9 @@ class Note(models.Model):
 
     class Meta:
         ordering = ["-occurred_at"]
+
+    def __str__(self):
+        return f"{self.case} {self.get_kind_display()}"
 
 
 def attachment_path(instance, filename):
@@ -406,3 +443,6 @@ class Attachment(models.Model):
 
     class Meta:
         ordering = ["uploaded_at"]
+
+    def __str__(self):
+        return f"{self.case} {self.original_name}"

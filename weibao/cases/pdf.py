@@ -80,8 +80,11 @@ def case_summary_pdf(case, user) -> bytes:
         ("案件类型", case.get_case_type_display()),
         ("风险等级 / 优先级", f"{case.get_risk_level_display()} / {case.get_priority_display()}"),
         ("来源", f"{case.get_origin_display()} {case.origin_reference}".strip()),
-        ("当前状态", case.get_state_display()
-         + (f"（时限 {timezone.localtime(case.state_due):%Y-%m-%d %H:%M}）" if case.state_due else "")),
+        (
+            "当前状态",
+            case.get_state_display()
+            + (f"（时限 {timezone.localtime(case.state_due):%Y-%m-%d %H:%M}）" if case.state_due else ""),
+        ),
         ("立案时间", f"{timezone.localtime(case.opened_at):%Y-%m-%d %H:%M}"),
         ("责任社工", "、".join(str(u) for u in case.workers.all()) or "—"),
     ]
@@ -103,17 +106,25 @@ def case_summary_pdf(case, user) -> bytes:
 
     _section(pdf, "评估")
     for a in Assessment.objects.filter(case=case).select_related("instrument", "person"):
-        _line(pdf, f"{timezone.localtime(a.assessed_at):%Y-%m-%d}　{a.instrument.name}　{a.person.name}　"
-                   f"总分 {a.total}/{a.instrument.max_total}　{a.level}")
+        _line(
+            pdf,
+            f"{timezone.localtime(a.assessed_at):%Y-%m-%d}　{a.instrument.name}　{a.person.name}　"
+            f"总分 {a.total}/{a.instrument.max_total}　{a.level}",
+        )
         names = dict(a.instrument.domains.values_list("code", "name"))
         _line(pdf, "　　" + "；".join(f"{names.get(k, k)} {v}" for k, v in a.domain_scores.items()))
 
     _section(pdf, "服务计划")
-    for item in PlanItem.objects.filter(case=case).select_related("responsible_user", "responsible_organisation"):
+    for item in PlanItem.objects.filter(case=case).select_related(
+        "responsible_user", "responsible_organisation"
+    ):
         who = item.responsible_user or item.responsible_organisation or "—"
         indent = "　　" if item.goal_id else ""
-        _line(pdf, f"{indent}[{item.get_kind_display()}] {item.title}　责任：{who}　期限：{item.due or '—'}　"
-                   f"{item.get_status_display()}")
+        _line(
+            pdf,
+            f"{indent}[{item.get_kind_display()}] {item.title}　责任：{who}　期限：{item.due or '—'}　"
+            f"{item.get_status_display()}",
+        )
 
     _section(pdf, "干预措施")
     for i in Intervention.objects.filter(case=case).select_related("issuer").prefetch_related("reviews"):
@@ -127,8 +138,11 @@ def case_summary_pdf(case, user) -> bytes:
 
     _section(pdf, "转介")
     for r in Referral.objects.filter(case=case).select_related("to_organisation"):
-        _line(pdf, f"{timezone.localtime(r.sent_at):%Y-%m-%d}　{r.to_organisation}　{r.get_status_display()}　"
-                   f"事由：{r.reason}" + (f"　反馈：{r.report}" if r.report else ""))
+        _line(
+            pdf,
+            f"{timezone.localtime(r.sent_at):%Y-%m-%d}　{r.to_organisation}　{r.get_status_display()}　"
+            f"事由：{r.reason}" + (f"　反馈：{r.report}" if r.report else ""),
+        )
 
     _section(pdf, "走访与记录（最近 20 条）")
     for n in Note.objects.filter(case=case)[:20]:
@@ -137,5 +151,8 @@ def case_summary_pdf(case, user) -> bytes:
     _section(pdf, "流程记录")
     for t in CaseTransition.objects.filter(case=case).select_related("actor"):
         frm = State(t.from_state).label if t.from_state else "—"
-        _line(pdf, f"{timezone.localtime(t.at):%Y-%m-%d %H:%M}　{frm} → {State(t.to_state).label}　{t.actor}　{t.reason}")
+        _line(
+            pdf,
+            f"{timezone.localtime(t.at):%Y-%m-%d %H:%M}　{frm} → {State(t.to_state).label}　{t.actor}　{t.reason}",
+        )
     return bytes(pdf.output())

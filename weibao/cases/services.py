@@ -146,7 +146,11 @@ def open_case(
     persons = list(persons)
     if not persons:
         raise ValidationError({"persons": _("请至少选择一名未成年人 (at least one child)")})
-    if workstation is None or workstation.type.code != WORKSTATION_TYPE or workstation.area.level != AreaLevel.STREET:
+    if (
+        workstation is None
+        or workstation.type.code != WORKSTATION_TYPE
+        or workstation.area.level != AreaLevel.STREET
+    ):
         raise ValidationError({"workstation": _("须为街镇未成年人保护工作站 (must be a street workstation)")})
     if not _may_open_at(actor, workstation):
         raise PermissionDenied(_("无权在该工作站立案"))
@@ -174,9 +178,13 @@ def open_case(
     for person in {p.pk: p for p in persons}.values():
         CaseMember.objects.create(case=case, person=person)
     if workers is None:
-        workers = [actor] if any(a.organisation_id == workstation.pk for a in access._assignments(actor)) else []
+        workers = (
+            [actor] if any(a.organisation_id == workstation.pk for a in access._assignments(actor)) else []
+        )
     case.workers.set(workers)
-    CaseTransition.objects.create(case=case, from_state="", to_state=State.INTAKE, actor=actor, at=now, reason=reason)
+    CaseTransition.objects.create(
+        case=case, from_state="", to_state=State.INTAKE, actor=actor, at=now, reason=reason
+    )
     record(actor, AuditAction.CREATE, case, after=snapshot(case, CASE_FIELDS), reason=reason)
     notify(
         subject=_("新案件 %(n)s") % {"n": case.number},
@@ -212,7 +220,9 @@ def update_case(case, actor, *, reason, **fields) -> Case:
         users = list(workers)
         for u in users:
             if not any(a.organisation_id == case.workstation_id for a in u.active_assignments()):
-                raise ValidationError({"workers": _("%(u)s 不是本工作站人员 (not of this workstation)") % {"u": u}})
+                raise ValidationError(
+                    {"workers": _("%(u)s 不是本工作站人员 (not of this workstation)") % {"u": u}}
+                )
         before["workers"] = sorted(str(u) for u in case.workers.all())
         case.workers.set(users)
         after["workers"] = sorted(str(u) for u in users)
@@ -230,7 +240,9 @@ def _move(case, to_state, actor, reason, approval=None):
     case.state_due = _state_due(to_state, case.priority, now)
     case.closed_at = now if to_state == State.CLOSED else None
     case.save()
-    record(actor, AuditAction.UPDATE, case, before={"state": before}, after={"state": to_state}, reason=reason)
+    record(
+        actor, AuditAction.UPDATE, case, before={"state": before}, after={"state": to_state}, reason=reason
+    )
 
 
 @transaction.atomic
@@ -242,8 +254,10 @@ def transition(case, to_state, actor, *, reason) -> Case:
     key = (case.state, to_state)
     if key not in TRANSITIONS:
         raise ValidationError(
-            {"to_state": _("不允许从“%(a)s”转到“%(b)s” (transition not allowed)")
-             % {"a": State(case.state).label, "b": to_state}}
+            {
+                "to_state": _("不允许从“%(a)s”转到“%(b)s” (transition not allowed)")
+                % {"a": State(case.state).label, "b": to_state}
+            }
         )
     if TRANSITIONS[key] is not None:
         raise ValidationError({"to_state": _("结案和重新开案须经站长审批 (needs the lead's approval)")})
@@ -357,7 +371,13 @@ def record_assessment(case, actor, *, person, instrument, answers, notes="") -> 
         assessed_by=actor,
         assessed_at=timezone.now(),
     )
-    record(actor, AuditAction.CREATE, assessment, after={"total": total, "level": assessment.level}, extra={"case": case.number})
+    record(
+        actor,
+        AuditAction.CREATE,
+        assessment,
+        after={"total": total, "level": assessment.level},
+        extra={"case": case.number},
+    )
     return assessment
 
 
@@ -365,7 +385,9 @@ def record_assessment(case, actor, *, person, instrument, answers, notes="") -> 
 
 
 @transaction.atomic
-def add_plan_item(case, actor, *, kind, title, goal=None, responsible_user=None, responsible_organisation=None, due=None):
+def add_plan_item(
+    case, actor, *, kind, title, goal=None, responsible_user=None, responsible_organisation=None, due=None
+):
     _require(case, actor)
     _choice(kind, PlanKind, "kind")
     if not (title or "").strip():
@@ -384,7 +406,13 @@ def add_plan_item(case, actor, *, kind, title, goal=None, responsible_user=None,
         due=due,
         created_by=actor,
     )
-    record(actor, AuditAction.CREATE, item, after=snapshot(item, ["kind", "title", "due", "status"]), extra={"case": case.number})
+    record(
+        actor,
+        AuditAction.CREATE,
+        item,
+        after=snapshot(item, ["kind", "title", "due", "status"]),
+        extra={"case": case.number},
+    )
     return item
 
 
@@ -395,13 +423,32 @@ def set_plan_status(item, actor, *, status) -> PlanItem:
     before = {"status": item.status}
     item.status = status
     item.save(update_fields=["status"])
-    record(actor, AuditAction.UPDATE, item, before=before, after={"status": status}, extra={"case": item.case.number})
+    record(
+        actor,
+        AuditAction.UPDATE,
+        item,
+        before=before,
+        after={"status": status},
+        extra={"case": item.case.number},
+    )
     return item
 
 
 @transaction.atomic
-def add_intervention(case, actor, *, kind, started_on, description="", person=None, status=InterventionStatus.ONGOING,
-                     outcome="", issuer=None, issued_on=None, terms="") -> Intervention:
+def add_intervention(
+    case,
+    actor,
+    *,
+    kind,
+    started_on,
+    description="",
+    person=None,
+    status=InterventionStatus.ONGOING,
+    outcome="",
+    issuer=None,
+    issued_on=None,
+    terms="",
+) -> Intervention:
     _require(case, actor)
     _choice(kind, InterventionKind, "kind")
     _choice(status, InterventionStatus, "status")
@@ -420,11 +467,25 @@ def add_intervention(case, actor, *, kind, started_on, description="", person=No
     else:
         issuer, issued_on, terms = None, None, ""
     intervention = Intervention.objects.create(
-        case=case, person=person, kind=kind, started_on=started_on, description=description, status=status,
-        outcome=outcome, issuer=issuer, issued_on=issued_on, terms=terms, created_by=actor,
+        case=case,
+        person=person,
+        kind=kind,
+        started_on=started_on,
+        description=description,
+        status=status,
+        outcome=outcome,
+        issuer=issuer,
+        issued_on=issued_on,
+        terms=terms,
+        created_by=actor,
     )
-    record(actor, AuditAction.CREATE, intervention, after=snapshot(intervention, ["kind", "started_on", "status"]),
-           extra={"case": case.number})
+    record(
+        actor,
+        AuditAction.CREATE,
+        intervention,
+        after=snapshot(intervention, ["kind", "started_on", "status"]),
+        extra={"case": case.number},
+    )
     return intervention
 
 
@@ -435,7 +496,13 @@ def update_intervention(intervention, actor, *, status, outcome) -> Intervention
     before = snapshot(intervention, ["status", "outcome"])
     intervention.status, intervention.outcome = status, outcome
     intervention.save(update_fields=["status", "outcome"])
-    record(actor, AuditAction.UPDATE, intervention, before=before, after=snapshot(intervention, ["status", "outcome"]))
+    record(
+        actor,
+        AuditAction.UPDATE,
+        intervention,
+        before=before,
+        after=snapshot(intervention, ["status", "outcome"]),
+    )
     return intervention
 
 
@@ -443,12 +510,19 @@ def update_intervention(intervention, actor, *, status, outcome) -> Intervention
 def add_compliance_review(intervention, actor, *, reviewed_on, complied, note="") -> ComplianceReview:
     _require(intervention.case, actor)
     if intervention.kind not in ORDER_KINDS:
-        raise ValidationError({"intervention": _("仅令状类干预有履行检查 (only orders have compliance reviews)")})
+        raise ValidationError(
+            {"intervention": _("仅令状类干预有履行检查 (only orders have compliance reviews)")}
+        )
     review = ComplianceReview.objects.create(
         intervention=intervention, reviewed_on=reviewed_on, complied=complied, note=note, reviewed_by=actor
     )
-    record(actor, AuditAction.CREATE, review, object_repr=f"{intervention.case.number} {intervention.get_kind_display()}",
-           after={"reviewed_on": str(reviewed_on), "complied": complied})
+    record(
+        actor,
+        AuditAction.CREATE,
+        review,
+        object_repr=f"{intervention.case.number} {intervention.get_kind_display()}",
+        after={"reviewed_on": str(reviewed_on), "complied": complied},
+    )
     return review
 
 
@@ -475,9 +549,17 @@ def send_referral(case, actor, *, to_organisation, reason, due=None, files=()) -
     for file in files:
         add_attachment(case, actor, file, referral=referral)
     for member in case.members.all():
-        DepartmentLink.objects.get_or_create(person_id=member.person_id, organisation=to_organisation, basis="referred")
-    record(actor, AuditAction.CREATE, referral, after={"to": str(to_organisation), "due": due.isoformat()},
-           reason=reason, extra={"case": case.number})
+        DepartmentLink.objects.get_or_create(
+            person_id=member.person_id, organisation=to_organisation, basis="referred"
+        )
+    record(
+        actor,
+        AuditAction.CREATE,
+        referral,
+        after={"to": str(to_organisation), "due": due.isoformat()},
+        reason=reason,
+        extra={"case": case.number},
+    )
     notify(
         subject=_("收到案件转介 %(n)s") % {"n": case.number},
         body=_("请在期限内接收或说明拒绝理由。"),
@@ -505,7 +587,11 @@ def respond_referral(referral, actor, *, accept: bool, reason) -> Referral:
         reason = _reason(reason)
     now = timezone.now()
     referral.status = ReferralStatus.ACCEPTED if accept else ReferralStatus.DECLINED
-    referral.responded_by, referral.responded_at, referral.response_reason = actor, now, (reason or "").strip()
+    referral.responded_by, referral.responded_at, referral.response_reason = (
+        actor,
+        now,
+        (reason or "").strip(),
+    )
     if accept:
         referral.report_due = now + (time_limit("referral_report") or datetime.timedelta(days=30))
     referral.save()
@@ -516,7 +602,9 @@ def respond_referral(referral, actor, *, accept: bool, reason) -> Referral:
             to_organisation=referral.to_organisation, status__in=access.ACTIVE_REFERRAL_STATUSES
         ).exists():
             DepartmentLink.objects.filter(
-                person__in=referral.case.persons.all(), organisation=referral.to_organisation, basis="referred"
+                person__in=referral.case.persons.all(),
+                organisation=referral.to_organisation,
+                basis="referred",
             ).delete()
     _tell_workstation(referral, _("转介 %(n)s %(s)s"))
     return referral
@@ -529,7 +617,11 @@ def report_referral(referral, actor, *, report) -> Referral:
         raise ValidationError({"status": _("接收后才能反馈 (accept first)")})
     if not (report or "").strip():
         raise ValidationError({"report": _("请填写反馈内容 (report required)")})
-    referral.status, referral.report, referral.reported_at = ReferralStatus.REPORTED, report.strip(), timezone.now()
+    referral.status, referral.report, referral.reported_at = (
+        ReferralStatus.REPORTED,
+        report.strip(),
+        timezone.now(),
+    )
     referral.save()
     record(actor, AuditAction.UPDATE, referral, after={"status": referral.status})
     _tell_workstation(referral, _("转介 %(n)s %(s)s"))
@@ -554,8 +646,14 @@ def check_upload(file) -> str:
     name = Path(file.name or "").name
     ext = Path(name).suffix.lower()
     if ext not in ATTACHMENT_TYPES:
-        raise ValidationError({"file": _("不支持的文件类型 %(e)s，可上传 PDF、图片、Word、Excel、文本 (file type not allowed)")
-                               % {"e": ext or "?"}})
+        raise ValidationError(
+            {
+                "file": _(
+                    "不支持的文件类型 %(e)s，可上传 PDF、图片、Word、Excel、文本 (file type not allowed)"
+                )
+                % {"e": ext or "?"}
+            }
+        )
     if file.size > MAX_ATTACHMENT_BYTES:
         raise ValidationError({"file": _("文件超过 10 MB (file too large)")})
     if file.size == 0:
@@ -572,21 +670,34 @@ def check_upload(file) -> str:
             raise ValidationError({"file": _("文本文件须为 UTF-8 编码 (text must be UTF-8)")}) from None
         finally:
             file.seek(0)
-    return mimetypes.types_map.get(ext, "application/octet-stream") if ext != ".docx" else (
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    return (
+        mimetypes.types_map.get(ext, "application/octet-stream")
+        if ext != ".docx"
+        else ("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
     )
 
 
 def add_attachment(case, actor, file, *, note=None, referral=None) -> Attachment:
     content_type = check_upload(file)
     attachment = Attachment(
-        case=case, note=note, referral=referral, original_name=Path(file.name).name[:200],
-        content_type=content_type, size=file.size, uploaded_by=actor, uploaded_at=timezone.now(),
+        case=case,
+        note=note,
+        referral=referral,
+        original_name=Path(file.name).name[:200],
+        content_type=content_type,
+        size=file.size,
+        uploaded_by=actor,
+        uploaded_at=timezone.now(),
     )
     attachment.file.save("upload", file, save=False)
     attachment.save()
-    record(actor, AuditAction.CREATE, attachment, object_repr=f"{case.number} {attachment.original_name}",
-           after={"size": attachment.size, "type": content_type})
+    record(
+        actor,
+        AuditAction.CREATE,
+        attachment,
+        object_repr=f"{case.number} {attachment.original_name}",
+        after={"size": attachment.size, "type": content_type},
+    )
     return attachment
 
 
@@ -599,11 +710,18 @@ def add_note(case, actor, *, kind, text, occurred_at=None, place="", files=()) -
     occurred_at = occurred_at or timezone.now()
     if occurred_at > timezone.now() + datetime.timedelta(minutes=5):
         raise ValidationError({"occurred_at": _("时间不能晚于现在 (cannot be in the future)")})
-    note = Note.objects.create(case=case, kind=kind, text=text.strip(), occurred_at=occurred_at, place=place, author=actor)
+    note = Note.objects.create(
+        case=case, kind=kind, text=text.strip(), occurred_at=occurred_at, place=place, author=actor
+    )
     for file in files:
         add_attachment(case, actor, file, note=note)
-    record(actor, AuditAction.CREATE, note, object_repr=f"{case.number} {note.get_kind_display()}",
-           after={"kind": kind, "occurred_at": occurred_at.isoformat()})
+    record(
+        actor,
+        AuditAction.CREATE,
+        note,
+        object_repr=f"{case.number} {note.get_kind_display()}",
+        after={"kind": kind, "occurred_at": occurred_at.isoformat()},
+    )
     return note
 
 
@@ -621,7 +739,9 @@ def overdue_referrals(queryset=None, now=None):
 
     now = now or timezone.now()
     qs = Referral.objects.all() if queryset is None else queryset
-    return qs.filter(Q(status=ReferralStatus.SENT, due__lt=now) | Q(status=ReferralStatus.ACCEPTED, report_due__lt=now))
+    return qs.filter(
+        Q(status=ReferralStatus.SENT, due__lt=now) | Q(status=ReferralStatus.ACCEPTED, report_due__lt=now)
+    )
 
 
 def escalate_overdue(now) -> int:
@@ -649,14 +769,17 @@ def escalate_overdue(now) -> int:
         if referral.escalated_status == referral.status:
             continue
         with transaction.atomic():
-            updated = Referral.objects.filter(pk=referral.pk).exclude(escalated_status=referral.status).update(
-                escalated_status=referral.status
+            updated = (
+                Referral.objects.filter(pk=referral.pk)
+                .exclude(escalated_status=referral.status)
+                .update(escalated_status=referral.status)
             )
             if updated != 1:
                 continue
             office = district_office(referral.case.street)
             notify(
-                subject=_("转介 %(n)s 超时未%(w)s") % {
+                subject=_("转介 %(n)s 超时未%(w)s")
+                % {
                     "n": referral.case.number,
                     "w": _("答复") if referral.status == ReferralStatus.SENT else _("反馈"),
                 },
@@ -665,6 +788,23 @@ def escalate_overdue(now) -> int:
                 organisations=[o for o in (office, referral.to_organisation) if o],
                 escalation=True,
             )
-            record(actor, AuditAction.UPDATE, referral, after={"escalated": referral.status}, reason="overdue")
+            record(
+                actor, AuditAction.UPDATE, referral, after={"escalated": referral.status}, reason="overdue"
+            )
             escalated += 1
     return escalated
+
+
+def home_cards(user) -> list:
+    """Cards for the home page: open cases in scope, overdue ones, referrals waiting for the user's unit."""
+    cases = Case.objects.visible_to(user)
+    cards = [
+        (_("在办个案"), cases.exclude(state=State.CLOSED).count(), "cases:case_list"),
+        (_("超时个案"), overdue_cases(cases).count(), "cases:case_list"),
+    ]
+    received = Referral.objects.visible_to(user).filter(
+        status=ReferralStatus.SENT, to_organisation__in=[a.organisation_id for a in access._assignments(user)]
+    )
+    if received.exists():
+        cards.append((_("待接收转介"), received.count(), "cases:referral_list"))
+    return cards

@@ -6,7 +6,7 @@ from collections import defaultdict
 from django.db.models import Count
 from django.utils import timezone
 
-from weibao.accounts.choices import AreaLevel, Role
+from weibao.accounts.choices import Role
 
 from .choices import RiskLevel, State
 from .models import CaseTransition

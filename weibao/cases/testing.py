@@ -7,8 +7,12 @@ from . import services
 
 def open_test_case(actor, persons, street=A1, **kw):
     values = dict(
-        workstation=org("workstation", street), case_type="guardianship", risk_level="high", priority="normal",
-        origin="manual", reason="测试立案",
+        workstation=org("workstation", street),
+        case_type="guardianship",
+        risk_level="high",
+        priority="normal",
+        origin="manual",
+        reason="测试立案",
     )
     values.update(kw)
     return services.open_case(actor, persons=persons, **values)

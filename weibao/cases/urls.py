@@ -22,7 +22,11 @@ urlpatterns = [
     path("<uuid:uuid>/plan/", views.add_plan_item, name="plan_add"),
     path("<uuid:uuid>/plan/<uuid:item_uuid>/", views.set_plan_status, name="plan_status"),
     path("<uuid:uuid>/interventions/", views.add_intervention, name="intervention_add"),
-    path("<uuid:uuid>/interventions/<uuid:intervention_uuid>/", views.update_intervention, name="intervention_update"),
+    path(
+        "<uuid:uuid>/interventions/<uuid:intervention_uuid>/",
+        views.update_intervention,
+        name="intervention_update",
+    ),
     path(
         "<uuid:uuid>/interventions/<uuid:intervention_uuid>/reviews/",
         views.add_compliance_review,

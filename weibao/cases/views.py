@@ -22,7 +22,15 @@ from weibao.audit.services import record
 from weibao.lib.views import RoleRequiredMixin, ScopedListView
 
 from . import forms, services
-from .choices import ORDER_KINDS, ApprovalStatus, InterventionStatus, PlanStatus, ReferralStatus, RiskLevel, State
+from .choices import (
+    ORDER_KINDS,
+    ApprovalStatus,
+    InterventionStatus,
+    PlanStatus,
+    ReferralStatus,
+    RiskLevel,
+    State,
+)
 from .models import Approval, Assessment, Attachment, Case, Instrument, Intervention, PlanItem, Referral
 from .timeline import case_timeline
 from .workflow import approval_kind_from, moves_from
@@ -30,7 +38,12 @@ from .workflow import approval_kind_from, moves_from
 
 def scoped_case(user, uuid, action=access.VIEW) -> Case:
     """The case if ``user`` may ``action`` it; else 404 — and a DENIED audit event if the case exists."""
-    case = Case.objects.visible_to(user, action).filter(uuid=uuid).select_related("workstation", "street").first()
+    case = (
+        Case.objects.visible_to(user, action)
+        .filter(uuid=uuid)
+        .select_related("workstation", "street")
+        .first()
+    )
     if case is None:
         existing = Case.objects.filter(uuid=uuid).first()
         if existing is not None:
@@ -58,7 +71,12 @@ class CaseListView(ScopedListView):
 
     def get_queryset(self):
         user = self.request.user
-        qs = super().get_queryset().select_related("workstation", "street").prefetch_related("persons", "workers")
+        qs = (
+            super()
+            .get_queryset()
+            .select_related("workstation", "street")
+            .prefetch_related("persons", "workers")
+        )
         self.tab = self.request.GET.get("tab") or ("mine" if access.can_open_cases(user) else "all")
         if self.tab == "mine":
             qs = qs.filter(workers=user)
@@ -132,7 +150,9 @@ class OpenCaseView(RoleRequiredMixin, FormView):
 def _assessment_history(case):
     """Per child and instrument: the assessments in order, for the change-over-time table and chart."""
     groups = {}
-    for a in Assessment.objects.filter(case=case).select_related("instrument", "person").order_by("assessed_at"):
+    for a in (
+        Assessment.objects.filter(case=case).select_related("instrument", "person").order_by("assessed_at")
+    ):
         groups.setdefault((a.person, a.instrument.name), []).append(a)
     return [
         {
@@ -161,7 +181,9 @@ def case_detail(request, uuid):
         "whole": whole,
         "members": [(m, m.person_id in visible_persons) for m in members],
         "entries": case_timeline(case, user, whole),
-        "referrals": Referral.objects.visible_to(user).filter(case=case).select_related("to_organisation")
+        "referrals": Referral.objects.visible_to(user)
+        .filter(case=case)
+        .select_related("to_organisation")
         .prefetch_related("attachments"),
         "now": timezone.now(),
         "states": State.choices,
@@ -171,7 +193,9 @@ def case_detail(request, uuid):
     if whole:
         may_change = Case.objects.visible_to(user, access.CHANGE).filter(pk=case.pk).exists()
         pending = case.approvals.filter(status=ApprovalStatus.PENDING).select_related("requested_by").first()
-        goals = case.plan_items.filter(goal__isnull=True).select_related("responsible_user", "responsible_organisation")
+        goals = case.plan_items.filter(goal__isnull=True).select_related(
+            "responsible_user", "responsible_organisation"
+        )
         context.update(
             may_change=may_change,
             may_export=Case.objects.visible_to(user, access.EXPORT).filter(pk=case.pk).exists(),
@@ -179,10 +203,13 @@ def case_detail(request, uuid):
             moves=[State(s) for s in moves_from(case.state)] if may_change else [],
             approval_kind=approval_kind_from(case.state) if may_change and not pending else None,
             pending=pending,
-            approvals=case.approvals.exclude(status=ApprovalStatus.PENDING).select_related("requested_by", "decided_by"),
+            approvals=case.approvals.exclude(status=ApprovalStatus.PENDING).select_related(
+                "requested_by", "decided_by"
+            ),
             workers=case.workers.all(),
             goals=goals.prefetch_related("actions__responsible_user", "actions__responsible_organisation"),
-            interventions=Intervention.objects.filter(case=case).select_related("issuer", "person")
+            interventions=Intervention.objects.filter(case=case)
+            .select_related("issuer", "person")
             .prefetch_related("reviews"),
             history=_assessment_history(case),
             instruments=Instrument.objects.filter(is_active=True),
@@ -196,7 +223,11 @@ def case_detail(request, uuid):
                 referral_form=forms.ReferralForm(),
                 update_form=forms.CaseUpdateForm(
                     case=case,
-                    initial={"risk_level": case.risk_level, "priority": case.priority, "workers": context["workers"]},
+                    initial={
+                        "risk_level": case.risk_level,
+                        "priority": case.priority,
+                        "workers": context["workers"],
+                    },
                 ),
                 compliance_form=forms.ComplianceForm(),
             )
@@ -256,7 +287,9 @@ transition = case_action(
     _("状态已更新"),
 )
 request_approval = case_action(
-    forms.ReasonForm, lambda r, c, d: services.request_approval(c, r.user, reason=d["reason"]), _("已提交站长审批")
+    forms.ReasonForm,
+    lambda r, c, d: services.request_approval(c, r.user, reason=d["reason"]),
+    _("已提交站长审批"),
 )
 
 
@@ -310,12 +343,16 @@ def _intervention(case, uuid):
 
 update_intervention = case_action(
     forms.InterventionUpdateForm,
-    lambda r, c, d, intervention_uuid: services.update_intervention(_intervention(c, intervention_uuid), r.user, **d),
+    lambda r, c, d, intervention_uuid: services.update_intervention(
+        _intervention(c, intervention_uuid), r.user, **d
+    ),
     _("已更新"),
 )
 add_compliance_review = case_action(
     forms.ComplianceForm,
-    lambda r, c, d, intervention_uuid: services.add_compliance_review(_intervention(c, intervention_uuid), r.user, **d),
+    lambda r, c, d, intervention_uuid: services.add_compliance_review(
+        _intervention(c, intervention_uuid), r.user, **d
+    ),
     _("已记录履行检查"),
 )
 send_referral = case_action(
@@ -393,7 +430,9 @@ class ReferralListView(ScopedListView):
 def assessment_new(request, uuid):
     """Fill in an instrument for one child of the case: radio buttons per item, scored on save."""
     case = scoped_case(request.user, uuid, access.CHANGE)
-    instrument = Instrument.objects.filter(is_active=True, code=request.GET.get("instrument") or request.POST.get("instrument")).first()
+    instrument = Instrument.objects.filter(
+        is_active=True, code=request.GET.get("instrument") or request.POST.get("instrument")
+    ).first()
     if instrument is None:
         raise Http404
     persons = list(case.persons.all())
@@ -405,7 +444,9 @@ def assessment_new(request, uuid):
         try:
             if person is None:
                 raise ValidationError({"person": _("请选择评估对象 (choose the child)")})
-            services.record_assessment(case, request.user, person=person, instrument=instrument, answers=answers, notes=notes)
+            services.record_assessment(
+                case, request.user, person=person, instrument=instrument, answers=answers, notes=notes
+            )
             messages.success(request, _("评估已保存"))
             return redirect(f"{redirect('cases:case_detail', uuid=case.uuid)['Location']}#assessments")
         except ValidationError as exc:
@@ -431,17 +472,32 @@ def assessment_new(request, uuid):
     return render(
         request,
         "cases/assessment_form.html",
-        {"case": case, "instrument": instrument, "domains": domains, "persons": persons, "answers": answers,
-         "errors": errors, "chosen": person, "notes": notes},
+        {
+            "case": case,
+            "instrument": instrument,
+            "domains": domains,
+            "persons": persons,
+            "answers": answers,
+            "errors": errors,
+            "chosen": person,
+            "notes": notes,
+        },
     )
 
 
 @login_required
 def attachment_download(request, uuid):
     attachment = scoped_row(Attachment, request.user, uuid, access.VIEW)
-    record(request.user, AuditAction.VIEW, attachment, object_repr=f"{attachment.case.number} {attachment.original_name}")
+    record(
+        request.user,
+        AuditAction.VIEW,
+        attachment,
+        object_repr=f"{attachment.case.number} {attachment.original_name}",
+    )
     return FileResponse(
-        attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
         content_type=attachment.content_type,
     )
 
@@ -465,5 +521,6 @@ def caseload(request):
 
     if not access.can_view_cases(request.user):
         raise PermissionDenied
-    return render(request, "cases/caseload.html", caseload_context(Case.objects.visible_to(request.user), request.user))
-
+    return render(
+        request, "cases/caseload.html", caseload_context(Case.objects.visible_to(request.user), request.user)
+    )

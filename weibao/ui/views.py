@@ -54,6 +54,10 @@ def home(request):
                 "feeds:landing_list",
             )
         )
+    if access.can_view_cases(user):
+        from weibao.cases.services import home_cards
+
+        cards.extend(home_cards(user))
     if access.can_list_users(user):
         visible_users = User.objects.visible_to(user)
         cards.append((_("账户"), visible_users.count(), "accounts:user_list"))

@@ -20,8 +20,22 @@ class CaseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Case
         fields = [
-            "uuid", "number", "case_type", "risk_level", "priority", "origin", "origin_reference", "state",
-            "state_entered", "state_due", "opened_at", "closed_at", "workstation", "street", "persons", "workers",
+            "uuid",
+            "number",
+            "case_type",
+            "risk_level",
+            "priority",
+            "origin",
+            "origin_reference",
+            "state",
+            "state_entered",
+            "state_due",
+            "opened_at",
+            "closed_at",
+            "workstation",
+            "street",
+            "persons",
+            "workers",
             "family_notes",
         ]
         read_only_fields = fields
@@ -89,14 +103,35 @@ class AssessmentSerializer(CaseRowSerializer):
     class Meta:
         model = Assessment
         fields = [
-            "uuid", "case", "person", "instrument", "instrument_code", "answers", "total", "domain_scores",
-            "level", "level_code", "notes", "assessed_by", "assessed_at",
+            "uuid",
+            "case",
+            "person",
+            "instrument",
+            "instrument_code",
+            "answers",
+            "total",
+            "domain_scores",
+            "level",
+            "level_code",
+            "notes",
+            "assessed_by",
+            "assessed_at",
         ]
-        read_only_fields = ["uuid", "total", "domain_scores", "level", "level_code", "assessed_by", "assessed_at"]
+        read_only_fields = [
+            "uuid",
+            "total",
+            "domain_scores",
+            "level",
+            "level_code",
+            "assessed_by",
+            "assessed_at",
+        ]
 
 
 class PlanItemSerializer(CaseRowSerializer):
-    goal = serializers.SlugRelatedField(slug_field="uuid", queryset=PlanItem.objects.all(), required=False, allow_null=True)
+    goal = serializers.SlugRelatedField(
+        slug_field="uuid", queryset=PlanItem.objects.all(), required=False, allow_null=True
+    )
     responsible_user = serializers.SlugRelatedField(
         slug_field="username", queryset=User.objects.all(), required=False, allow_null=True
     )
@@ -106,7 +141,17 @@ class PlanItemSerializer(CaseRowSerializer):
 
     class Meta:
         model = PlanItem
-        fields = ["uuid", "case", "kind", "goal", "title", "responsible_user", "responsible_organisation", "due", "status"]
+        fields = [
+            "uuid",
+            "case",
+            "kind",
+            "goal",
+            "title",
+            "responsible_user",
+            "responsible_organisation",
+            "due",
+            "status",
+        ]
         read_only_fields = ["uuid"]
 
 
@@ -117,7 +162,9 @@ class PlanStatusSerializer(serializers.ModelSerializer):
 
 
 class InterventionSerializer(CaseRowSerializer):
-    person = serializers.SlugRelatedField(slug_field="uuid", queryset=Person.objects.all(), required=False, allow_null=True)
+    person = serializers.SlugRelatedField(
+        slug_field="uuid", queryset=Person.objects.all(), required=False, allow_null=True
+    )
     issuer = serializers.SlugRelatedField(
         slug_field="uuid", queryset=Organisation.objects.all(), required=False, allow_null=True
     )
@@ -125,8 +172,17 @@ class InterventionSerializer(CaseRowSerializer):
     class Meta:
         model = Intervention
         fields = [
-            "uuid", "case", "person", "kind", "started_on", "description", "status", "outcome", "issuer",
-            "issued_on", "terms",
+            "uuid",
+            "case",
+            "person",
+            "kind",
+            "started_on",
+            "description",
+            "status",
+            "outcome",
+            "issuer",
+            "issued_on",
+            "terms",
         ]
         read_only_fields = ["uuid"]
 
@@ -138,11 +194,28 @@ class ReferralSerializer(CaseRowSerializer):
     class Meta:
         model = Referral
         fields = [
-            "uuid", "case", "to_organisation", "reason", "status", "sent_at", "due", "responded_at",
-            "response_reason", "report_due", "report", "reported_at",
+            "uuid",
+            "case",
+            "to_organisation",
+            "reason",
+            "status",
+            "sent_at",
+            "due",
+            "responded_at",
+            "response_reason",
+            "report_due",
+            "report",
+            "reported_at",
         ]
         read_only_fields = [
-            "uuid", "status", "sent_at", "responded_at", "response_reason", "report_due", "report", "reported_at",
+            "uuid",
+            "status",
+            "sent_at",
+            "responded_at",
+            "response_reason",
+            "report_due",
+            "report",
+            "reported_at",
         ]
 
 

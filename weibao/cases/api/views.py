@@ -75,7 +75,12 @@ class CaseViewSet(CaseScopedViewSetMixin, mixins.CreateModelMixin, viewsets.Read
     filterset_class = CaseFilter
 
     def get_queryset(self):
-        return super().get_queryset().select_related("workstation", "street").prefetch_related("persons", "workers")
+        return (
+            super()
+            .get_queryset()
+            .select_related("workstation", "street")
+            .prefetch_related("persons", "workers")
+        )
 
     def scope_action(self):
         if self.action in ("transition", "request_approval", "decide"):
@@ -108,8 +113,12 @@ class CaseViewSet(CaseScopedViewSetMixin, mixins.CreateModelMixin, viewsets.Read
         case = self.get_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        case = services.transition(case, serializer.validated_data["to_state"], request.user,
-                                   reason=serializer.validated_data["reason"])
+        case = services.transition(
+            case,
+            serializer.validated_data["to_state"],
+            request.user,
+            reason=serializer.validated_data["reason"],
+        )
         return Response(s.CaseSerializer(case, context=self.get_serializer_context()).data)
 
     @extend_schema(request=s.CaseReasonSerializer, responses=s.CaseSerializer)
@@ -132,8 +141,12 @@ class CaseViewSet(CaseScopedViewSetMixin, mixins.CreateModelMixin, viewsets.Read
         approval = Approval.objects.filter(case=case, uuid=serializer.validated_data["approval"]).first()
         if approval is None:
             raise Http404
-        services.decide_approval(approval, request.user, approve=serializer.validated_data["approve"],
-                                 reason=serializer.validated_data["reason"])
+        services.decide_approval(
+            approval,
+            request.user,
+            approve=serializer.validated_data["approve"],
+            reason=serializer.validated_data["reason"],
+        )
         case.refresh_from_db()
         return Response(s.CaseSerializer(case, context=self.get_serializer_context()).data)
 
@@ -144,7 +157,9 @@ class CaseRowFilter(django_filters.FilterSet):
 
 def row_filter(row_model, extra=()):
     return type(
-        f"{row_model.__name__}Filter", (CaseRowFilter,), {"Meta": type("Meta", (), {"model": row_model, "fields": ["case", *extra]})}
+        f"{row_model.__name__}Filter",
+        (CaseRowFilter,),
+        {"Meta": type("Meta", (), {"model": row_model, "fields": ["case", *extra]})},
     )
 
 
@@ -169,13 +184,18 @@ class AssessmentViewSet(CaseScopedViewSetMixin, mixins.CreateModelMixin, viewset
     def perform_create(self, serializer):
         d = serializer.validated_data
         serializer.instance = services.record_assessment(
-            d["case"], self.request.user, person=d["person"], instrument=d["instrument"], answers=d["answers"],
+            d["case"],
+            self.request.user,
+            person=d["person"],
+            instrument=d["instrument"],
+            answers=d["answers"],
             notes=d.get("notes", ""),
         )
 
 
-class PlanItemViewSet(CaseScopedViewSetMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
-                      viewsets.ReadOnlyModelViewSet):
+class PlanItemViewSet(
+    CaseScopedViewSetMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
+):
     """Goals and actions. Creating goes through the service; an update changes the status only."""
 
     scoped_model = PlanItem
@@ -262,4 +282,3 @@ class NoteViewSet(CaseScopedViewSetMixin, mixins.CreateModelMixin, viewsets.Read
         d = dict(serializer.validated_data)
         case = d.pop("case")
         serializer.instance = services.add_note(case, self.request.user, **d)
-

@@ -15,8 +15,11 @@ EXPECTED = {
     "city": (ALL, set(), ALL),
     "district_a": ({"a1", "a1_referred"}, {"a1", "a1_referred"}, {"a1", "a1_referred"}),
     "worker_a1": ({"a1", "a1_referred"}, {"a1", "a1_referred"}, set()),
-    "lead_a1": ({"a1", "a1_sensitive", "a1_referred"}, {"a1", "a1_sensitive", "a1_referred"},
-                {"a1", "a1_sensitive", "a1_referred"}),
+    "lead_a1": (
+        {"a1", "a1_sensitive", "a1_referred"},
+        {"a1", "a1_sensitive", "a1_referred"},
+        {"a1", "a1_sensitive", "a1_referred"},
+    ),
     "worker_b1": ({"b1"}, {"b1"}, set()),
     "police_a": (set(), set(), set()),
     "prosecutor_a": (set(), set(), set()),
@@ -73,7 +76,9 @@ def test_pages_api_and_pdf(world, persona):
             if allowed:
                 assert response.status_code == 200, (persona, key, channel)
                 assert AuditEvent.objects.filter(
-                    actor_id=user.pk, object_id=str(case.uuid), action="export" if channel == "pdf" else "view"
+                    actor_id=user.pk,
+                    object_id=str(case.uuid),
+                    action="export" if channel == "pdf" else "view",
                 ).exists()
             else:
                 assert response.status_code == 404, (persona, key, channel, response.status_code)
@@ -113,7 +118,9 @@ def test_member_unit_cannot_change_and_is_audited(world):
     before = _denials(edu, case)
     response = client.post(reverse("cases:note_add", args=[case.uuid]), {"kind": "note", "text": "x"})
     assert response.status_code == 404
-    response = client.post(f"/api/cases/cases/{case.uuid}/transition/", {"to_state": "assessment", "reason": "x"})
+    response = client.post(
+        f"/api/cases/cases/{case.uuid}/transition/", {"to_state": "assessment", "reason": "x"}
+    )
     assert response.status_code == 404
     assert _denials(edu, case) == before + 2
 
@@ -125,7 +132,9 @@ def test_decline_ends_the_member_units_view(world):
     client = _client(edu)
     response = client.post(f"/api/cases/referrals/{referral.uuid}/respond/", {"accept": False, "reason": ""})
     assert response.status_code == 400 and "reason" in response.json()["errors"]
-    response = client.post(f"/api/cases/referrals/{referral.uuid}/respond/", {"accept": False, "reason": "不属本单位职责"})
+    response = client.post(
+        f"/api/cases/referrals/{referral.uuid}/respond/", {"accept": False, "reason": "不属本单位职责"}
+    )
     assert response.status_code == 200
     assert not Case.objects.visible_to(edu).exists()
     assert client.get(reverse("registry:person_detail", args=[world.persons["a1"].uuid])).status_code == 404

@@ -79,10 +79,19 @@ def _answers(instrument, index):
 
 def test_guardianship_assessment_scores_levels_and_history(world):
     instrument = Instrument.objects.get(code="guardianship_capacity", is_active=True)
-    assert [d.name for d in instrument.domains.all()] == ["基本照料", "安全保护", "教育支持", "健康保障", "情感关怀", "监护人自身能力"]
+    assert [d.name for d in instrument.domains.all()] == [
+        "基本照料",
+        "安全保护",
+        "教育支持",
+        "健康保障",
+        "情感关怀",
+        "监护人自身能力",
+    ]
     assert instrument.max_total == 54
     case, worker, person = world.cases["a1"], world.users["worker_a1"], world.persons["a1"]
-    first = services.record_assessment(case, worker, person=person, instrument=instrument, answers=_answers(instrument, 0))
+    first = services.record_assessment(
+        case, worker, person=person, instrument=instrument, answers=_answers(instrument, 0)
+    )
     assert (first.total, first.level_code) == (0, "severe")
     answers = _answers(instrument, 2)
     answers["safety_1"] = 3
@@ -100,10 +109,14 @@ def test_assessment_rejects_missing_and_invalid_answers(world):
     answers["alone"] = 7
     answers["self_harm"] = "abc"
     with pytest.raises(ValidationError) as e:
-        services.record_assessment(case, worker, person=world.persons["a1"], instrument=instrument, answers=answers)
+        services.record_assessment(
+            case, worker, person=world.persons["a1"], instrument=instrument, answers=answers
+        )
     assert set(e.value.message_dict) == {"injury", "alone", "self_harm"}
     with pytest.raises(ValidationError) as e:  # a child who is not in the case
-        services.record_assessment(case, worker, person=world.persons["a2"], instrument=instrument, answers=_answers(instrument, 0))
+        services.record_assessment(
+            case, worker, person=world.persons["a2"], instrument=instrument, answers=_answers(instrument, 0)
+        )
     assert "person" in e.value.message_dict
 
 

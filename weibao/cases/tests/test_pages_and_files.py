@@ -36,49 +36,83 @@ def test_open_case_page_then_work_it(world):
     response = client.post(
         reverse("cases:case_open"),
         {
-            "persons": [world.persons["a1"].pk], "workstation": org("workstation", "310101002").pk,
-            "case_type": "left_behind", "risk_level": "medium", "priority": "urgent", "origin": "report",
-            "origin_reference": "BG2026-000001", "reason": "学校报告",
+            "persons": [world.persons["a1"].pk],
+            "workstation": org("workstation", "310101002").pk,
+            "case_type": "left_behind",
+            "risk_level": "medium",
+            "priority": "urgent",
+            "origin": "report",
+            "origin_reference": "BG2026-000001",
+            "reason": "学校报告",
         },
     )
     case = Case.objects.get(origin_reference="BG2026-000001")
     assert response.status_code == 302 and response["Location"].endswith(f"/cases/{case.uuid}/")
-    assert client.post(reverse("cases:case_transition", args=[case.uuid]), {"to_state": "assessment", "reason": "x"}).status_code == 302
+    assert (
+        client.post(
+            reverse("cases:case_transition", args=[case.uuid]), {"to_state": "assessment", "reason": "x"}
+        ).status_code
+        == 302
+    )
     case.refresh_from_db()
     assert case.state == "intake"  # no visit yet: refused with a message
     response = client.post(
         reverse("cases:note_add", args=[case.uuid]),
-        {"kind": "visit", "text": "入户", "place": "家中", "files": [SimpleUploadedFile("照片.png", PNG, "image/png")]},
+        {
+            "kind": "visit",
+            "text": "入户",
+            "place": "家中",
+            "files": [SimpleUploadedFile("照片.png", PNG, "image/png")],
+        },
     )
     assert response.status_code == 302
     attachment = Attachment.objects.get(case=case)
     assert attachment.original_name == "照片.png" and "static" not in attachment.file.path
-    client.post(reverse("cases:case_transition", args=[case.uuid]), {"to_state": "assessment", "reason": "走访完成"})
+    client.post(
+        reverse("cases:case_transition", args=[case.uuid]), {"to_state": "assessment", "reason": "走访完成"}
+    )
     case.refresh_from_db()
     assert case.state == "assessment"
     instrument = Instrument.objects.get(code="risk_screen", is_active=True)
     url = reverse("cases:assessment_new", args=[case.uuid]) + "?instrument=risk_screen"
     assert client.get(url).status_code == 200
     answers = {f"q_{i.code}": "1" for i in instrument.all_items()}
-    response = client.post(url, {"person": str(world.persons["a1"].uuid), "instrument": "risk_screen", **answers})
+    response = client.post(
+        url, {"person": str(world.persons["a1"].uuid), "instrument": "risk_screen", **answers}
+    )
     assert response.status_code == 302
     assert case.assessments.get().total == 14
     response = client.post(url, {"person": str(world.persons["a1"].uuid), "instrument": "risk_screen"})
     assert response.status_code == 200 and "请完成所有题目" in response.content.decode()
     client.post(reverse("cases:plan_add", args=[case.uuid]), {"kind": "goal", "title": "恢复正常上学"})
     goal = case.plan_items.get()
-    client.post(reverse("cases:plan_add", args=[case.uuid]),
-                {"kind": "action", "goal": goal.pk, "title": "联系学校", "due": "2030-01-01"})
+    client.post(
+        reverse("cases:plan_add", args=[case.uuid]),
+        {"kind": "action", "goal": goal.pk, "title": "联系学校", "due": "2030-01-01"},
+    )
     assert case.plan_items.count() == 2
-    client.post(reverse("cases:intervention_add", args=[case.uuid]),
-                {"kind": "supervision_order", "started_on": "2026-01-05", "status": "ongoing"})
+    client.post(
+        reverse("cases:intervention_add", args=[case.uuid]),
+        {"kind": "supervision_order", "started_on": "2026-01-05", "status": "ongoing"},
+    )
     assert not case.interventions.exists()  # an order needs issuer, date and terms
     court = org("court", "310101")
-    client.post(reverse("cases:intervention_add", args=[case.uuid]),
-                {"kind": "supervision_order", "started_on": "2026-01-05", "status": "ongoing", "issuer": court.pk,
-                 "issued_on": "2026-01-04", "terms": "监护人每月报告"})
+    client.post(
+        reverse("cases:intervention_add", args=[case.uuid]),
+        {
+            "kind": "supervision_order",
+            "started_on": "2026-01-05",
+            "status": "ongoing",
+            "issuer": court.pk,
+            "issued_on": "2026-01-04",
+            "terms": "监护人每月报告",
+        },
+    )
     order = case.interventions.get()
-    client.post(reverse("cases:compliance_add", args=[case.uuid, order.uuid]), {"reviewed_on": "2026-02-01", "complied": "0", "note": "未报告"})
+    client.post(
+        reverse("cases:compliance_add", args=[case.uuid, order.uuid]),
+        {"reviewed_on": "2026-02-01", "complied": "0", "note": "未报告"},
+    )
     assert order.reviews.get().complied is False
     page = client.get(reverse("cases:case_detail", args=[case.uuid])).content.decode()
     for text in ("走访", "恢复正常上学", "监护监督令", "未报告", "照片.png", "儿童风险初筛"):
@@ -98,8 +132,13 @@ def test_bad_uploads_are_refused_with_the_reason(world, name, content, reason):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as e:
-        services.add_note(world.cases["a1"], world.users["worker_a1"], kind="note", text="x",
-                          files=[SimpleUploadedFile(name, content)])
+        services.add_note(
+            world.cases["a1"],
+            world.users["worker_a1"],
+            kind="note",
+            text="x",
+            files=[SimpleUploadedFile(name, content)],
+        )
     assert reason in e.value.message_dict["file"][0]
 
 
@@ -108,18 +147,32 @@ def test_too_large_upload_refused(world, monkeypatch):
 
     monkeypatch.setattr(services, "MAX_ATTACHMENT_BYTES", 10)
     with pytest.raises(ValidationError):
-        services.add_note(world.cases["a1"], world.users["worker_a1"], kind="note", text="x",
-                          files=[SimpleUploadedFile("a.png", PNG)])
+        services.add_note(
+            world.cases["a1"],
+            world.users["worker_a1"],
+            kind="note",
+            text="x",
+            files=[SimpleUploadedFile("a.png", PNG)],
+        )
 
 
 def test_attachment_download_scoped_and_audited(world):
     referral_case = world.cases["a1_referred"]
-    services.add_note(referral_case, world.users["worker_a1"], kind="note", text="内部",
-                      files=[SimpleUploadedFile("内部.png", PNG)])
+    services.add_note(
+        referral_case,
+        world.users["worker_a1"],
+        kind="note",
+        text="内部",
+        files=[SimpleUploadedFile("内部.png", PNG)],
+    )
     internal = Attachment.objects.get(note__isnull=False)
     referral = referral_case.referrals.get()
-    shared = services.add_attachment(referral_case, world.users["worker_a1"], SimpleUploadedFile("转介材料.pdf", b"%PDF-1.4 x"),
-                                     referral=referral)
+    shared = services.add_attachment(
+        referral_case,
+        world.users["worker_a1"],
+        SimpleUploadedFile("转介材料.pdf", b"%PDF-1.4 x"),
+        referral=referral,
+    )
     worker = client_for(world.users["worker_a1"])
     response = worker.get(reverse("cases:attachment", args=[internal.uuid]))
     assert response.status_code == 200 and b"".join(response.streaming_content) == PNG
@@ -127,8 +180,15 @@ def test_attachment_download_scoped_and_audited(world):
     edu = client_for(world.users["edu_city"])
     assert edu.get(reverse("cases:attachment", args=[shared.uuid])).status_code == 200
     assert edu.get(reverse("cases:attachment", args=[internal.uuid])).status_code == 404
-    assert AuditEvent.objects.filter(action="denied", object_id=str(internal.uuid), actor_id=world.users["edu_city"].pk).exists()
-    assert client_for(world.users["worker_b1"]).get(reverse("cases:attachment", args=[internal.uuid])).status_code == 404
+    assert AuditEvent.objects.filter(
+        action="denied", object_id=str(internal.uuid), actor_id=world.users["edu_city"].pk
+    ).exists()
+    assert (
+        client_for(world.users["worker_b1"])
+        .get(reverse("cases:attachment", args=[internal.uuid]))
+        .status_code
+        == 404
+    )
 
 
 def test_member_unit_accepts_and_reports_on_the_page(world):
@@ -139,7 +199,9 @@ def test_member_unit_accepts_and_reports_on_the_page(world):
     edu.post(reverse("cases:referral_report", args=[referral.uuid]), {"report": "已安排辅导老师"})
     referral.refresh_from_db()
     assert referral.status == "reported" and referral.report == "已安排辅导老师"
-    worker_page = client_for(world.users["worker_a1"]).get(reverse("cases:case_detail", args=[referral.case.uuid]))
+    worker_page = client_for(world.users["worker_a1"]).get(
+        reverse("cases:case_detail", args=[referral.case.uuid])
+    )
     assert "已安排辅导老师" in worker_page.content.decode()
 
 
@@ -164,7 +226,9 @@ def test_pdf_embeds_the_cjk_font_and_is_watermarked_per_page(world, tmp_path):
     if shutil.which("pdftotext"):
         path = tmp_path / "case.pdf"
         path.write_bytes(data)
-        text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True).stdout.decode()
+        text = subprocess.run(
+            ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True
+        ).stdout.decode()
         pages = text.split("\f")[:-1]
         assert len(pages) >= 2
         assert "未成年人保护个案摘要" in pages[0] and case.number in pages[0] and "南京东路街道" in pages[0]
@@ -190,14 +254,18 @@ def test_case_list_tabs_and_caseload_pages(world):
 
 
 def test_person_timeline_shows_cases(world):
-    page = client_for(world.users["worker_a1"]).get(reverse("registry:person_detail", args=[world.persons["a1"].uuid]))
+    page = client_for(world.users["worker_a1"]).get(
+        reverse("registry:person_detail", args=[world.persons["a1"].uuid])
+    )
     assert world.cases["a1"].number in page.content.decode()
 
 
 def test_case_timeline_in_date_order(world):
     case = world.cases["a1"]
     worker = world.users["worker_a1"]
-    services.add_note(case, worker, kind="visit", text="走访", occurred_at=case.opened_at - datetime.timedelta(hours=1))
+    services.add_note(
+        case, worker, kind="visit", text="走访", occurred_at=case.opened_at - datetime.timedelta(hours=1)
+    )
     services.transition(case, "assessment", worker, reason="评估")
     from weibao.cases.timeline import case_timeline
 

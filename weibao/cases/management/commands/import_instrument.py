@@ -17,9 +17,13 @@ class Command(BaseCommand):
     def handle(self, *args, file, **options):
         try:
             with transaction.atomic():
-                instrument = load_file(file, Instrument=Instrument, Domain=Domain, Item=Item, LevelBand=LevelBand)
+                instrument = load_file(
+                    file, Instrument=Instrument, Domain=Domain, Item=Item, LevelBand=LevelBand
+                )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CommandError(f"无法读取 {file}: {exc}") from exc
         except ValidationError as exc:
             raise CommandError("；".join(exc.messages)) from exc
-        self.stdout.write(f"{instrument.code} {instrument.version}: {instrument.name}, {instrument.max_total} 分满分")
+        self.stdout.write(
+            f"{instrument.code} {instrument.version}: {instrument.name}, {instrument.max_total} 分满分"
+        )
