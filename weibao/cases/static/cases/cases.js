@@ -1,10 +1,11 @@
 // Case pages: open the tab named in the address, line charts of assessment totals, order-only fields.
 (function () {
-  if (location.hash) {
-    var link = document.querySelector('a[data-bs-toggle="tab"][href="' + location.hash + '"]');
-    if (link && window.bootstrap) { new bootstrap.Tab(link).show(); }
-    else if (link) { window.addEventListener("load", function () { new bootstrap.Tab(link).show(); }); }
-  }
+  // Deferred scripts (Tabler, which bundles Bootstrap) have run by DOMContentLoaded.
+  document.addEventListener("DOMContentLoaded", function () {
+    var bs = window.bootstrap || (window.tabler && window.tabler.bootstrap);
+    var link = location.hash && document.querySelector('a[data-bs-toggle="tab"][href="' + location.hash + '"]');
+    if (link && bs) { bs.Tab.getOrCreateInstance(link).show(); }
+  });
   document.querySelectorAll("[data-line-chart]").forEach(function (el) {
     var rows = JSON.parse(document.getElementById(el.dataset.lineChart).textContent);
     var draw = function () {
