@@ -108,6 +108,11 @@ def test_case_from_intake_to_closure_with_the_leads_approval(server, browser):
     for text in ("回顾评估 → 结案", "站长批准", "家庭监护能力评估", "受理 → 评估"):
         assert text in timeline
     page.screenshot(path=str(SCREENSHOTS / "cases-closed-timeline.png"), full_page=True)
+    page.goto(f"{server}/cases/caseload/")
+    assert page.get_by_test_id("open-count").inner_text() == "0"
+    page.wait_for_timeout(500)  # let ECharts draw
+    page.screenshot(path=str(SCREENSHOTS / "cases-caseload.png"), full_page=True)
+    page.goto(case_url)
 
     with page.expect_download() as download:
         page.get_by_test_id("case-pdf").click()
@@ -133,3 +138,43 @@ def test_case_from_intake_to_closure_with_the_leads_approval(server, browser):
         )
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True).stdout.decode()
         assert number in text and "监护严重缺失" in text and "lead_a1" in text and "父母在外务工" in text
+
+
+def test_referral_answered_by_the_member_unit_on_a_phone(server, browser, tmp_path):
+    context, page = _sign_in(browser, server, "worker_a1")
+    page.goto(f"{server}/cases/new/")
+    page.select_option("#id_persons", label="测试a1")
+    page.select_option("#id_case_type", "left_behind")
+    page.fill("#id_reason", "学校反映儿童长期缺课")
+    page.get_by_role("button", name="立案").click()
+    page.wait_for_url("**/cases/*-*/")
+    number = page.locator(".page-title").inner_text().split()[0]
+    _tab(page, "referrals")
+    page.locator("#referrals summary").click()
+    page.select_option("#referral-form select[name=to_organisation]", label="上海市妇女儿童工作委员会办公室")
+    page.fill("#referral-form textarea[name=reason]", "请协调学校提供学业支持")
+    letter = tmp_path / "转介函.pdf"
+    letter.write_bytes(b"%PDF-1.4\n% referral letter\n")
+    page.set_input_files("#referral-form input[name=files]", str(letter))
+    page.get_by_role("button", name="转介", exact=True).click()
+    page.wait_for_url("**#referrals")
+    assert "待接收" in page.locator("#referrals").inner_text()
+    context.close()
+
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    _login(page, server, "edu_city")
+    _second_factor(page, "edu_city")
+    page.wait_for_url(f"{server}/")
+    page.goto(f"{server}/cases/referrals/")
+    page.get_by_role("link", name=number).click()
+    body = page.locator(".page-body").inner_text()
+    assert "请协调学校提供学业支持" in body and "转介函.pdf" in body and "家庭情况" not in body
+    page.get_by_role("button", name="接收").click()
+    page.wait_for_load_state()
+    page.fill("textarea[name=report]", "已与学校对接，安排每周两次课后辅导")
+    page.get_by_role("button", name="反馈").click()
+    page.wait_for_load_state()
+    assert "已反馈" in page.get_by_test_id("referral").inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "cases-member-unit-phone.png"), full_page=True)
+    context.close()

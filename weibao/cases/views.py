@@ -79,13 +79,11 @@ class CaseListView(ScopedListView):
         )
         self.tab = self.request.GET.get("tab") or ("mine" if access.can_open_cases(user) else "all")
         if self.tab == "mine":
-            qs = qs.filter(workers=user)
+            qs = qs.filter(workers=user).exclude(state=State.CLOSED)
         elif self.tab == "overdue":
             qs = services.overdue_cases(qs)
         elif self.tab == "approvals":
             qs = qs.filter(approvals__status=ApprovalStatus.PENDING)
-        if self.tab != "all" or not self.request.GET.get("state"):
-            qs = qs if self.tab != "mine" else qs.exclude(state=State.CLOSED)
         self.filter_form = forms.CaseFilterForm(self.request.GET or None)
         if self.filter_form.is_valid():
             d = self.filter_form.cleaned_data
