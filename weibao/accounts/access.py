@@ -343,6 +343,25 @@ def can_open_cases(user) -> bool:
     return has_role(user, Role.WORKSTATION_WORKER, Role.WORKSTATION_LEAD)
 
 
+def may_open_cases(user) -> bool:
+    """The open-case form: workstation workers and leads, district offices."""
+    return has_role(user, Role.WORKSTATION_WORKER, Role.WORKSTATION_LEAD, Role.DISTRICT_OFFICE)
+
+
+def may_open_case_at(user, workstation) -> bool:
+    """Opening a case for a workstation: its street's workers and lead, its district office, the system actor."""
+    if getattr(user, "is_system_actor", False) and user.is_active:
+        return True
+    return any(
+        a.role in CASE_ACTIONS[CHANGE] and a.area.contains(workstation.area) for a in _assignments(user)
+    )
+
+
+def organisation_ids(user) -> set:
+    """The organisations the user currently holds a role in."""
+    return {a.organisation_id for a in _assignments(user)}
+
+
 def can_view_cases(user) -> bool:
     return has_role(user, *AREA_ROLES, *RELATION_ROLES)
 

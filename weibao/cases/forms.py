@@ -40,12 +40,11 @@ class MultipleFileField(forms.FileField):
 
 
 def workstations_for(user):
-    """Workstations whose street lies in one of the user's case-changing jurisdictions."""
-    areas = [a.area for a in access._assignments(user) if a.role in access.CASE_ACTIONS[access.CHANGE]]
+    """Workstations the user may open cases for."""
     ids = [
         o.pk
         for o in Organisation.objects.filter(type__code="workstation", is_active=True).select_related("area")
-        if any(area.contains(o.area) for area in areas)
+        if access.may_open_case_at(user, o)
     ]
     return Organisation.objects.filter(pk__in=ids).select_related("area")
 
@@ -68,7 +67,8 @@ class OpenCaseForm(forms.Form):
         self.fields["persons"].queryset = (
             Person.objects.visible_to(user, access.CHANGE).filter(kind="minor").order_by("name")
         )
-        self.fields["persons"].widget.attrs["size"] = 8
+        # Rendered as a search box (cases/_person_picker.html), never as a list of the whole registry.
+        self.fields["persons"].widget = forms.MultipleHiddenInput()
         self.fields["workstation"].queryset = workstations_for(user)
         if self.fields["workstation"].queryset.count() == 1:
             self.fields["workstation"].initial = self.fields["workstation"].queryset.first()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -99,6 +100,24 @@ def _state_due(state, priority, start):
     return start + limit if limit else None
 
 
+@transaction.atomic
+def set_time_limit(limit: TimeLimit, actor, *, hours) -> TimeLimit:
+    """Change how long a step may take (city office). Running cases keep their due time until they move."""
+    if not access.can_configure_catalogues(actor):
+        raise PermissionDenied(_("无权修改时限"))
+    try:
+        hours = int(hours)
+    except (TypeError, ValueError):
+        raise ValidationError({"hours": _("时限须为整数小时 (hours must be a whole number)")}) from None
+    if not 1 <= hours <= 24 * 366:
+        raise ValidationError({"hours": _("时限须在 1 小时到 366 天之间 (between 1 hour and 366 days)")})
+    before = {"hours": limit.hours}
+    limit.hours = hours
+    limit.save(update_fields=["hours"])
+    record(actor, AuditAction.UPDATE, limit, before=before, after={"hours": hours})
+    return limit
+
+
 def next_number(year: int) -> str:
     """``AJ2026-000045``: per-year sequence under a row lock, so two concurrent openings never share one."""
     with transaction.atomic():
@@ -107,15 +126,6 @@ def next_number(year: int) -> str:
         counter.last += 1
         counter.save(update_fields=["last"])
         return f"AJ{year}-{counter.last:06d}"
-
-
-def _may_open_at(actor, workstation) -> bool:
-    if getattr(actor, "is_system_actor", False) and actor.is_active:
-        return True
-    return any(
-        a.role in access.CASE_ACTIONS[access.CHANGE] and a.area.contains(workstation.area)
-        for a in access._assignments(actor)
-    )
 
 
 @transaction.atomic
@@ -152,7 +162,7 @@ def open_case(
         or workstation.area.level != AreaLevel.STREET
     ):
         raise ValidationError({"workstation": _("须为街镇未成年人保护工作站 (must be a street workstation)")})
-    if not _may_open_at(actor, workstation):
+    if not access.may_open_case_at(actor, workstation):
         raise PermissionDenied(_("无权在该工作站立案"))
     if not getattr(actor, "is_system_actor", False):
         visible = Person.objects.visible_to(actor, access.CHANGE).filter(pk__in=[p.pk for p in persons])
@@ -178,9 +188,7 @@ def open_case(
     for person in {p.pk: p for p in persons}.values():
         CaseMember.objects.create(case=case, person=person)
     if workers is None:
-        workers = (
-            [actor] if any(a.organisation_id == workstation.pk for a in access._assignments(actor)) else []
-        )
+        workers = [actor] if workstation.pk in access.organisation_ids(actor) else []
     case.workers.set(workers)
     CaseTransition.objects.create(
         case=case, from_state="", to_state=State.INTAKE, actor=actor, at=now, reason=reason
@@ -765,9 +773,8 @@ def escalate_overdue(now) -> int:
             )
             record(actor, AuditAction.UPDATE, case, after={"escalated": case.state}, reason="overdue")
             escalated += 1
-    for referral in overdue_referrals(now=now).select_related("case__street__parent"):
-        if referral.escalated_status == referral.status:
-            continue
+    pending = overdue_referrals(now=now).exclude(escalated_status=F("status"))
+    for referral in pending.select_related("case__street__parent", "to_organisation"):
         with transaction.atomic():
             updated = (
                 Referral.objects.filter(pk=referral.pk)
@@ -803,7 +810,7 @@ def home_cards(user) -> list:
         (_("超时个案"), overdue_cases(cases).count(), "cases:case_list"),
     ]
     received = Referral.objects.visible_to(user).filter(
-        status=ReferralStatus.SENT, to_organisation__in=[a.organisation_id for a in access._assignments(user)]
+        status=ReferralStatus.SENT, to_organisation__in=access.organisation_ids(user)
     )
     if received.exists():
         cards.append((_("待接收转介"), received.count(), "cases:referral_list"))

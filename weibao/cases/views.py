@@ -120,20 +120,27 @@ class OpenCaseView(RoleRequiredMixin, FormView):
     form_class = forms.OpenCaseForm
 
     def allowed(self, user):
-        return access.can_open_cases(user) or access.has_role(user, access.Role.DISTRICT_OFFICE)
+        return access.may_open_cases(user)
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
         kwargs["user"] = self.request.user
         person = self.request.GET.get("person")
         if person and self.request.method == "GET":
-            kwargs["initial"] = {"persons": kwargs["initial"].get("persons") or []}
             from weibao.registry.models import Person
 
             found = Person.objects.visible_to(self.request.user, access.CHANGE).filter(uuid=person).first()
             if found:
-                kwargs["initial"]["persons"] = [found.pk]
+                kwargs["initial"] = {**kwargs["initial"], "persons": [found.pk]}
         return kwargs
+
+    def get_context_data(self, **kwargs):
+        form = kwargs.get("form") or self.get_form()
+        chosen = form["persons"].value() or []
+        return super().get_context_data(
+            chosen=form.fields["persons"].queryset.filter(pk__in=[c for c in chosen if str(c).isdigit()]),
+            **kwargs,
+        )
 
     def form_valid(self, form):
         try:
@@ -143,6 +150,33 @@ class OpenCaseView(RoleRequiredMixin, FormView):
             return self.form_invalid(form)
         messages.success(self.request, _("已立案 %(n)s") % {"n": case.number})
         return redirect("cases:case_detail", uuid=case.uuid)
+
+
+PICKER_LIMIT = 20
+
+
+@login_required
+def person_picker(request):
+    """HTMX: children matching a name, pinyin or document number, to tick on the open-case form."""
+    from weibao.registry.models import Person
+    from weibao.registry.search import name_query
+
+    if not access.may_open_cases(request.user):
+        raise PermissionDenied
+    q = (request.GET.get("q") or "").strip()
+    persons = []
+    if q:
+        record(
+            request.user, AuditAction.SEARCH, object_type="registry.person", extra={"purpose": "open case"}
+        )
+        persons = (
+            Person.objects.visible_to(request.user, access.CHANGE)
+            .filter(kind="minor")
+            .filter(name_query(q))
+            .select_related("street")
+            .order_by("name")[:PICKER_LIMIT]
+        )
+    return render(request, "cases/_person_picker.html", {"persons": persons, "q": q, "limit": PICKER_LIMIT})
 
 
 def _assessment_history(case):
@@ -521,4 +555,37 @@ def caseload(request):
         raise PermissionDenied
     return render(
         request, "cases/caseload.html", caseload_context(Case.objects.visible_to(request.user), request.user)
+    )
+
+
+@login_required
+def time_limits(request):
+    """The time limit of each step (data): the city office edits them, everyone who works cases reads them."""
+    from .models import TimeLimit
+
+    user = request.user
+    if not (access.can_view_cases(user) or access.can_configure_catalogues(user)):
+        raise PermissionDenied
+    may_edit = access.can_configure_catalogues(user)
+    limits = list(TimeLimit.objects.order_by("pk"))
+    if request.method == "POST":
+        if not may_edit:
+            raise PermissionDenied
+        changed = 0
+        for limit in limits:
+            value = request.POST.get(f"hours_{limit.pk}")
+            if value is None or value == str(limit.hours):
+                continue
+            try:
+                services.set_time_limit(limit, user, hours=value)
+                changed += 1
+            except ValidationError as exc:
+                _errors_to_messages(request, exc)
+        if changed:
+            messages.success(request, _("已保存 %(n)s 项时限") % {"n": changed})
+        return redirect("cases:time_limits")
+    return render(
+        request,
+        "cases/time_limits.html",
+        {"limits": limits, "may_edit": may_edit, "states": dict(State.choices)},
     )

@@ -27,6 +27,7 @@ def navigation(request):
     if access.can_configure_catalogues(user):
         nav.append((_("人员类别"), reverse("registry:category_list"), "tags"))
         nav.append((_("事件目录"), reverse("feeds:eventtype_list"), "list-details"))
+        nav.append((_("办理时限"), reverse("cases:time_limits"), "clock"))
     if access.can_list_users(user):
         nav.append((_("账户与角色"), reverse("accounts:user_list"), "user-shield"))
     if access.can_read_audit(user):

@@ -138,3 +138,29 @@ def test_import_instrument_command_new_version_and_bad_files(world, tmp_path):
     broken.write_text("{not json", encoding="utf-8")
     with pytest.raises(CommandError):
         call_command("import_instrument", str(broken))
+
+
+def test_time_limits_are_data_the_city_office_edits(world):
+    from django.test import Client
+    from django.urls import reverse
+
+    from weibao.audit.models import AuditEvent
+    from weibao.cases.models import TimeLimit
+    from weibao.cases.testing import open_test_case
+    from weibao.lib.testing import verify_second_factor
+
+    intake_normal = TimeLimit.objects.get(step="intake", priority="normal")
+    city, worker = Client(), Client()
+    verify_second_factor(city, world.users["city"])
+    verify_second_factor(worker, world.users["worker_a1"])
+    assert worker.get(reverse("cases:time_limits")).status_code == 200
+    assert worker.post(reverse("cases:time_limits"), {f"hours_{intake_normal.pk}": "1"}).status_code == 403
+    city.post(reverse("cases:time_limits"), {f"hours_{intake_normal.pk}": "abc"})
+    intake_normal.refresh_from_db()
+    assert intake_normal.hours == 72
+    city.post(reverse("cases:time_limits"), {f"hours_{intake_normal.pk}": "48"})
+    intake_normal.refresh_from_db()
+    assert intake_normal.hours == 48
+    assert AuditEvent.objects.filter(action="update", object_type="cases.timelimit").exists()
+    case = open_test_case(world.users["worker_a1"], [world.persons["a1"]])
+    assert case.state_due - case.opened_at == datetime.timedelta(hours=48)

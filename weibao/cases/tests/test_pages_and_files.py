@@ -272,3 +272,19 @@ def test_case_timeline_in_date_order(world):
     entries = case_timeline(case, worker, True)
     assert [e["kind"] for e in entries] == ["transition", "transition", "note"]
     assert entries == sorted(entries, key=lambda e: e["when"], reverse=True)
+
+
+def test_person_picker_searches_within_scope_and_is_audited(world):
+    worker = client_for(world.users["worker_a1"])
+    html = worker.get(reverse("cases:person_picker"), {"q": "测试"}).content.decode()
+    assert f'value="{world.persons["a1"].pk}"' in html
+    assert f'value="{world.persons["b1"].pk}"' not in html and f'value="{world.persons["a2"].pk}"' not in html
+    assert AuditEvent.objects.filter(actor_id=world.users["worker_a1"].pk, action="search").exists()
+    assert worker.get(reverse("cases:person_picker")).status_code == 200
+    assert (
+        client_for(world.users["sysadmin"]).get(reverse("cases:person_picker"), {"q": "测试"}).status_code
+        == 403
+    )
+    assert client_for(world.users["edu_city"]).get(reverse("cases:case_open")).status_code == 403
+    page = worker.get(reverse("cases:case_open"), {"person": str(world.persons["a1"].uuid)}).content.decode()
+    assert f'value="{world.persons["a1"].pk}" checked' in page
