@@ -36,10 +36,15 @@ def _tab(page, name):
     page.locator(f".card-header-tabs a[href='#{name}']").click()
 
 
+def _submit(page, locator):
+    """Click a button that posts a form, and wait for the page it leads to (not the old one)."""
+    with page.expect_navigation():
+        locator.click()
+
+
 def _move(page, reason, button):
     page.fill("#transition-form input[name=reason]", reason)
-    page.get_by_role("button", name=button).click()
-    page.wait_for_load_state()
+    _submit(page, page.get_by_role("button", name=button))
 
 
 def test_case_from_intake_to_closure_with_the_leads_approval(server, browser):
@@ -97,7 +102,7 @@ def test_case_from_intake_to_closure_with_the_leads_approval(server, browser):
     page.wait_for_url("**#interventions")
     _move(page, "干预完成，进入回顾", "转到回顾评估")
     page.fill("#transition-form input[name=reason]", "儿童照料已落实，申请结案")
-    page.get_by_test_id("request-approval").click()
+    _submit(page, page.get_by_test_id("request-approval"))
     assert "待站长审批" in page.get_by_test_id("pending-approval").inner_text()
     page.screenshot(path=str(SCREENSHOTS / "cases-worker-requests-closure.png"), full_page=True)
     context.close()
@@ -105,10 +110,9 @@ def test_case_from_intake_to_closure_with_the_leads_approval(server, browser):
     context, page = _sign_in(browser, server, "lead_a1")
     page.goto(f"{server}/cases/?tab=approvals")
     page.get_by_role("link", name=number).click()
-    assert page.url == case_url
+    page.wait_for_url(case_url)
     page.fill("[data-testid=pending-approval] input[name=reason]", "同意结案，三个月后回访")
-    page.get_by_role("button", name="批准").click()
-    page.wait_for_load_state()
+    _submit(page, page.get_by_role("button", name="批准"))
     assert page.get_by_test_id("case-state").inner_text() == "结案"
     timeline = page.locator("#case-timeline").inner_text()
     for text in ("回顾评估 → 结案", "站长批准", "家庭监护能力评估", "受理 → 评估"):
@@ -174,13 +178,12 @@ def test_referral_answered_by_the_member_unit_on_a_phone(server, browser, tmp_pa
     page.wait_for_url(f"{server}/")
     page.goto(f"{server}/cases/referrals/")
     page.get_by_role("link", name=number).click()
+    page.wait_for_url("**/cases/*-*/")
     body = page.locator(".page-body").inner_text()
     assert "请协调学校提供学业支持" in body and "转介函.pdf" in body and "家庭情况" not in body
-    page.get_by_role("button", name="接收").click()
-    page.wait_for_load_state()
+    _submit(page, page.get_by_role("button", name="接收"))
     page.fill("textarea[name=report]", "已与学校对接，安排每周两次课后辅导")
-    page.get_by_role("button", name="反馈").click()
-    page.wait_for_load_state()
+    _submit(page, page.get_by_role("button", name="反馈"))
     assert "已反馈" in page.get_by_test_id("referral").inner_text()
     page.screenshot(path=str(SCREENSHOTS / "cases-member-unit-phone.png"), full_page=True)
     context.close()
