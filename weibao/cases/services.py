@@ -269,6 +269,10 @@ def transition(case, to_state, actor, *, reason) -> Case:
         )
     if TRANSITIONS[key] is not None:
         raise ValidationError({"to_state": _("结案和重新开案须经站长审批 (needs the lead's approval)")})
+    if case.approvals.filter(status=ApprovalStatus.PENDING).exists():
+        raise ValidationError(
+            {"to_state": _("有待站长审批的申请，审批后再变更状态 (a request awaits the lead)")}
+        )
     if key == (State.INTAKE, State.ASSESSMENT) and not case.notes.filter(kind=NoteKind.VISIT).exists():
         raise ValidationError({"to_state": _("进入评估前须至少记录一次走访 (record the first visit first)")})
     _move(case, to_state, actor, reason)

@@ -232,7 +232,7 @@ def case_detail(request, uuid):
             may_change=may_change,
             may_export=Case.objects.visible_to(user, access.EXPORT).filter(pk=case.pk).exists(),
             may_decide=access.may_decide_approvals(user, case),
-            moves=[State(s) for s in moves_from(case.state)] if may_change else [],
+            moves=[State(s) for s in moves_from(case.state)] if may_change and not pending else [],
             approval_kind=approval_kind_from(case.state) if may_change and not pending else None,
             pending=pending,
             approvals=case.approvals.exclude(status=ApprovalStatus.PENDING).select_related(

@@ -65,6 +65,8 @@ def test_full_workflow_with_going_back_and_lead_approval(world):
     approval = services.request_approval(case, worker, reason="目标达成")
     with pytest.raises(ValidationError):
         services.request_approval(case, worker, reason="再次申请")
+    with pytest.raises(ValidationError):  # no moves while the lead has not decided
+        services.transition(case, "implementation", worker, reason="继续干预")
     with pytest.raises(PermissionDenied):  # a worker cannot approve
         services.decide_approval(approval, worker, approve=True, reason="同意")
     services.decide_approval(approval, lead, approve=False, reason="还需跟进一个月")
