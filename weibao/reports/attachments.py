@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from . import conf
@@ -56,7 +57,10 @@ def check(upload) -> str:
     limit = conf.get("ATTACHMENT_MAX_BYTES")
     if upload.size > limit:
         raise ValidationError(
-            {"attachments": _("文件“%(f)s”超过 %(m)d MB (file too large)") % {"f": name, "m": limit // 2**20}}
+            {
+                "attachments": _("文件“%(f)s”超过 %(m)s (file too large)")
+                % {"f": name, "m": filesizeformat(limit)}
+            }
         )
     if upload.size == 0:
         raise ValidationError({"attachments": _("文件“%(f)s”为空 (empty file)") % {"f": name}})

@@ -11,6 +11,7 @@ from weibao.accounts.models import Area
 from weibao.lib.checksums import id_birth_date, validate_id_number
 from weibao.registry.choices import Sex
 
+from . import conf
 from .choices import Decision, Relation, Situation
 from .models import Report
 
@@ -160,6 +161,24 @@ class StaffReportForm(ReportForm):
     attachments = MultipleFileField(
         label=_("附件"), required=False, help_text=_("照片或文件：jpg、png、pdf、docx，每个不超过 10 MB")
     )
+
+    def clean_attachments(self):
+        from django.core.exceptions import ValidationError
+
+        from .attachments import check
+
+        uploads = self.cleaned_data.get("attachments") or []
+        if len(uploads) > conf.get("ATTACHMENT_MAX_COUNT"):
+            raise forms.ValidationError(_("最多上传 %(n)d 个附件") % {"n": conf.get("ATTACHMENT_MAX_COUNT")})
+        errors = []
+        for upload in uploads:  # all checked before anything is stored
+            try:
+                check(upload)
+            except ValidationError as exc:
+                errors.extend(exc.messages)
+        if errors:
+            raise forms.ValidationError(errors)
+        return uploads
 
 
 class PublicReportForm(ReportForm):

@@ -9,9 +9,9 @@ from django.utils import timezone
 from weibao.accounts.choices import Role
 from weibao.audit.models import AuditEvent
 from weibao.lib.testing import A1, A2, B1, area, org
+from weibao.notifications import sms
 from weibao.notifications.deadlines import check_all
 from weibao.notifications.models import Notification
-from weibao.notifications import sms
 from weibao.registry import services as registry
 from weibao.registry.models import DepartmentLink, IdentityDocument, Person
 from weibao.registry.timeline import timeline
