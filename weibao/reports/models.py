@@ -16,6 +16,11 @@ from weibao.registry.models import Person
 from .choices import Channel, Decision, Refusal, Relation, Situation, Status, Urgency
 
 
+OPEN_REPORTS_LABEL = _(
+    "未办结的强制报告"
+)  # the home-page card (weibao.ui); translated in this app's catalogue
+
+
 class PartnerChannel(models.Model):
     """A partner platform that forwards reports (随申办未成年人专区, 12355, 12309). Only a hash of its token is kept."""
 

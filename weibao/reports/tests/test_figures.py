@@ -61,3 +61,12 @@ def test_bodies_that_never_reported_are_listed_for_the_district(world):
         client = Client()
         verify_second_factor(client, world.users[persona])
         assert client.get("/reports/figures/").status_code == 403
+
+
+def test_home_page_counts_open_reports_for_those_who_see_them(world):
+    make_report(world)
+    for persona, shown in [("police_a", True), ("reporter", True), ("worker_b1", True), ("sysadmin", False)]:
+        client = Client()
+        verify_second_factor(client, world.users[persona])
+        html = client.get("/").content.decode()
+        assert ("未办结的强制报告" in html) is shown, persona
