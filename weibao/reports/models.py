@@ -15,7 +15,6 @@ from weibao.registry.models import Person
 
 from .choices import Channel, Decision, Refusal, Relation, Situation, Status, Urgency
 
-
 OPEN_REPORTS_LABEL = _(
     "未办结的强制报告"
 )  # the home-page card (weibao.ui); translated in this app's catalogue
