@@ -15,9 +15,8 @@ from weibao.registry.models import Person
 
 from .choices import Channel, Decision, Refusal, Relation, Situation, Status, Urgency
 
-OPEN_REPORTS_LABEL = _(
-    "未办结的强制报告"
-)  # the home-page card (weibao.ui); translated in this app's catalogue
+# The home-page card's label (weibao.ui): here so that this app's catalogue translates it.
+OPEN_REPORTS_LABEL = _("未办结的强制报告")
 
 
 class PartnerChannel(models.Model):
