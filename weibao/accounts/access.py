@@ -357,6 +357,11 @@ def may_record_feedback(user, report) -> bool:
     return may_act_as_police(user, report) or _oversees(user, report)
 
 
+def may_link_report_person(user, report) -> bool:
+    """Link a report to a registry person: the workstation and the offices (who may change persons)."""
+    return may_record_contact(user, report) or _oversees(user, report)
+
+
 def may_merge_reports(user, report) -> bool:
     return _oversees(user, report)
 

@@ -23,10 +23,12 @@ from weibao.registry.choices import DocumentType, LinkBasis
 from weibao.registry.models import DepartmentLink
 
 from . import conf
-from .choices import Channel, Decision, Status, Step, Urgency
+from .choices import Channel, Decision, Situation, Status, Step, Urgency
 from .models import Report, ReportSequence
 
 ID_KIND = DocumentType.MAINLAND_ID
+# Sexual-abuse situations: the linked registry person becomes a sensitive record (Sensitivity.SENSITIVE).
+SENSITIVE_SITUATIONS = {Situation.GENITAL_INJURY, Situation.UNDER14_SEXUAL, Situation.OVER14_PREGNANCY}
 
 
 # --- numbering -----------------------------------------------------------------------------------------
@@ -114,7 +116,9 @@ def link_person(report: Report) -> None:
         address="",
         phone="",
     )
-    (report.person_id,) = persons_for([entry], organisation_id=receiver)
+    (report.person_id,) = persons_for(
+        [entry], organisation_id=receiver, sensitive=report.situation in SENSITIVE_SITUATIONS
+    )
 
 
 def give_police_access(report: Report) -> None:
@@ -371,6 +375,40 @@ def merge(duplicate: Report, primary: Report, *, actor, reason: str) -> Report:
     _tell_reporters(duplicate, subject, "report_merged")
     _tell_reporters(primary, subject, "report_merged")
     return duplicate
+
+
+@transaction.atomic
+def link_to_person(report: Report, person, *, actor) -> Report:
+    """A handler links a report (usually one without an ID number) to the registry person it is about."""
+    from weibao.registry.choices import Sensitivity
+    from weibao.registry.models import Person
+
+    report = _changeable(report, actor)
+    if not access.may_link_report_person(actor, report):
+        raise PermissionDenied(_("无权关联登记人员"))
+    if not Person.objects.visible_to(actor, access.CHANGE).filter(pk=person.pk).exists():
+        raise ValidationError({"person": _("该人员不在您的管辖范围内 (person outside your scope)")})
+    before = {"person": str(report.person.uuid) if report.person_id else ""}
+    report.person = person
+    report.save(update_fields=["person"])
+    if report.situation in SENSITIVE_SITUATIONS:
+        Person.all_objects.filter(pk=person.pk).update(sensitivity=Sensitivity.SENSITIVE)
+    give_police_access(report)
+    record(actor, AuditAction.UPDATE, report, before=before, after={"person": str(person.uuid)})
+    return report
+
+
+def person_candidates(report: Report, user, limit: int = 10):
+    """Registry persons the user may change whose name matches the reported minor's (closest birth date first)."""
+    from weibao.registry.models import Person
+    from weibao.registry.search import name_query
+
+    if not report.minor_name:
+        return []
+    qs = Person.objects.visible_to(user, access.CHANGE).filter(name_query(report.minor_name), kind="minor")
+    if report.minor_birth_date:
+        qs = qs.filter(birth_date=report.minor_birth_date)
+    return list(qs.select_related("street")[:limit])
 
 
 def report_for_case(report_uuid, *, actor) -> Report:

@@ -20,4 +20,5 @@ urlpatterns = [
     path("<uuid:uuid>/feedback/", views.feedback, name="feedback"),
     path("<uuid:uuid>/close/", views.close, name="close"),
     path("<uuid:uuid>/merge/", views.merge, name="merge"),
+    path("<uuid:uuid>/person/", views.link_person, name="link_person"),
 ]

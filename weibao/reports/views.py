@@ -179,6 +179,9 @@ def report_detail(request, uuid):
             initial={"primary": report.duplicate_of.number if report.duplicate_of else ""}
         ),
         "attachments": report.attachments.all() if details else [],
+        "candidates": services.person_candidates(report, user)
+        if open_ and not report.person_id and access.may_link_report_person(user, report)
+        else None,
         "person_visible": bool(report.person_id)
         and report.person.__class__.objects.visible_to(user).filter(pk=report.person_id).exists(),
     }
@@ -264,6 +267,24 @@ def merge(request, uuid):
         services.merge(report, primary, actor=request.user, reason=data["reason"])
 
     return _step(request, uuid, run, MergeForm)
+
+
+@login_required
+@require_POST
+def link_person(request, uuid):
+    from weibao.registry.models import Person
+
+    def run(report, data):
+        person = (
+            Person.objects.visible_to(request.user, access.CHANGE)
+            .filter(uuid=request.POST.get("person"))
+            .first()
+        )
+        if person is None:
+            raise ValidationError({"person": _("请选择登记人员 (choose a person)")})
+        services.link_to_person(report, person, actor=request.user)
+
+    return _step(request, uuid, run)
 
 
 @login_required

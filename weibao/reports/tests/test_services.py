@@ -209,3 +209,43 @@ def test_report_for_case_reads_the_change_scope(world):
 def test_created_time_is_now(world):
     with time_machine.travel(NOON, tick=False):
         assert make_report(world).created == timezone.now()
+
+
+def test_a_handler_links_a_report_without_id_to_the_registry_person(world):
+    from django.test import Client
+
+    from weibao.lib.testing import verify_second_factor
+
+    person = world.persons["a1"]
+    report = make_report(world, minor_name=person.name, minor_birth_date=person.birth_date)
+    assert report.person is None
+    worker = world.users["worker_a1"]
+    assert services.person_candidates(report, worker) == [person]
+    assert services.person_candidates(report, world.users["worker_b1"]) == []
+    with pytest.raises(ValidationError):
+        services.link_to_person(
+            report, world.persons["b1"], actor=world.users["district_a"]
+        )  # outside district A
+    with pytest.raises(PermissionDenied):
+        services.link_to_person(report, person, actor=world.users["police_a"])
+    client = Client()
+    verify_second_factor(client, worker)
+    page = client.get(f"/reports/{report.uuid}/").content.decode()
+    assert "关联登记人员" in page and str(person.uuid) in page
+    assert client.post(f"/reports/{report.uuid}/person/", {"person": str(person.uuid)}).status_code == 302
+    report.refresh_from_db()
+    assert report.person == person
+    assert DepartmentLink.objects.filter(person=person, organisation=report.police, basis="referred").exists()
+    assert [e.kind for e in timeline(person, worker)].count("report") == 1
+
+
+def test_sexual_abuse_reports_make_the_linked_person_sensitive(world):
+    report = make_report(world, id_number=id_number(5), situation=Situation.UNDER14_SEXUAL, minor_sex="F")
+    assert Person.objects.get(pk=report.person_id).sensitivity == "sensitive"
+    person = world.persons["a2"]
+    other = make_report(world, street="310101013", minor_name=person.name, situation=Situation.GENITAL_INJURY)
+    services.link_to_person(other, person, actor=world.users["district_a"])
+    person.refresh_from_db()
+    assert person.sensitivity == "sensitive"
+    plain = make_report(world, id_number=id_number(6))
+    assert Person.objects.get(pk=plain.person_id).sensitivity == "normal"
