@@ -353,8 +353,21 @@ def may_record_contact(user, report) -> bool:
 
 
 def may_record_feedback(user, report) -> bool:
-    """The police handling it tell the reporter; the district office may when the police have no account."""
-    return may_act_as_police(user, report) or _oversees(user, report)
+    """The police handling it tell the reporter (the offices may too); a report not for the police is
+    answered by its workstation."""
+    return (
+        may_act_as_police(user, report)
+        or _oversees(user, report)
+        or (report.police_id is None and may_record_contact(user, report))
+    )
+
+
+def may_close_report(user, report) -> bool:
+    return (
+        may_act_as_police(user, report)
+        or _oversees(user, report)
+        or (report.police_id is None and may_record_contact(user, report))
+    )
 
 
 def may_link_report_person(user, report) -> bool:

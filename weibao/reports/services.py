@@ -91,6 +91,8 @@ def set_deadlines(report: Report) -> None:
         )
     if report.workstation_id:
         report.contact_due = base + _hours("CONTACT_HOURS_URGENT" if urgent else "CONTACT_HOURS")
+        if not report.police_id:  # no police decision to wait for: the workstation answers after its contact
+            report.feedback_due = report.contact_due + _hours("FEEDBACK_HOURS")
 
 
 def link_person(report: Report) -> None:
@@ -331,7 +333,7 @@ def _tell_reporters(report: Report, subject: str, kind: str) -> None:
 @transaction.atomic
 def close(report: Report, *, actor) -> Report:
     report = _changeable(report, actor)
-    if not (access.may_act_as_police(actor, report) or access.may_merge_reports(actor, report)):
+    if not access.may_close_report(actor, report):
         raise PermissionDenied(_("无权办结该报告"))
     if not report.feedback_at:
         raise ValidationError(

@@ -170,7 +170,7 @@ def report_detail(request, uuid):
         "may_police": police,
         "may_contact": access.may_record_contact(user, report) and open_ and not report.contacted_at,
         "may_feedback": access.may_record_feedback(user, report) and open_ and not report.feedback_at,
-        "may_close": open_ and (police or access.may_merge_reports(user, report)),
+        "may_close": open_ and access.may_close_report(user, report),
         "may_merge": access.may_merge_reports(user, report) and open_,
         "decision_form": DecisionForm(),
         "contact_form": ContactForm(),

@@ -249,3 +249,17 @@ def test_sexual_abuse_reports_make_the_linked_person_sensitive(world):
     assert person.sensitivity == "sensitive"
     plain = make_report(world, id_number=id_number(6))
     assert Person.objects.get(pk=plain.person_id).sensitivity == "normal"
+
+
+def test_a_report_not_for_the_police_is_answered_and_closed_by_the_workstation(world):
+    report = make_report(world, situation=Situation.OTHER)
+    assert report.police is None
+    assert report.feedback_due == report.contact_due + datetime.timedelta(hours=72)
+    worker = world.users["worker_a1"]
+    services.record_contact(report, actor=worker, note="已家访，家长已接受指导")
+    services.record_feedback(report, actor=worker, text="已家访核实，孩子由祖母照看，已转介社工跟进。")
+    services.close(report, actor=worker)
+    assert Report.objects.get(pk=report.pk).status == Status.CLOSED
+    police_report = make_report(world, minor_name="另一个孩子")
+    with pytest.raises(PermissionDenied):
+        services.record_feedback(police_report, actor=worker, text="工作站不能代替公安反馈")
