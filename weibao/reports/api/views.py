@@ -67,7 +67,11 @@ class PartnerReportCreate(PartnerMixin, APIView):
         existing = (
             Report.objects.filter(partner=partner, external_id=external_id).first() if external_id else None
         )
-        if existing is not None:  # a resend: the same report, nothing new
+        if existing is not None:  # a resend: the same report, nothing new (the submission is still kept)
+            intake.keep(
+                channel=Channel.PARTNER, accepted=True, partner=partner, report=existing,
+                detail=f"resend {external_id}", size=len(request.body or b""),
+            )  # fmt: skip
             return Response(PartnerReceiptSerializer(existing).data, status=status.HTTP_200_OK)
         size = len(request.body or b"")
         try:

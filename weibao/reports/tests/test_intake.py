@@ -115,6 +115,10 @@ def test_partner_report_is_created_and_a_resend_returns_the_same_report(world):
     again = _post(token, _payload(description="再次发送，内容有变化也不会新建报告。"))
     assert again.status_code == 200 and again.json()["uuid"] == body["uuid"]
     assert Report.objects.count() == 1
+    assert list(Submission.objects.order_by("pk").values_list("detail", flat=True)) == [
+        "",
+        "resend QX-2026-0001",
+    ]
     other_channel, other_token = partner_with_token("12309")
     separate = _post(other_token, _payload())  # the same external id from another channel is another report
     assert separate.status_code == 201 and Report.objects.count() == 2
