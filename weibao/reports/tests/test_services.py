@@ -237,6 +237,8 @@ def test_a_handler_links_a_report_without_id_to_the_registry_person(world):
     assert report.person == person
     assert DepartmentLink.objects.filter(person=person, organisation=report.police, basis="referred").exists()
     assert [e.kind for e in timeline(person, worker)].count("report") == 1
+    person_page = client.get(f"/registry/persons/{person.uuid}/").content.decode()
+    assert report.number in person_page and f"/reports/{report.uuid}/" in person_page
 
 
 def test_sexual_abuse_reports_make_the_linked_person_sensitive(world):
