@@ -96,3 +96,14 @@ def test_deadline_registry_runs_checkers_with_the_controlled_clock(monkeypatch):
     with time_machine.travel(datetime.datetime(2026, 1, 2, 3, 4, tzinfo=datetime.UTC), tick=False):
         assert deadlines.check_all() == {"demo": 2}
     assert seen == [datetime.datetime(2026, 1, 2, 3, 4, tzinfo=datetime.UTC)]
+
+
+def test_check_deadlines_command(monkeypatch):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    monkeypatch.setattr(deadlines, "_checkers", {"cases": lambda now: 3})
+    out = StringIO()
+    call_command("check_deadlines", stdout=out)
+    assert out.getvalue() == "cases: 3 escalated\n"
