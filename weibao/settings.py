@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "weibao.registry",
     "weibao.feeds",
     "weibao.notifications",
+    "weibao.reports",
     "weibao.ui",
 ]
 
@@ -214,6 +215,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PersonKindEnum": "weibao.registry.choices.PersonKind",
         "StreetKindEnum": "weibao.accounts.choices.StreetKind",
+        "ReportStatusEnum": "weibao.reports.choices.Status",
+        "SexEnum": "weibao.registry.choices.Sex",
     },
 }
 API_TOKEN_DAYS = env_int("WEIBAO_API_TOKEN_DAYS", 90)
