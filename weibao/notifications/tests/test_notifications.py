@@ -71,12 +71,12 @@ def test_only_recipient_sees_and_marks(world, client):
     assert "给黄浦公安" in page.content.decode()
     one = Notification.objects.get()
     assert client.get(f"/api/notifications/notifications/{one.pk}/").json()["subject"] == "给黄浦公安"
-    t.verify_second_factor(client, other)
-    assert client.get(f"/api/notifications/notifications/{one.pk}/").status_code == 404
     assert 'data-testid="unread-count">1<' in page.content.decode()
     response = client.post(reverse("notifications:mark_read"), {"next": "https://evil.example/"})
     assert response.url == reverse("notifications:list")
     assert Notification.objects.get().read_at is not None
+    t.verify_second_factor(client, other)
+    assert client.get(f"/api/notifications/notifications/{one.pk}/").status_code == 404
 
 
 def test_api_rejects_bad_ids(world, client):
