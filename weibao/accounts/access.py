@@ -291,21 +291,27 @@ def report_scope(queryset, user, action: str = VIEW, *, prefix: str = ""):
     * mandated reporter: the reports its own organisation filed (view only; pages show status and feedback);
     * anyone else, administrators included: nothing.
     """
+    from weibao.reports.choices import SENSITIVE_SITUATIONS
+
     p = f"{prefix}__" if prefix else ""
+    not_sensitive = ~Q(**{f"{p}situation__in": SENSITIVE_SITUATIONS})
     clauses = []
     for a in _assignments(user):
+        clause = None
         if a.role == Role.CITY_OFFICE and a.area.level == AreaLevel.CITY:
-            return queryset
-        if a.role == Role.DISTRICT_OFFICE:
-            clauses.append(Q(**{f"{p}district_id": a.area_id}))
+            clause = Q()
+        elif a.role == Role.DISTRICT_OFFICE:
+            clause = Q(**{f"{p}district_id": a.area_id})
         elif a.role == Role.POLICE_OFFICER and action in (VIEW, CHANGE):
-            clauses.append(Q(**{f"{p}police_id": a.organisation_id}))
+            clauses.append(Q(**{f"{p}police_id": a.organisation_id}))  # the handling police read it whole
         elif a.role in (Role.WORKSTATION_WORKER, Role.WORKSTATION_LEAD) and (
             action in (VIEW, CHANGE) or (action == EXPORT and a.role == Role.WORKSTATION_LEAD)
         ):
-            clauses.append(Q(**{f"{p}workstation_id": a.organisation_id}))
+            clause = Q(**{f"{p}workstation_id": a.organisation_id})
         elif a.role == Role.MANDATED_REPORTER and action == VIEW:
-            clauses.append(Q(**{f"{p}reporter_org_id": a.organisation_id}))
+            clauses.append(Q(**{f"{p}reporter_org_id": a.organisation_id}))  # status and feedback only
+        if clause is not None:  # office and workstation staff: sexual-abuse reports need the sensitive flag
+            clauses.append(clause if a.may_read_sensitive else clause & not_sensitive)
     if not clauses:
         return queryset.none()
     combined = clauses[0]

@@ -19,6 +19,13 @@ class Situation(models.TextChoices):
     OTHER = "other", _("其他情况（不属于上述情形）")
 
 
+# Sexual-abuse situations: sensitive records. The linked registry person becomes sensitive, and office and
+# workstation staff read such reports only with ``may_read_sensitive`` (access.report_scope).
+SENSITIVE_SITUATIONS = frozenset(
+    {Situation.GENITAL_INJURY, Situation.UNDER14_SEXUAL, Situation.OVER14_PREGNANCY}
+)
+
+
 class Channel(models.TextChoices):
     STAFF = "staff", _("责任单位填报")
     PUBLIC = "public", _("公众网页")

@@ -23,12 +23,10 @@ from weibao.registry.choices import DocumentType, LinkBasis
 from weibao.registry.models import DepartmentLink
 
 from . import conf
-from .choices import Channel, Decision, Situation, Status, Step, Urgency
+from .choices import SENSITIVE_SITUATIONS, Channel, Decision, Status, Step, Urgency
 from .models import Report, ReportSequence
 
 ID_KIND = DocumentType.MAINLAND_ID
-# Sexual-abuse situations: the linked registry person becomes a sensitive record (Sensitivity.SENSITIVE).
-SENSITIVE_SITUATIONS = {Situation.GENITAL_INJURY, Situation.UNDER14_SEXUAL, Situation.OVER14_PREGNANCY}
 
 
 # --- numbering -----------------------------------------------------------------------------------------

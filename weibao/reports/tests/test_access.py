@@ -116,3 +116,14 @@ def test_attachments_are_served_only_to_those_who_see_the_details(world, tmp_pat
         if status == 200:
             assert response["Content-Type"] == "image/png"
     assert AuditEvent.objects.filter(object_id=str(report.uuid), extra__attachment="伤情.png").count() == 2
+
+
+def test_sexual_abuse_reports_need_the_sensitive_flag(world, reports):
+    """A street worker without ``may_read_sensitive`` does not see them; the lead (flagged) and police do."""
+    from weibao.reports.choices import Situation
+
+    report = reports[A]
+    Report.objects.filter(pk=report.pk).update(situation=Situation.UNDER14_SEXUAL)
+    for persona, sees in [("worker_a1", False), ("lead_a1", True), ("police_a", True), ("district_a", False)]:
+        user = world.users[persona]
+        assert Report.objects.visible_to(user).filter(pk=report.pk).exists() is sees, persona
