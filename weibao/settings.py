@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "weibao.registry",
     "weibao.feeds",
     "weibao.notifications",
+    "weibao.reports",
     "weibao.cases",
     "weibao.ui",
 ]
@@ -215,6 +216,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PersonKindEnum": "weibao.registry.choices.PersonKind",
         "StreetKindEnum": "weibao.accounts.choices.StreetKind",
+        "ReportStatusEnum": "weibao.reports.choices.Status",
+        "SexEnum": "weibao.registry.choices.Sex",
+        "UrgencyEnum": "weibao.reports.choices.Urgency",  # the same set as cases.choices.Priority
         "CaseStateEnum": "weibao.cases.choices.State",
         "PlanStatusEnum": "weibao.cases.choices.PlanStatus",
         "InterventionStatusEnum": "weibao.cases.choices.InterventionStatus",

@@ -278,6 +278,127 @@ def may_register_feeds(user) -> bool:
     return has_role(user, Role.CITY_OFFICE, Role.SYSTEM_ADMIN)
 
 
+# --- reports -------------------------------------------------------------------------------------
+
+
+def report_scope(queryset, user, action: str = VIEW, *, prefix: str = ""):
+    """Mandatory reports ``user`` may ``action`` (view; change = record a step; export = CSV).
+
+    * city office: every report (view, change, export);
+    * district office: reports of its district (view, change, export);
+    * police officer: reports routed to its police organisation (view, change);
+    * workstation worker or lead: reports routed to its workstation (view, change; the lead exports);
+    * mandated reporter: the reports its own organisation filed (view only; pages show status and feedback);
+    * anyone else, administrators included: nothing.
+    """
+    from weibao.reports.choices import SENSITIVE_SITUATIONS
+
+    p = f"{prefix}__" if prefix else ""
+    not_sensitive = ~Q(**{f"{p}situation__in": SENSITIVE_SITUATIONS})
+    clauses = []
+    for a in _assignments(user):
+        clause = None
+        if a.role == Role.CITY_OFFICE and a.area.level == AreaLevel.CITY:
+            clause = Q()
+        elif a.role == Role.DISTRICT_OFFICE:
+            clause = Q(**{f"{p}district_id": a.area_id})
+        elif a.role == Role.POLICE_OFFICER and action in (VIEW, CHANGE):
+            clauses.append(Q(**{f"{p}police_id": a.organisation_id}))  # the handling police read it whole
+        elif a.role in (Role.WORKSTATION_WORKER, Role.WORKSTATION_LEAD) and (
+            action in (VIEW, CHANGE) or (action == EXPORT and a.role == Role.WORKSTATION_LEAD)
+        ):
+            clause = Q(**{f"{p}workstation_id": a.organisation_id})
+        elif a.role == Role.MANDATED_REPORTER and action == VIEW:
+            clauses.append(Q(**{f"{p}reporter_org_id": a.organisation_id}))  # status and feedback only
+        if clause is not None:  # office and workstation staff: sexual-abuse reports need the sensitive flag
+            clauses.append(clause if a.may_read_sensitive else clause & not_sensitive)
+    if not clauses:
+        return queryset.none()
+    combined = clauses[0]
+    for clause in clauses[1:]:
+        combined |= clause
+    return queryset.filter(combined)
+
+
+def may_file_reports(user) -> bool:
+    return has_role(user, Role.MANDATED_REPORTER)
+
+
+def may_list_reports(user) -> bool:
+    return has_role(
+        user,
+        Role.CITY_OFFICE,
+        Role.DISTRICT_OFFICE,
+        Role.POLICE_OFFICER,
+        Role.WORKSTATION_WORKER,
+        Role.WORKSTATION_LEAD,
+        Role.MANDATED_REPORTER,
+    )
+
+
+def _handles(user, report, roles, field: str) -> bool:
+    return any(a.role in roles and a.organisation_id == getattr(report, field) for a in _assignments(user))
+
+
+def _oversees(user, report) -> bool:
+    """District office of the report's district, or the city office."""
+    return any(
+        (a.role == Role.CITY_OFFICE and a.area.level == AreaLevel.CITY)
+        or (a.role == Role.DISTRICT_OFFICE and a.area_id == report.district_id)
+        for a in _assignments(user)
+    )
+
+
+def may_act_as_police(user, report) -> bool:
+    """Record acceptance, decision and case number: officers of the police organisation it was routed to."""
+    return _handles(user, report, {Role.POLICE_OFFICER}, "police_id")
+
+
+def may_record_contact(user, report) -> bool:
+    return _handles(user, report, {Role.WORKSTATION_WORKER, Role.WORKSTATION_LEAD}, "workstation_id")
+
+
+def may_record_feedback(user, report) -> bool:
+    """The police handling it tell the reporter (the offices may too); a report not for the police is
+    answered by its workstation."""
+    return (
+        may_act_as_police(user, report)
+        or _oversees(user, report)
+        or (report.police_id is None and may_record_contact(user, report))
+    )
+
+
+def may_close_report(user, report) -> bool:
+    return (
+        may_act_as_police(user, report)
+        or _oversees(user, report)
+        or (report.police_id is None and may_record_contact(user, report))
+    )
+
+
+def may_link_report_person(user, report) -> bool:
+    """Link a report to a registry person: the workstation and the offices (who may change persons)."""
+    return may_record_contact(user, report) or _oversees(user, report)
+
+
+def may_merge_reports(user, report) -> bool:
+    return _oversees(user, report)
+
+
+def may_see_report_details(user, report) -> bool:
+    """Everything but the reporter's identity: handlers and offices (not the reporting organisation)."""
+    return may_act_as_police(user, report) or may_record_contact(user, report) or _oversees(user, report)
+
+
+def may_see_reporter_identity(user, report) -> bool:
+    """Who reported: the police handling it and the offices; not the workstation (it meets the family)."""
+    return may_act_as_police(user, report) or _oversees(user, report)
+
+
+def may_view_report_figures(user) -> bool:
+    return has_role(user, Role.CITY_OFFICE, Role.DISTRICT_OFFICE)
+
+
 # --- cases ---------------------------------------------------------------------------------------
 
 # Which roles may do what to cases, by the case's street (the owning workstation's street).

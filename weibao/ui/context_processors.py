@@ -24,6 +24,8 @@ def navigation(request):
         nav.append((_("数据报送"), reverse("feeds:feed_list"), "database-import"))
     if Feed.objects.visible_to(user, access.SEND).exists():
         nav.append((_("待修正记录"), reverse("feeds:landing_list"), "alert-triangle"))
+    if access.may_list_reports(user):
+        nav.append((_("强制报告"), reverse("reports:list"), "alert-octagon"))
     if access.can_configure_catalogues(user):
         nav.append((_("人员类别"), reverse("registry:category_list"), "tags"))
         nav.append((_("事件目录"), reverse("feeds:eventtype_list"), "list-details"))
