@@ -583,6 +583,41 @@ def send_referral(case, actor, *, to_organisation, reason, due=None, files=()) -
     return referral
 
 
+@transaction.atomic
+def withdraw_referral(referral, actor, *, reason) -> Referral:
+    """The workstation takes a referral back (sent or accepted, not yet reported); the receiver's view ends."""
+    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    _require(referral.case, actor)
+    reason = _reason(reason)
+    if referral.status not in (ReferralStatus.SENT, ReferralStatus.ACCEPTED):
+        raise ValidationError({"status": _("该转介已结束，不能撤回 (the referral is finished)")})
+    before = {"status": referral.status}
+    referral.status = ReferralStatus.WITHDRAWN
+    referral.save(update_fields=["status"])
+    record(
+        actor, AuditAction.UPDATE, referral, before=before, after={"status": referral.status}, reason=reason
+    )
+    _drop_links_if_unreferred(referral)
+    notify(
+        subject=_("转介 %(n)s 已撤回") % {"n": referral.case.number},
+        kind="case_referral",
+        organisations=[referral.to_organisation],
+        roles=list(access.RELATION_ROLES),
+        email=False,
+    )
+    return referral
+
+
+def _drop_links_if_unreferred(referral):
+    """The receiver no longer needs to see the children once no active referral of the case is left to it."""
+    if not referral.case.referrals.filter(
+        to_organisation=referral.to_organisation, status__in=access.ACTIVE_REFERRAL_STATUSES
+    ).exists():
+        DepartmentLink.objects.filter(
+            person__in=referral.case.persons.all(), organisation=referral.to_organisation, basis="referred"
+        ).delete()
+
+
 def _receiver_referral(referral, actor):
     referral = Referral.objects.select_for_update().get(pk=referral.pk)
     if not access.may_respond_to_referral(actor, referral):
@@ -609,15 +644,7 @@ def respond_referral(referral, actor, *, accept: bool, reason) -> Referral:
     referral.save()
     record(actor, AuditAction.UPDATE, referral, after={"status": referral.status}, reason=reason or "")
     if not accept:
-        # The receiver declined: it no longer needs to see the children because of this referral.
-        if not referral.case.referrals.filter(
-            to_organisation=referral.to_organisation, status__in=access.ACTIVE_REFERRAL_STATUSES
-        ).exists():
-            DepartmentLink.objects.filter(
-                person__in=referral.case.persons.all(),
-                organisation=referral.to_organisation,
-                basis="referred",
-            ).delete()
+        _drop_links_if_unreferred(referral)
     _tell_workstation(referral, _("转介 %(n)s %(s)s"))
     return referral
 

@@ -35,5 +35,10 @@ urlpatterns = [
         name="compliance_add",
     ),
     path("<uuid:uuid>/referrals/", views.send_referral, name="referral_send"),
+    path(
+        "<uuid:uuid>/referrals/<uuid:referral_uuid>/withdraw/",
+        views.withdraw_referral,
+        name="referral_withdraw",
+    ),
     path("<uuid:uuid>/assess/", views.assessment_new, name="assessment_new"),
 ]

@@ -392,6 +392,16 @@ send_referral = case_action(
 )
 
 
+def _withdraw(request, case, d, referral_uuid):
+    referral = Referral.objects.filter(case=case, uuid=referral_uuid).first()
+    if referral is None:
+        raise Http404
+    services.withdraw_referral(referral, request.user, reason=d["reason"])
+
+
+withdraw_referral = case_action(forms.ReasonForm, _withdraw, _("已撤回转介"))
+
+
 def _referral_for_receiver(request, uuid):
     referral = scoped_row(Referral, request.user, uuid, access.VIEW)
     if not access.may_respond_to_referral(request.user, referral):

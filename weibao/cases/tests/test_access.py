@@ -145,3 +145,36 @@ def test_worker_of_another_street_cannot_write_through_api(world):
     case = world.cases["a1"]
     response = client.post("/api/cases/notes/", {"case": str(case.uuid), "kind": "note", "text": "x"})
     assert response.status_code == 400 and "case" in response.json()["errors"]
+
+
+def test_withdrawn_referral_ends_the_member_units_view(world):
+    case = world.cases["a1_referred"]
+    referral = case.referrals.get()
+    worker = _client(world.users["worker_a1"])
+    response = worker.post(
+        reverse("cases:referral_withdraw", args=[case.uuid, referral.uuid]), {"reason": ""}
+    )
+    referral.refresh_from_db()
+    assert response.status_code == 302 and referral.status == "sent"  # a reason is required
+    worker.post(reverse("cases:referral_withdraw", args=[case.uuid, referral.uuid]), {"reason": "家庭已搬离"})
+    referral.refresh_from_db()
+    assert referral.status == "withdrawn"
+    edu = world.users["edu_city"]
+    assert not Case.objects.visible_to(edu).exists()
+    assert (
+        _client(edu).get(reverse("registry:person_detail", args=[world.persons["a1"].uuid])).status_code
+        == 404
+    )
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        services.withdraw_referral(referral, world.users["worker_a1"], reason="再次撤回")
+    # The member unit cannot withdraw (it cannot change the case): 404 and audited.
+    before = _denials(edu, case)
+    assert (
+        _client(edu)
+        .post(reverse("cases:referral_withdraw", args=[case.uuid, referral.uuid]), {"reason": "x"})
+        .status_code
+        == 404
+    )
+    assert _denials(edu, case) == before + 1
