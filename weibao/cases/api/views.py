@@ -240,9 +240,11 @@ class ReferralViewSet(CaseScopedViewSetMixin, mixins.CreateModelMixin, viewsets.
         return super().scope_action()
 
     def get_serializer_class(self):
-        return {"respond": s.ReferralResponseSerializer, "report": s.ReferralReportSerializer}.get(
-            self.action, s.ReferralSerializer
-        )
+        return {
+            "respond": s.ReferralResponseSerializer,
+            "report": s.ReferralReportSerializer,
+            "withdraw": s.CaseReasonSerializer,
+        }.get(self.action, s.ReferralSerializer)
 
     def get_queryset(self):
         return super().get_queryset().select_related("case", "to_organisation")
@@ -259,6 +261,18 @@ class ReferralViewSet(CaseScopedViewSetMixin, mixins.CreateModelMixin, viewsets.
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         referral = services.respond_referral(referral, request.user, **serializer.validated_data)
+        return Response(s.ReferralSerializer(referral, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=s.CaseReasonSerializer, responses=s.ReferralSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, uuid=None):
+        """The workstation takes the referral back; the receiver no longer sees the case."""
+        referral = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        referral = services.withdraw_referral(
+            referral, request.user, reason=serializer.validated_data["reason"]
+        )
         return Response(s.ReferralSerializer(referral, context=self.get_serializer_context()).data)
 
     @extend_schema(request=s.ReferralReportSerializer, responses=s.ReferralSerializer)

@@ -77,6 +77,10 @@ def test_open_work_and_close_through_the_api(world, api):
         content_type="application/json",
     )
     assert response.status_code == 201 and response.json()["status"] == "sent"
+    referral = response.json()["uuid"]
+    assert api.post(f"/api/cases/referrals/{referral}/withdraw/", {"reason": ""}).status_code == 400
+    response = api.post(f"/api/cases/referrals/{referral}/withdraw/", {"reason": "改由学校直接跟进"})
+    assert response.status_code == 200 and response.json()["status"] == "withdrawn"
     assert api.get("/api/cases/transitions/", {"case": uuid}).json()["count"] == 2
     response = api.post(f"/api/cases/cases/{uuid}/request-approval/", {"reason": "无需继续服务"})
     assert response.status_code == 201
