@@ -2,24 +2,27 @@
 
 New persons (created by a feed batch without an exact ID match) are compared with the registry:
 
-* above ``UPPER_THRESHOLD`` the new person is merged into the existing one (``auto_merge``), unless both
+* above ``settings.LINKAGE_UPPER_THRESHOLD`` the new person is merged into the existing one (``auto_merge``), unless both
   carry valid, different ID numbers — those go to review at most (twins);
 * between the thresholds the pair waits in the review queue (``MatchCandidate``);
-* below ``LOWER_THRESHOLD`` the new person stays a new person.
+* below ``settings.LINKAGE_LOWER_THRESHOLD`` the new person stays a new person.
 
-Identifiers never leave the database in clear: the engine's exact ID key is the blind index.
+Identifiers never leave the database in clear: the engine's exact ID key is the blind index. The registry's
+features come from ``feature_cache`` (rebuilt only for the persons that changed since the last call).
 """
 
 import datetime
 
 import pandas as pd
+from django.conf import settings
 from django.db.models import OuterRef, Subquery
 
 from weibao.accounts.services import system_actor
 
 from . import services
 from .choices import DocumentType
-from .linkage import LOWER_THRESHOLD, UPPER_THRESHOLD, Model, build_features, link, train
+from .feature_cache import registry_features
+from .linkage import Model, build_features, link, train
 from .models import Guardianship, IdentityDocument, LinkageModel, MatchCandidate, Person
 
 ROLE_COLUMNS = [
@@ -62,7 +65,7 @@ def current_model() -> Model | None:
 
 def train_model(*, actor=None) -> LinkageModel:
     """Train a new version on the whole registry (no labels: EM), and keep it."""
-    features = person_features(Person.objects.all())
+    features = registry_features()
     version = f"v{datetime.datetime.now():%Y%m%d%H%M%S}"
     model = train(features, version=version)
     return LinkageModel.objects.create(
@@ -90,28 +93,44 @@ FIELD_LABELS = {
 }
 
 
+def _thresholds() -> dict:
+    return {"upper": settings.LINKAGE_UPPER_THRESHOLD, "lower": settings.LINKAGE_LOWER_THRESHOLD}
+
+
 def link_persons(person_ids, *, actor=None) -> dict:
     """Compare the given (new) persons with the rest of the registry and act on the result."""
     actor = actor or system_actor()
-    new = person_features(Person.objects.filter(pk__in=person_ids))
+    features = registry_features()
+    is_new = features["unique_id"].isin({str(pk) for pk in person_ids}).to_numpy()
+    new = features[is_new]
     if new.empty:
         return {"linked": 0, "review": 0, "new": 0}
-    registry = person_features(Person.objects.exclude(pk__in=person_ids))
+    registry = features[~is_new]
+    del features
     if registry.empty:
         return {"linked": 0, "review": 0, "new": len(new)}
-    result = link(new, registry, model=current_model(), features_ready=True)
+    result = link(
+        new, registry, model=current_model(), features_ready=True,
+        memory_limit=settings.LINKAGE_MEMORY_LIMIT, **_thresholds(),
+    )  # fmt: skip
+    del registry
     outcome = _apply(result, actor)
-    return outcome | {"new": len(new) - outcome["linked"], "thresholds": [LOWER_THRESHOLD, UPPER_THRESHOLD]}
+    thresholds = [settings.LINKAGE_LOWER_THRESHOLD, settings.LINKAGE_UPPER_THRESHOLD]
+    return outcome | {"new": len(new) - outcome["linked"], "thresholds": thresholds}
 
 
 def relink_registry(*, actor=None) -> dict:
     """The batch job: de-duplicate the whole registry with the current model (pairs it cannot decide go
     to review; pairs above the upper threshold merge)."""
     actor = actor or system_actor()
-    features = person_features(Person.objects.all())
+    features = registry_features()
     if len(features) < 2:
         return {"linked": 0, "review": 0}
-    result = link(features, None, model=current_model(), features_ready=True)
+    result = link(
+        features, None, model=current_model(), features_ready=True,
+        memory_limit=settings.LINKAGE_MEMORY_LIMIT, **_thresholds(),
+    )  # fmt: skip
+    del features
     return _apply(result, actor)
 
 
