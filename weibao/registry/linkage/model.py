@@ -11,6 +11,7 @@ import copy
 import json
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -26,9 +27,9 @@ def connect(threads: int | None = None, memory_limit: str | None = None) -> duck
     if memory_limit:
         config["memory_limit"] = memory_limit
     con = duckdb.connect(":memory:", config=config)
-    tmp = os.environ.get("WEIBAO_LINKAGE_TMP")
-    if tmp:
-        con.execute("SET temp_directory = ?", [tmp])
+    # where DuckDB spills beyond its memory limit (its default, ./.tmp, would land in the working directory)
+    tmp = os.environ.get("WEIBAO_LINKAGE_TMP") or os.path.join(tempfile.gettempdir(), "weibao-linkage")
+    con.execute("SET temp_directory = ?", [tmp])
     return con
 
 
