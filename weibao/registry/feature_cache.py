@@ -101,7 +101,8 @@ def refresh(*, rebuild: bool = False) -> tuple[pa.Table, dict]:
         changed = Person.all_objects.filter(_changed_since(built_at - MARGIN))
         drop = np.fromiter(changed.values_list("pk", flat=True), dtype=np.int64)
         fresh = _table(person_features(Person.objects.filter(pk__in=changed.values("pk"))))
-        kept = table.filter(pa.array(~np.isin(table.column("pk").to_numpy(), drop)))
+        stale = np.isin(table.column("pk").to_numpy(), drop)
+        kept = table.filter(pa.array(~stale)) if stale.any() else table  # a filter copies every string
         table = pa.concat_tables([kept, fresh])
         if table.num_rows == Person.objects.count():
             if len(drop) or fresh.num_rows:

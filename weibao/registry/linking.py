@@ -97,26 +97,34 @@ def _thresholds() -> dict:
     return {"upper": settings.LINKAGE_UPPER_THRESHOLD, "lower": settings.LINKAGE_LOWER_THRESHOLD}
 
 
+def link_new(features: pd.DataFrame, person_ids):
+    """The engine's pairs of the given (new) persons with the rest of the registry (``features``: all persons),
+    or None when there is nothing to compare. The registry side is the whole table, not a copy without the new
+    persons (a filter copies every string of millions of rows): pairs that end on a new person are dropped."""
+    keys = {str(pk) for pk in person_ids}
+    new = features[features["unique_id"].isin(keys).to_numpy()]
+    if new.empty or len(new) == len(features):
+        return None
+    result = link(
+        new, features, model=current_model(), features_ready=True,
+        memory_limit=settings.LINKAGE_MEMORY_LIMIT, **_thresholds(),
+    )  # fmt: skip
+    result.pairs = result.pairs[~result.pairs["right_id"].isin(keys)].reset_index(drop=True)
+    return result
+
+
 def link_persons(person_ids, *, actor=None) -> dict:
     """Compare the given (new) persons with the rest of the registry and act on the result."""
     actor = actor or system_actor()
     features = registry_features()
-    is_new = features["unique_id"].isin({str(pk) for pk in person_ids}).to_numpy()
-    new = features[is_new]
-    if new.empty:
-        return {"linked": 0, "review": 0, "new": 0}
-    registry = features[~is_new]
+    n_new = int(features["unique_id"].isin({str(pk) for pk in person_ids}).sum())
+    result = link_new(features, person_ids)
     del features
-    if registry.empty:
-        return {"linked": 0, "review": 0, "new": len(new)}
-    result = link(
-        new, registry, model=current_model(), features_ready=True,
-        memory_limit=settings.LINKAGE_MEMORY_LIMIT, **_thresholds(),
-    )  # fmt: skip
-    del registry
+    if result is None:
+        return {"linked": 0, "review": 0, "new": n_new}
     outcome = _apply(result, actor)
     thresholds = [settings.LINKAGE_LOWER_THRESHOLD, settings.LINKAGE_UPPER_THRESHOLD]
-    return outcome | {"new": len(new) - outcome["linked"], "thresholds": thresholds}
+    return outcome | {"new": n_new - outcome["linked"], "thresholds": thresholds}
 
 
 def relink_registry(*, actor=None) -> dict:
