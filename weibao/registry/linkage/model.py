@@ -21,7 +21,13 @@ MODEL_FORMAT = "weibao-linkage-1"  # bump when FEATURES or the comparisons chang
 
 def connect(threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection that never downloads or auto-loads an extension."""
-    config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    # Insertion order is never relied on (pairs are sorted where it matters); without it DuckDB keeps less in
+    # memory while scoring (full scale, 3 GB limit: 205 → 182 s under the same load, peak unchanged).
+    config = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "preserve_insertion_order": False,
+    }
     if threads:
         config["threads"] = threads
     if memory_limit:
