@@ -142,13 +142,25 @@ def relink_registry(*, actor=None) -> dict:
     return _apply(result, actor)
 
 
+def _live_persons(pks) -> dict:
+    """Live (not merged) persons by primary key, read in slices (SQLite limits the parameters of a query)."""
+    pks, out = sorted(pks), {}
+    for i in range(0, len(pks), 5000):
+        out.update(Person.objects.in_bulk(pks[i : i + 5000]))
+    return out
+
+
 def _apply(result, actor) -> dict:
+    """Act on the engine's pairs, most probable first: merge the ``link`` pairs (one audited merge each; a
+    person absorbed by an earlier pair is skipped), queue the others for review (in bulk)."""
     version = result.model.version if result.model else ""
     factors = [c for c in result.pairs.columns if c.startswith("mw_")]
-    linked = review = 0
-    for pair in result.pairs.sort_values("match_probability", ascending=False).itertuples():
-        absorbed = Person.objects.filter(pk=int(pair.left_id)).first()
-        survivor = Person.objects.filter(pk=int(pair.right_id)).first()
+    pairs = result.pairs.sort_values("match_probability", ascending=False, kind="stable")
+    lefts, rights = pairs["left_id"].astype(int).tolist(), pairs["right_id"].astype(int).tolist()
+    persons = _live_persons(set(lefts) | set(rights))
+    linked, reviews = 0, []
+    for pair, left, right in zip(pairs.itertuples(), lefts, rights, strict=True):
+        absorbed, survivor = persons.get(left), persons.get(right)
         if absorbed is None or survivor is None:  # already merged through a better pair
             continue
         if pair.decision == "link" and not pair.both_ids_differ:
@@ -159,16 +171,22 @@ def _apply(result, actor) -> dict:
                 model_version=version,
                 actor=actor,
             )
+            del persons[left]
+            if absorbed.sensitivity == "sensitive":  # as the merge did in the database
+                survivor.sensitivity = "sensitive"
             linked += 1
         else:
-            _, created = MatchCandidate.objects.get_or_create(
-                person=absorbed,
-                other=survivor,
-                defaults={
-                    "match_probability": float(pair.match_probability),
-                    "model_version": version,
-                    "match_weights": _field_weights(pair, factors),
-                },
+            reviews.append(
+                MatchCandidate(
+                    person=absorbed,
+                    other=survivor,
+                    match_probability=float(pair.match_probability),
+                    model_version=version,
+                    match_weights=_field_weights(pair, factors),
+                )
             )
-            review += created
-    return {"linked": linked, "review": review, "model": version}
+    before = MatchCandidate.objects.count()
+    MatchCandidate.objects.bulk_create(
+        reviews, batch_size=1000, ignore_conflicts=True
+    )  # pairs already queued stay
+    return {"linked": linked, "review": MatchCandidate.objects.count() - before, "model": version}
