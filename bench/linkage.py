@@ -178,7 +178,7 @@ def main():
     s = sub.add_parser("speed")
     s.add_argument("--scale", type=float, default=1.0)
     s.add_argument("--threads", type=int, default=2)
-    s.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit (default 4GB)")
+    s.add_argument("--memory-limit", default="3GB", help="DuckDB memory limit (default 3GB)")
     s.add_argument("--data-cache", help="directory to keep the generated records in (parquet)")
     args = parser.parse_args()
     (quality if args.cmd == "quality" else speed)(args)

@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from weibao.lib.env import env_bool, env_int, env_list, env_secret, env_str
+from weibao.lib.env import env_bool, env_float, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 TESTING = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
@@ -190,6 +190,17 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = BASE_DIR / "var" / "media"
+
+# Record linkage (issue 4): match-probability thresholds (defaults from bench/linkage.py quality, see
+# docs/PERFORMANCE.md), the registry's feature cache, DuckDB's memory cap (it spills to its temp directory).
+LINKAGE_UPPER_THRESHOLD = env_float("WEIBAO_LINKAGE_UPPER_THRESHOLD", 0.95)
+LINKAGE_LOWER_THRESHOLD = env_float("WEIBAO_LINKAGE_LOWER_THRESHOLD", 0.5)
+if not 0 < LINKAGE_LOWER_THRESHOLD <= LINKAGE_UPPER_THRESHOLD <= 1:
+    raise ImproperlyConfigured(
+        "WEIBAO_LINKAGE_LOWER_THRESHOLD ≤ WEIBAO_LINKAGE_UPPER_THRESHOLD must lie in (0, 1]"
+    )
+LINKAGE_CACHE_DIR = Path(env_str("WEIBAO_LINKAGE_CACHE_DIR", str(BASE_DIR / "var" / "linkage")))
+LINKAGE_MEMORY_LIMIT = env_str("WEIBAO_LINKAGE_MEMORY_LIMIT", "3GB")
 WHITENOISE_USE_FINDERS = DEV_MODE
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

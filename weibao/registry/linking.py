@@ -2,24 +2,27 @@
 
 New persons (created by a feed batch without an exact ID match) are compared with the registry:
 
-* above ``UPPER_THRESHOLD`` the new person is merged into the existing one (``auto_merge``), unless both
+* above ``settings.LINKAGE_UPPER_THRESHOLD`` the new person is merged into the existing one (``auto_merge``), unless both
   carry valid, different ID numbers — those go to review at most (twins);
 * between the thresholds the pair waits in the review queue (``MatchCandidate``);
-* below ``LOWER_THRESHOLD`` the new person stays a new person.
+* below ``settings.LINKAGE_LOWER_THRESHOLD`` the new person stays a new person.
 
-Identifiers never leave the database in clear: the engine's exact ID key is the blind index.
+Identifiers never leave the database in clear: the engine's exact ID key is the blind index. The registry's
+features come from ``feature_cache`` (rebuilt only for the persons that changed since the last call).
 """
 
 import datetime
 
 import pandas as pd
+from django.conf import settings
 from django.db.models import OuterRef, Subquery
 
 from weibao.accounts.services import system_actor
 
 from . import services
 from .choices import DocumentType
-from .linkage import LOWER_THRESHOLD, UPPER_THRESHOLD, Model, build_features, link, train
+from .feature_cache import registry_features
+from .linkage import Model, build_features, link, train
 from .models import Guardianship, IdentityDocument, LinkageModel, MatchCandidate, Person
 
 ROLE_COLUMNS = [
@@ -62,7 +65,7 @@ def current_model() -> Model | None:
 
 def train_model(*, actor=None) -> LinkageModel:
     """Train a new version on the whole registry (no labels: EM), and keep it."""
-    features = person_features(Person.objects.all())
+    features = registry_features()
     version = f"v{datetime.datetime.now():%Y%m%d%H%M%S}"
     model = train(features, version=version)
     return LinkageModel.objects.create(
@@ -90,38 +93,74 @@ FIELD_LABELS = {
 }
 
 
+def _thresholds() -> dict:
+    return {"upper": settings.LINKAGE_UPPER_THRESHOLD, "lower": settings.LINKAGE_LOWER_THRESHOLD}
+
+
+def link_new(features: pd.DataFrame, person_ids):
+    """The engine's pairs of the given (new) persons with the rest of the registry (``features``: all persons),
+    or None when there is nothing to compare. The registry side is the whole table, not a copy without the new
+    persons (a filter copies every string of millions of rows): pairs that end on a new person are dropped."""
+    keys = {str(pk) for pk in person_ids}
+    new = features[features["unique_id"].isin(keys).to_numpy()]
+    if new.empty or len(new) == len(features):
+        return None
+    result = link(
+        new, features, model=current_model(), features_ready=True,
+        memory_limit=settings.LINKAGE_MEMORY_LIMIT, **_thresholds(),
+    )  # fmt: skip
+    result.pairs = result.pairs[~result.pairs["right_id"].isin(keys)].reset_index(drop=True)
+    return result
+
+
 def link_persons(person_ids, *, actor=None) -> dict:
     """Compare the given (new) persons with the rest of the registry and act on the result."""
     actor = actor or system_actor()
-    new = person_features(Person.objects.filter(pk__in=person_ids))
-    if new.empty:
-        return {"linked": 0, "review": 0, "new": 0}
-    registry = person_features(Person.objects.exclude(pk__in=person_ids))
-    if registry.empty:
-        return {"linked": 0, "review": 0, "new": len(new)}
-    result = link(new, registry, model=current_model(), features_ready=True)
+    features = registry_features()
+    n_new = int(features["unique_id"].isin({str(pk) for pk in person_ids}).sum())
+    result = link_new(features, person_ids)
+    del features
+    if result is None:
+        return {"linked": 0, "review": 0, "new": n_new}
     outcome = _apply(result, actor)
-    return outcome | {"new": len(new) - outcome["linked"], "thresholds": [LOWER_THRESHOLD, UPPER_THRESHOLD]}
+    thresholds = [settings.LINKAGE_LOWER_THRESHOLD, settings.LINKAGE_UPPER_THRESHOLD]
+    return outcome | {"new": n_new - outcome["linked"], "thresholds": thresholds}
 
 
 def relink_registry(*, actor=None) -> dict:
     """The batch job: de-duplicate the whole registry with the current model (pairs it cannot decide go
     to review; pairs above the upper threshold merge)."""
     actor = actor or system_actor()
-    features = person_features(Person.objects.all())
+    features = registry_features()
     if len(features) < 2:
         return {"linked": 0, "review": 0}
-    result = link(features, None, model=current_model(), features_ready=True)
+    result = link(
+        features, None, model=current_model(), features_ready=True,
+        memory_limit=settings.LINKAGE_MEMORY_LIMIT, **_thresholds(),
+    )  # fmt: skip
+    del features
     return _apply(result, actor)
 
 
+def _live_persons(pks) -> dict:
+    """Live (not merged) persons by primary key, read in slices (SQLite limits the parameters of a query)."""
+    pks, out = sorted(pks), {}
+    for i in range(0, len(pks), 5000):
+        out.update(Person.objects.in_bulk(pks[i : i + 5000]))
+    return out
+
+
 def _apply(result, actor) -> dict:
+    """Act on the engine's pairs, most probable first: merge the ``link`` pairs (one audited merge each; a
+    person absorbed by an earlier pair is skipped), queue the others for review (in bulk)."""
     version = result.model.version if result.model else ""
     factors = [c for c in result.pairs.columns if c.startswith("mw_")]
-    linked = review = 0
-    for pair in result.pairs.sort_values("match_probability", ascending=False).itertuples():
-        absorbed = Person.objects.filter(pk=int(pair.left_id)).first()
-        survivor = Person.objects.filter(pk=int(pair.right_id)).first()
+    pairs = result.pairs.sort_values("match_probability", ascending=False, kind="stable")
+    lefts, rights = pairs["left_id"].astype(int).tolist(), pairs["right_id"].astype(int).tolist()
+    persons = _live_persons(set(lefts) | set(rights))
+    linked, reviews = 0, []
+    for pair, left, right in zip(pairs.itertuples(), lefts, rights, strict=True):
+        absorbed, survivor = persons.get(left), persons.get(right)
         if absorbed is None or survivor is None:  # already merged through a better pair
             continue
         if pair.decision == "link" and not pair.both_ids_differ:
@@ -132,16 +171,22 @@ def _apply(result, actor) -> dict:
                 model_version=version,
                 actor=actor,
             )
+            del persons[left]
+            if absorbed.sensitivity == "sensitive":  # as the merge did in the database
+                survivor.sensitivity = "sensitive"
             linked += 1
         else:
-            _, created = MatchCandidate.objects.get_or_create(
-                person=absorbed,
-                other=survivor,
-                defaults={
-                    "match_probability": float(pair.match_probability),
-                    "model_version": version,
-                    "match_weights": _field_weights(pair, factors),
-                },
+            reviews.append(
+                MatchCandidate(
+                    person=absorbed,
+                    other=survivor,
+                    match_probability=float(pair.match_probability),
+                    model_version=version,
+                    match_weights=_field_weights(pair, factors),
+                )
             )
-            review += created
-    return {"linked": linked, "review": review, "model": version}
+    before = MatchCandidate.objects.count()
+    MatchCandidate.objects.bulk_create(
+        reviews, batch_size=1000, ignore_conflicts=True
+    )  # pairs already queued stay
+    return {"linked": linked, "review": MatchCandidate.objects.count() - before, "model": version}

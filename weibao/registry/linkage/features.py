@@ -65,7 +65,8 @@ def _t2s():
 
 
 _SIMPLIFIED: dict[str, str] = {}
-_SIMPLIFIED_MAX = 2_000_000
+_SIMPLIFIED_MAX = 200_000  # kept between builds; a build primes all its distinct strings, then trims
+_NAMES_KEPT = 200_000
 
 
 def simplified(text: str) -> str:
@@ -89,7 +90,7 @@ def _latin(text: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", "".join(c for c in plain if not unicodedata.combining(c))).split())
 
 
-@lru_cache(maxsize=1_000_000)
+@lru_cache(maxsize=_NAMES_KEPT)
 def name_features(family: str, given: str, full: str) -> tuple:
     """(nm, sn, py, gpy, nsort, ini) for one name; any part may be empty."""
     family, given, full = simplified(family), simplified(given), simplified(full)
@@ -208,8 +209,17 @@ def _prime_simplified(values) -> None:
     if not todo:
         return
     out = _t2s().convert("\n".join(todo)).split("\n")
-    if len(out) == len(todo) and len(_SIMPLIFIED) + len(todo) <= _SIMPLIFIED_MAX:
+    if len(out) == len(todo):
         _SIMPLIFIED.update(zip(todo, out, strict=True))
+
+
+def _release_memory() -> None:
+    """After a build: forget the bulk of the per-value caches (a registry of millions leaves ~1 GB of small
+    Python strings behind) and hand the Arrow pool's freed memory back to the system, so that DuckDB,
+    which links next, finds it (issue 4 §6: peak memory)."""
+    if len(_SIMPLIFIED) > _SIMPLIFIED_MAX:
+        _SIMPLIFIED.clear()
+    pa.default_memory_pool().release_unused()
 
 
 def _phones(arr: pa.Array) -> pa.Array:
@@ -309,4 +319,6 @@ def build_features(df: pd.DataFrame, *, strict_dates: bool = True) -> pd.DataFra
     table = pa.table({name: cols[name] for name in FEATURES})
     out = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
     out.index = df.index
+    del cols, table, named, parts, keys, indices
+    _release_memory()
     return out

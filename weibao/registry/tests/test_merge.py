@@ -196,3 +196,34 @@ def test_api_review_merge_and_split(client, world):
         ).status_code
         == 404
     )
+
+
+def test_merge_moves_feed_events_and_source_records_and_split_brings_them_back(client, world):
+    """Every row that points at a person moves: here the events and source records a feed brought."""
+    from weibao.feeds.models import Event, SourceRecord
+    from weibao.feeds.tests.helpers import police_feed, record
+
+    feed = police_feed(world)
+    verify_second_factor(client, world.users["police_a"])
+    response = client.post(
+        f"/api/feeds/{feed.code}/batches/",
+        {"idempotency_key": "k", "records": [record(1, street=A1)]},
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    fed = Person.objects.get(name="张三")
+    assert Event.objects.filter(person=fed).count() == SourceRecord.objects.filter(person=fed).count() == 1
+    lead = world.users["lead_a1"]
+    survivor = services.save_person(
+        Person(name="张叁", sex="F", birth_date="2015-06-01", street=area(A1)), actor=lead
+    )
+    merge = services.merge_persons(survivor, fed, actor=lead, reason="同一儿童")
+    assert (
+        Event.objects.filter(person=survivor).count()
+        == SourceRecord.objects.filter(person=survivor).count()
+        == 1
+    )
+    assert merge.moved["feeds.event.person"] and merge.moved["feeds.sourcerecord.person"]
+    services.split_merge(merge, actor=lead, reason="不是同一人")
+    assert Event.objects.filter(person=fed).count() == SourceRecord.objects.filter(person=fed).count() == 1
+    assert not Event.objects.filter(person=survivor).exists()

@@ -1,0 +1,202 @@
+"""Record linkage through the database (issue 4 §6): the registry's feature cache, a daily batch, a re-link.
+
+Usage:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/weibao_bench_linkage \\
+          .venv/bin/python bench/linkage_db.py [--registry 300000] [--daily 5000]
+
+The database named in DATABASE_URL is dropped and re-created (it must be a throwaway one whose name starts
+with ``weibao_bench``). Records are made as in ``bench/linkage.py speed`` (noise model in
+``bench/linkage_data.py``): a clean view of ``--registry`` persons becomes the registry (street by name, valid
+mainland IDs as encrypted documents with their blind index; guardians are left out), loaded with COPY and
+stamped two days old; then a noisy view of ``--daily`` persons, 90 % of them registry persons, arrives as new
+persons. Timed, with peak RSS:
+
+1. the registry's features as every call built them before the cache (``person_features`` of all persons);
+2. the cache's cold build, and a refresh with nothing changed;
+3. training a model version (``train_model``, on the cached features);
+4. the daily batch: the steps of ``link_persons`` for the new persons — cache refresh, engine, applying the
+   decisions (one ORM merge, with its audit event, per auto-link);
+5. a re-link of the whole registry (``relink_registry``).
+"""
+
+import argparse
+import datetime
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def _peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+
+
+def timed(label, fn, rows=None):
+    t = time.perf_counter()
+    out = fn()
+    s = time.perf_counter() - t
+    rate = f"{rows / s:12,.0f} rows/s" if rows else " " * 19
+    print(f"  {label:<52} {s:8.1f} s {rate}  peak RSS {_peak():.2f} GiB", flush=True)
+    return out, s
+
+
+def load_persons(records, stamp, streets):
+    """Persons (and their valid mainland IDs) by COPY; returns the new ids."""
+    from weibao.lib.pinyin import name_keys
+    from weibao.registry import bulk, services
+    from weibao.registry.linkage.features import valid_ids
+    from weibao.registry.models import IdentityDocument, Person
+
+    sexes = {"男": "M", "女": "F"}
+    rows = []
+    for r in records.itertuples(index=False):
+        born = str(r.birth_date or "").replace("/", "-")
+        if len(born) == 8 and "-" not in born:
+            born = f"{born[:4]}-{born[4:6]}-{born[6:]}"
+        try:
+            born = datetime.date.fromisoformat(born) if born else None
+        except ValueError:
+            born = None
+        pinyin, initials = name_keys(r.full_name or "")
+        rows.append(
+            (bulk.uuid_hexes(1)[0], "minor", (r.full_name or "")[:50], pinyin[:200], initials[:50],
+             sexes.get(r.sex, "U"), born, streets.get(r.locality), "", (r.phone or "")[:30], "normal", stamp,
+             stamp)
+        )  # fmt: skip
+    ids = bulk.insert_rows(
+        Person,
+        ["uuid", "kind", "name", "name_pinyin", "name_initials", "sex", "birth_date", "street_id", "address",
+         "phone", "sensitivity", "created", "updated"],
+        rows,
+        with_ids=True,
+    )  # fmt: skip
+    numbers = [str(n or "").strip().upper() for n in records["id_number"]]
+    valid = valid_ids(numbers)
+    docs = []
+    for pk, number in zip(ids, valid, strict=True):
+        if number:
+            f = services.document_fields("mainland_id", number)
+            docs.append(
+                (pk, f["type"], f["number_encrypted"], f["number_index"], f["number_masked"], True, stamp)
+            )
+    bulk.insert_rows(
+        IdentityDocument,
+        ["person_id", "type", "number_encrypted", "number_index", "number_masked", "is_valid", "created"],
+        docs,
+    )
+    return ids
+
+
+def bench_records(n_registry, n_daily, department_views, population):
+    """As ``bench/linkage.py speed``: a clean registry view, and a noisy daily batch of which 90 % are
+    registry persons."""
+    persons = population(int(n_registry * 1.05), seed=21)
+    clean = {k: 0.0 for k in ("homophone", "traditional", "swap", "drop", "surname_only", "dob_typo", "dob_swap",
+                              "dob_missing", "sex_missing", "moved", "street_missing", "id_typo")}  # fmt: skip
+    registry = department_views(
+        persons.iloc[:n_registry], departments={"registry": 1.0}, noise=clean, seed=22
+    )
+    known = persons.iloc[:n_registry].sample(int(n_daily * 0.9), random_state=23)
+    arriving = pd.concat([known, persons.iloc[n_registry : n_registry + n_daily - len(known)]])
+    daily = department_views(arriving, departments={"daily": 1.0}, seed=24)
+    return registry["registry"], daily["daily"]
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--registry", type=int, default=300_000)
+    parser.add_argument("--daily", type=int, default=5_000)
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    dbname = url.rsplit("/", 1)[-1]
+    if not url.startswith("postgres") or not dbname.startswith("weibao_bench"):
+        sys.exit(
+            "set DATABASE_URL=postgres://…/weibao_bench_linkage (the database is dropped and re-created)"
+        )
+    os.environ.setdefault("WEIBAO_DEBUG", "true")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "weibao.settings")
+    import psycopg
+
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(
+            psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(dbname))
+        )
+        conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname)))
+
+    import django
+
+    django.setup()
+    import tempfile
+
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import transaction
+    from django.utils import timezone
+    from linkage_data import department_views, population
+
+    settings.LINKAGE_CACHE_DIR = Path(tempfile.mkdtemp(prefix="weibao-linkage-cache-"))
+    call_command("migrate", verbosity=0)
+    from weibao.accounts.models import Area
+    from weibao.accounts.services import system_actor
+    from weibao.registry import feature_cache
+    from weibao.registry.linking import _apply, link_new, person_features, relink_registry, train_model
+    from weibao.registry.models import Person
+
+    t = time.perf_counter()
+    registry, daily = bench_records(args.registry, args.daily, department_views, population)
+    print(
+        f"generated {len(registry):,} + {len(daily):,} records in {time.perf_counter() - t:.0f} s (not counted)"
+    )
+    streets = dict(Area.objects.filter(level="street").values_list("name", "pk"))
+    print(f"DuckDB memory limit {settings.LINKAGE_MEMORY_LIMIT}; thresholds "
+          f"{settings.LINKAGE_LOWER_THRESHOLD}/{settings.LINKAGE_UPPER_THRESHOLD}")  # fmt: skip
+    with transaction.atomic():
+        timed(f"load {len(registry):,} registry persons (COPY, not counted)",
+              lambda: load_persons(registry, timezone.now() - datetime.timedelta(days=2), streets))  # fmt: skip
+    n = Person.objects.count()
+    print(f"\nregistry of {n:,} persons")
+    timed(
+        "features of all persons, as each call built them before",
+        lambda: person_features(Person.objects.all()),
+        n,
+    )
+    timed("feature cache: cold build", lambda: feature_cache.refresh(rebuild=True), n)
+    timed("feature cache: refresh, nothing changed", feature_cache.refresh, n)
+    model, _ = timed("train a model version (cached features)", train_model, n)
+
+    print(f"\ndaily batch of {len(daily):,} new persons")
+    with transaction.atomic():
+        new_ids, _ = timed("insert (COPY, not counted)", lambda: load_persons(daily, timezone.now(), streets))
+    # the steps of ``link_persons``, timed one by one
+    t0 = time.perf_counter()
+    (table, done), _ = timed(
+        "feature cache refresh (reads the new persons)", feature_cache.refresh, len(daily)
+    )
+    print(f"    (read {done['read']:,} persons from the database, kept {done['kept']:,})")
+    features = table.drop_columns(["pk"]).to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    result, _ = timed(
+        "engine: exact + model scoring against the registry", lambda: link_new(features, new_ids), len(daily)
+    )
+    outcome, s = timed(
+        "decisions: auto-merges and review pairs (ORM)", lambda: _apply(result, system_actor())
+    )
+    print(f"    {outcome}; {s / max(outcome['linked'] + outcome['review'], 1) * 1000:.0f} ms per pair")
+    print(f"  {'TOTAL daily batch':<52} {time.perf_counter() - t0:8.1f} s")
+
+    print("\nre-link of the whole registry (batch job)")
+    outcome, _ = timed("relink_registry", relink_registry, Person.objects.count())
+    print(f"    {outcome}")
+    print(f"\npeak RSS {_peak():.2f} GiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""The registry's linkage features are cached and refreshed only for the persons whose inputs changed."""
+
+import datetime
+
+import pandas as pd
+import pytest
+import time_machine
+from django.utils import timezone
+
+from weibao.lib.checksums import id_check_char
+from weibao.lib.testing import A1, area
+from weibao.registry import feature_cache, services
+from weibao.registry.feature_cache import refresh, registry_features
+from weibao.registry.linking import person_features
+from weibao.registry.models import Guardianship, Person
+
+pytestmark = pytest.mark.django_db
+
+START = datetime.datetime(2027, 1, 4, 9, 0, tzinfo=datetime.UTC)  # after the world was built
+
+
+def _id(seq):
+    first17 = f"31010120150601{seq:03d}"
+    return first17 + id_check_char(first17)
+
+
+def _people(lead, n=6):
+    return [
+        services.save_person(
+            Person(
+                name=f"陈{'一二三四五六七八'[i]}", sex="MF"[i % 2], birth_date="2015-06-01", street=area(A1)
+            ),
+            actor=lead,
+        )
+        for i in range(n)
+    ]
+
+
+def _by_id(features: pd.DataFrame) -> dict:
+    return {
+        row["unique_id"]: row
+        for row in features.astype(object).where(features.notna(), None).to_dict("records")
+    }
+
+
+def _settle(clock):
+    """Let time pass past the margin of the last refresh, refresh once, and let time pass again."""
+    clock.shift(datetime.timedelta(hours=1))
+    refresh()
+    clock.shift(datetime.timedelta(hours=1))
+
+
+def _assert_fresh():
+    """The cache equals features built from the database right now."""
+    assert _by_id(registry_features()) == _by_id(person_features(Person.objects.all()))
+
+
+def test_second_call_reads_nothing_and_changes_read_only_the_changed_persons(world):
+    lead = world.users["city"]
+    with time_machine.travel(START, tick=False) as clock:
+        people = _people(lead)
+        _, done = refresh()
+        assert done["rebuilt"] and done["read"] == Person.objects.count()
+        clock.shift(datetime.timedelta(hours=1))
+        _, done = refresh()  # persons changed within MARGIN before the last refresh are read once more
+        assert (done["rebuilt"], done["read"]) == (False, len(people))
+        clock.shift(datetime.timedelta(hours=1))
+        _, done = refresh()
+        assert (done["rebuilt"], done["read"]) == (False, 0)
+
+        people[0].name = "陈思远"
+        services.save_person(people[0], actor=lead, reason="更正")
+        _, done = refresh()
+        assert (done["read"], done["kept"]) == (1, Person.objects.count() - 1)
+        assert registry_features().set_index("unique_id").loc[str(people[0].pk), "nm"] == "陈思远"
+
+        _settle(clock)
+        services.add_document(people[1], "mainland_id", _id(1), actor=lead)
+        mother = services.save_person(Person(name="林美华", kind="adult", street=area(A1)), actor=lead)
+        services.add_guardianship(
+            Guardianship(minor=people[2], guardian=mother, relation="mother"), actor=lead
+        )
+        _, done = refresh()
+        assert done["read"] == 3  # the child with a new document, the child with a mother, the mother
+        _assert_fresh()
+
+        _settle(clock)
+        mother.name = "林美花"
+        services.save_person(mother, actor=lead, reason="更正")
+        _, done = refresh()
+        assert done["read"] == 2  # the mother and her child (the guardian's name is a feature of the child)
+        _assert_fresh()
+
+
+def test_merge_and_split_leave_and_restore_the_absorbed_person(world):
+    lead = world.users["city"]
+    with time_machine.travel(START, tick=False) as clock:
+        a, b, *_ = _people(lead)
+        services.add_document(b, "mainland_id", _id(3), actor=lead)
+        refresh()
+        clock.shift(datetime.timedelta(hours=1))
+        merge = services.merge_persons(a, b, actor=lead, reason="同一人")
+        cached = _by_id(registry_features())
+        assert str(b.pk) not in cached and cached[str(a.pk)]["idk"]  # b's document moved to a
+        _assert_fresh()
+        clock.shift(datetime.timedelta(hours=1))
+        services.split_merge(merge, actor=lead, reason="不是同一人")
+        cached = _by_id(registry_features())
+        assert cached[str(b.pk)]["idk"] and not cached[str(a.pk)]["idk"]
+        _assert_fresh()
+
+
+def test_change_committed_late_inside_the_margin_is_seen(world):
+    """A transaction still open when the cache was refreshed commits rows stamped before the refresh."""
+    lead = world.users["city"]
+    with time_machine.travel(START, tick=False) as clock:
+        people = _people(lead)
+        refresh()
+        clock.shift(datetime.timedelta(hours=1))
+        refresh()
+        late = timezone.now() - feature_cache.MARGIN / 2
+        Person.all_objects.filter(pk=people[3].pk).update(name="陈晚到", updated=late)
+        clock.shift(datetime.timedelta(minutes=1))
+        _, done = refresh()
+        assert done["read"] == 1
+        _assert_fresh()
+
+
+def test_rows_changed_behind_the_services_back_make_it_rebuild(world):
+    lead = world.users["city"]
+    with time_machine.travel(START, tick=False) as clock:
+        people = _people(lead)
+        refresh()
+        clock.shift(datetime.timedelta(days=1))
+        Person.all_objects.filter(pk=people[4].pk).delete()
+        _, done = refresh()
+        assert done["rebuilt"]
+        _assert_fresh()
+
+
+def test_unreadable_cache_is_rebuilt(world):
+    _people(world.users["city"], n=2)
+    refresh()
+    path = feature_cache.cache_path()
+    path.write_bytes(b"not an arrow file")
+    _, done = refresh()
+    assert done["rebuilt"]
+    _assert_fresh()
