@@ -98,8 +98,56 @@ def generate(path: Path, rows: int, bad: float, seed: int, streets: list[str]) -
     return counts
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU seconds of this process, or of another one (the PostgreSQL backend) via /proc:
+    less sensitive than wall-clock time to other work on a shared machine."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def time_phases() -> dict:
+    """Wrap the pipeline's phases with timers (wall clock, summed over chunks); "commit" is what
+    ``process_chunk`` spends outside its named phases (mostly the commit: deferred constraint checks)."""
+    from collections import Counter
+
+    from weibao.feeds import pipeline
+
+    spent: Counter = Counter()
+
+    def timed(name, fn):
+        def wrapper(*a, **kw):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                spent[name] += time.perf_counter() - t
+
+        return wrapper
+
+    names = [n for n in ("land_chunk", "validate_chunk", "drop_repeats", "link_persons", "write_records",
+                         "mark_landing", "stage_chunk") if hasattr(pipeline, n)]  # fmt: skip
+    for name in names:
+        setattr(pipeline, name, timed(name, getattr(pipeline, name)))
+    process = pipeline.process_chunk
+
+    def process_chunk(*a, **kw):
+        before = sum(spent[n] for n in names if n != "land_chunk")
+        t = time.perf_counter()
+        try:
+            return process(*a, **kw)
+        finally:
+            inner = sum(spent[n] for n in names if n != "land_chunk") - before
+            spent["commit+other"] += time.perf_counter() - t - inner
+
+    pipeline.process_chunk = process_chunk
+    return spent
 
 
 def main():
@@ -109,6 +157,7 @@ def main():
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--chunk", type=int, default=50_000)
     parser.add_argument("--api", type=int, default=10, help="number of 10,000-record API batches")
+    parser.add_argument("--phases", action="store_true", help="print wall-clock time per pipeline phase")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/weibao_bench")
     if not url.startswith("postgres"):
@@ -166,16 +215,27 @@ def main():
     copy_seconds = time.perf_counter() - t0
     print(f"raw COPY: {copy_seconds:.2f} s ({args.rows / copy_seconds:,.0f} rows/s)")
 
+    phases = time_phases() if args.phases else None
     rss_before = rss_mb()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    cpu0, db0 = cpu_seconds(), cpu_seconds(backend)
     t0 = time.perf_counter()
     batch = services.ingest_file(feed, path, actor=world.users["edu_city"], chunk_size=args.chunk)
     seconds = time.perf_counter() - t0
+    cpu, db_cpu = cpu_seconds() - cpu0, cpu_seconds(backend) - db0
     batch.refresh_from_db()
     print(f"pipeline: {seconds:.2f} s, {args.rows / seconds:,.0f} rows/s, {seconds / copy_seconds:.1f}× COPY; "
           f"peak RSS {rss_mb():.0f} MB (before: {rss_before:.0f} MB)")  # fmt: skip
+    print(f"  CPU: Python {cpu:.1f} s, PostgreSQL backend {db_cpu:.1f} s (wall {seconds:.1f} s; "
+          f"load average {os.getloadavg()[0]:.2f})")  # fmt: skip
     print(f"  received {batch.received:,} accepted {batch.accepted:,} duplicates {batch.duplicates:,} "
           f"rejected {batch.rejected:,} events {Event.objects.count():,}")  # fmt: skip
     print(f"  rejected by reason: {json.dumps(batch.rejected_by_reason, ensure_ascii=False)}")
+    if phases is not None:
+        print("  phases (s): " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()))
+        phases.clear()
 
     if args.api:
         from django.test import Client

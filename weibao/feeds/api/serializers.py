@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from ..choices import LandingStatus
 from ..models import Batch, EventType, Feed, LandingRecord
 from ..protect import received
 
@@ -57,6 +58,7 @@ class LandingRecordSerializer(serializers.ModelSerializer):
     batch = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
     raw = serializers.SerializerMethodField()
     corrected = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=LandingStatus.choices, source="shown_status", read_only=True)
 
     def get_raw(self, obj) -> dict:
         return received(obj.raw)

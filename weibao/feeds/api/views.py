@@ -125,7 +125,7 @@ class LandingRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     def get_queryset(self):
         qs = LandingRecord.objects.visible_to(self.request.user, SEND).select_related("batch")
         if self.action == "list":
-            qs = qs.filter(status=self.request.query_params.get("status", LandingStatus.REJECTED))
+            qs = qs.with_status(self.request.query_params.get("status", LandingStatus.REJECTED))
             if feed := self.request.query_params.get("feed"):
                 qs = qs.filter(batch__feed__code=feed)
             if batch := self.request.query_params.get("batch"):
