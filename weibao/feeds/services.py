@@ -168,7 +168,7 @@ def ingest_file(
             Batch.objects.filter(pk=batch.pk).update(encoding=encoding)
         pipeline.run_batch(batch, rows, chunk_size=chunk_size, actor=actor)
     except FileError as exc:
-        pipeline.fail_batch(batch, str(exc))
+        pipeline.fail_batch(batch, str(exc), actor=actor)
     return batch
 
 
