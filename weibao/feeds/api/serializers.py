@@ -37,13 +37,7 @@ class BatchCreateSerializer(serializers.Serializer):
     idempotency_key = serializers.CharField(max_length=200)
     records = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
 
-    def validate_records(self, records):
-        from ..services import MAX_API_RECORDS
-
-        if len(records) > MAX_API_RECORDS:
-            raise serializers.ValidationError(
-                f"每批最多 {MAX_API_RECORDS} 条记录 (at most {MAX_API_RECORDS} records)"
-            )
+    def validate_records(self, records):  # the size limit: services.ingest_records
         bad = [i for i, r in enumerate(records) if not isinstance(r, dict)]
         if bad:
             raise serializers.ValidationError(
