@@ -9,4 +9,6 @@ urlpatterns = [
     path("registry/", include("weibao.registry.api.urls")),
     path("feeds/", include("weibao.feeds.api.urls")),
     path("notifications/", include("weibao.notifications.api.urls")),
+    path("reports/", include("weibao.reports.api.urls")),
+    path("cases/", include("weibao.cases.api.urls")),
 ]

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "weibao.registry",
     "weibao.feeds",
     "weibao.notifications",
+    "weibao.reports",
+    "weibao.cases",
     "weibao.ui",
 ]
 
@@ -214,6 +216,13 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PersonKindEnum": "weibao.registry.choices.PersonKind",
         "StreetKindEnum": "weibao.accounts.choices.StreetKind",
+        "ReportStatusEnum": "weibao.reports.choices.Status",
+        "SexEnum": "weibao.registry.choices.Sex",
+        "UrgencyEnum": "weibao.reports.choices.Urgency",  # the same set as cases.choices.Priority
+        "CaseStateEnum": "weibao.cases.choices.State",
+        "PlanStatusEnum": "weibao.cases.choices.PlanStatus",
+        "InterventionStatusEnum": "weibao.cases.choices.InterventionStatus",
+        "ReferralStatusEnum": "weibao.cases.choices.ReferralStatus",
     },
 }
 API_TOKEN_DAYS = env_int("WEIBAO_API_TOKEN_DAYS", 90)

@@ -276,3 +276,228 @@ def feed_scope(queryset, user, action: str = VIEW, *, prefix: str = ""):
 
 def may_register_feeds(user) -> bool:
     return has_role(user, Role.CITY_OFFICE, Role.SYSTEM_ADMIN)
+
+
+# --- reports -------------------------------------------------------------------------------------
+
+
+def report_scope(queryset, user, action: str = VIEW, *, prefix: str = ""):
+    """Mandatory reports ``user`` may ``action`` (view; change = record a step; export = CSV).
+
+    * city office: every report (view, change, export);
+    * district office: reports of its district (view, change, export);
+    * police officer: reports routed to its police organisation (view, change);
+    * workstation worker or lead: reports routed to its workstation (view, change; the lead exports);
+    * mandated reporter: the reports its own organisation filed (view only; pages show status and feedback);
+    * anyone else, administrators included: nothing.
+    """
+    from weibao.reports.choices import SENSITIVE_SITUATIONS
+
+    p = f"{prefix}__" if prefix else ""
+    not_sensitive = ~Q(**{f"{p}situation__in": SENSITIVE_SITUATIONS})
+    clauses = []
+    for a in _assignments(user):
+        clause = None
+        if a.role == Role.CITY_OFFICE and a.area.level == AreaLevel.CITY:
+            clause = Q()
+        elif a.role == Role.DISTRICT_OFFICE:
+            clause = Q(**{f"{p}district_id": a.area_id})
+        elif a.role == Role.POLICE_OFFICER and action in (VIEW, CHANGE):
+            clauses.append(Q(**{f"{p}police_id": a.organisation_id}))  # the handling police read it whole
+        elif a.role in (Role.WORKSTATION_WORKER, Role.WORKSTATION_LEAD) and (
+            action in (VIEW, CHANGE) or (action == EXPORT and a.role == Role.WORKSTATION_LEAD)
+        ):
+            clause = Q(**{f"{p}workstation_id": a.organisation_id})
+        elif a.role == Role.MANDATED_REPORTER and action == VIEW:
+            clauses.append(Q(**{f"{p}reporter_org_id": a.organisation_id}))  # status and feedback only
+        if clause is not None:  # office and workstation staff: sexual-abuse reports need the sensitive flag
+            clauses.append(clause if a.may_read_sensitive else clause & not_sensitive)
+    if not clauses:
+        return queryset.none()
+    combined = clauses[0]
+    for clause in clauses[1:]:
+        combined |= clause
+    return queryset.filter(combined)
+
+
+def may_file_reports(user) -> bool:
+    return has_role(user, Role.MANDATED_REPORTER)
+
+
+def may_list_reports(user) -> bool:
+    return has_role(
+        user,
+        Role.CITY_OFFICE,
+        Role.DISTRICT_OFFICE,
+        Role.POLICE_OFFICER,
+        Role.WORKSTATION_WORKER,
+        Role.WORKSTATION_LEAD,
+        Role.MANDATED_REPORTER,
+    )
+
+
+def _handles(user, report, roles, field: str) -> bool:
+    return any(a.role in roles and a.organisation_id == getattr(report, field) for a in _assignments(user))
+
+
+def _oversees(user, report) -> bool:
+    """District office of the report's district, or the city office."""
+    return any(
+        (a.role == Role.CITY_OFFICE and a.area.level == AreaLevel.CITY)
+        or (a.role == Role.DISTRICT_OFFICE and a.area_id == report.district_id)
+        for a in _assignments(user)
+    )
+
+
+def may_act_as_police(user, report) -> bool:
+    """Record acceptance, decision and case number: officers of the police organisation it was routed to."""
+    return _handles(user, report, {Role.POLICE_OFFICER}, "police_id")
+
+
+def may_record_contact(user, report) -> bool:
+    return _handles(user, report, {Role.WORKSTATION_WORKER, Role.WORKSTATION_LEAD}, "workstation_id")
+
+
+def may_record_feedback(user, report) -> bool:
+    """The police handling it tell the reporter (the offices may too); a report not for the police is
+    answered by its workstation."""
+    return (
+        may_act_as_police(user, report)
+        or _oversees(user, report)
+        or (report.police_id is None and may_record_contact(user, report))
+    )
+
+
+def may_close_report(user, report) -> bool:
+    return (
+        may_act_as_police(user, report)
+        or _oversees(user, report)
+        or (report.police_id is None and may_record_contact(user, report))
+    )
+
+
+def may_link_report_person(user, report) -> bool:
+    """Link a report to a registry person: the workstation and the offices (who may change persons)."""
+    return may_record_contact(user, report) or _oversees(user, report)
+
+
+def may_merge_reports(user, report) -> bool:
+    return _oversees(user, report)
+
+
+def may_see_report_details(user, report) -> bool:
+    """Everything but the reporter's identity: handlers and offices (not the reporting organisation)."""
+    return may_act_as_police(user, report) or may_record_contact(user, report) or _oversees(user, report)
+
+
+def may_see_reporter_identity(user, report) -> bool:
+    """Who reported: the police handling it and the offices; not the workstation (it meets the family)."""
+    return may_act_as_police(user, report) or _oversees(user, report)
+
+
+def may_view_report_figures(user) -> bool:
+    return has_role(user, Role.CITY_OFFICE, Role.DISTRICT_OFFICE)
+
+
+# --- cases ---------------------------------------------------------------------------------------
+
+# Which roles may do what to cases, by the case's street (the owning workstation's street).
+CASE_ACTIONS = {
+    VIEW: AREA_ROLES,
+    CHANGE: {Role.DISTRICT_OFFICE, Role.WORKSTATION_WORKER, Role.WORKSTATION_LEAD},
+    EXPORT: {Role.CITY_OFFICE, Role.DISTRICT_OFFICE, Role.WORKSTATION_LEAD},
+}
+ACTIVE_REFERRAL_STATUSES = ("sent", "accepted", "reported")
+
+
+def case_scope(queryset, user, action: str = VIEW, *, prefix: str = ""):
+    """Cases (and rows of cases) ``user`` may ``action``.
+
+    * city office: every case (view, export); district office: its district's cases (view, change, export);
+    * workstation worker and lead: every case of their street's workstation, assigned or not (view, change;
+      export: lead only) — workers cover for each other, "my cases" is a filter, not a wall;
+    * member units, police, procuratorate, court: view only, and only cases with an active referral to
+      their organisation — and of those only the referral and its documents (``RELATION_PATH`` of the
+      model; models without one are closed to them);
+    * a case with a sensitive child needs ``may_read_sensitive`` (as the person rule);
+    * administrators and everyone else: nothing.
+    ``prefix`` is the path from the queried model to its case ("" for Case itself).
+    """
+    from weibao.cases.models import CaseMember
+
+    p = f"{prefix}__" if prefix else ""
+    relation_path = getattr(queryset.model, "RELATION_PATH", None)
+    clauses = []
+    for a in _assignments(user):
+        if a.role in RELATION_ROLES:
+            if action != VIEW or relation_path is None:
+                continue
+            r = f"{relation_path}__" if relation_path else ""
+            clause = Q(
+                **{f"{r}to_organisation_id": a.organisation_id, f"{r}status__in": ACTIVE_REFERRAL_STATUSES}
+            )
+        elif a.role in CASE_ACTIONS.get(action, ()):
+            clause = _area_q(a.area, f"{p}street")
+        else:
+            continue
+        if not a.may_read_sensitive:
+            sensitive = CaseMember.objects.filter(person__sensitivity="sensitive").values("case_id")
+            clause &= ~Q(**{f"{p}pk__in" if p else "pk__in": sensitive})
+        clauses.append(clause)
+    if not clauses:
+        return queryset.none()
+    combined = clauses[0]
+    for clause in clauses[1:]:
+        combined |= clause
+    queryset = queryset.filter(combined)
+    if relation_path and any(a.role in RELATION_ROLES for a in _assignments(user)):
+        queryset = queryset.distinct()
+    return queryset
+
+
+def sees_whole_case(user, case) -> bool:
+    """Area roles see the whole record; department roles only what their referral needs."""
+    return any(a.role in AREA_ROLES and a.area.contains(case.street) for a in _assignments(user))
+
+
+def can_open_cases(user) -> bool:
+    return has_role(user, Role.WORKSTATION_WORKER, Role.WORKSTATION_LEAD)
+
+
+def may_open_cases(user) -> bool:
+    """The open-case form: workstation workers and leads, district offices."""
+    return has_role(user, Role.WORKSTATION_WORKER, Role.WORKSTATION_LEAD, Role.DISTRICT_OFFICE)
+
+
+def may_open_case_at(user, workstation) -> bool:
+    """Opening a case for a workstation: its street's workers and lead, its district office, the system actor."""
+    if getattr(user, "is_system_actor", False) and user.is_active:
+        return True
+    return any(
+        a.role in CASE_ACTIONS[CHANGE] and a.area.contains(workstation.area) for a in _assignments(user)
+    )
+
+
+def organisation_ids(user) -> set:
+    """The organisations the user currently holds a role in."""
+    return {a.organisation_id for a in _assignments(user)}
+
+
+def can_view_cases(user) -> bool:
+    return has_role(user, *AREA_ROLES, *RELATION_ROLES)
+
+
+def may_decide_approvals(user, case) -> bool:
+    """Closing and reopening are approved by the lead of the case's own workstation."""
+    return any(
+        a.role == Role.WORKSTATION_LEAD and a.organisation_id == case.workstation_id
+        for a in _assignments(user)
+    )
+
+
+def may_respond_to_referral(user, referral) -> bool:
+    """The receiving organisation's department users accept, decline and report back."""
+    return any(
+        a.role in RELATION_ROLES and a.organisation_id == referral.to_organisation_id
+        for a in _assignments(user)
+    )

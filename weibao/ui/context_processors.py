@@ -15,6 +15,8 @@ def navigation(request):
         nav.append((_("未成年人"), reverse("registry:person_list"), "users"))
     if access.can_create_persons(user):
         nav.append((_("匹配复核"), reverse("registry:review_queue"), "arrows-join"))
+    if access.can_view_cases(user):
+        nav.append((_("个案"), reverse("cases:case_list"), "briefcase"))
     nav.append((_("单位"), reverse("accounts:organisation_list"), "building"))
     from weibao.feeds.models import Feed
 
@@ -22,9 +24,12 @@ def navigation(request):
         nav.append((_("数据报送"), reverse("feeds:feed_list"), "database-import"))
     if Feed.objects.visible_to(user, access.SEND).exists():
         nav.append((_("待修正记录"), reverse("feeds:landing_list"), "alert-triangle"))
+    if access.may_list_reports(user):
+        nav.append((_("强制报告"), reverse("reports:list"), "alert-octagon"))
     if access.can_configure_catalogues(user):
         nav.append((_("人员类别"), reverse("registry:category_list"), "tags"))
         nav.append((_("事件目录"), reverse("feeds:eventtype_list"), "list-details"))
+        nav.append((_("办理时限"), reverse("cases:time_limits"), "clock"))
     if access.can_list_users(user):
         nav.append((_("账户与角色"), reverse("accounts:user_list"), "user-shield"))
     if access.can_read_audit(user):

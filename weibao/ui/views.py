@@ -54,6 +54,15 @@ def home(request):
                 "feeds:landing_list",
             )
         )
+    if access.may_list_reports(user):
+        from weibao.reports.models import OPEN_REPORTS_LABEL, Report
+
+        open_reports = Report.objects.visible_to(user).exclude(status__in=["closed", "merged"])
+        cards.append((OPEN_REPORTS_LABEL, open_reports.count(), "reports:list"))
+    if access.can_view_cases(user):
+        from weibao.cases.services import home_cards
+
+        cards.extend(home_cards(user))
     if access.can_list_users(user):
         visible_users = User.objects.visible_to(user)
         cards.append((_("账户"), visible_users.count(), "accounts:user_list"))

@@ -23,6 +23,7 @@ class NotificationViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """The caller's own notifications."""
 
     scoped_model = Notification
+    lookup_field = "pk"  # notifications are numbered; they have no uuid
     serializer_class = NotificationSerializer
     filterset_class = NotificationFilter
 

@@ -69,10 +69,14 @@ def test_only_recipient_sees_and_marks(world, client):
     t.verify_second_factor(client, police)
     page = client.get(reverse("notifications:list"))
     assert "给黄浦公安" in page.content.decode()
+    one = Notification.objects.get()
+    assert client.get(f"/api/notifications/notifications/{one.pk}/").json()["subject"] == "给黄浦公安"
     assert 'data-testid="unread-count">1<' in page.content.decode()
     response = client.post(reverse("notifications:mark_read"), {"next": "https://evil.example/"})
     assert response.url == reverse("notifications:list")
     assert Notification.objects.get().read_at is not None
+    t.verify_second_factor(client, other)
+    assert client.get(f"/api/notifications/notifications/{one.pk}/").status_code == 404
 
 
 def test_api_rejects_bad_ids(world, client):
@@ -96,3 +100,14 @@ def test_deadline_registry_runs_checkers_with_the_controlled_clock(monkeypatch):
     with time_machine.travel(datetime.datetime(2026, 1, 2, 3, 4, tzinfo=datetime.UTC), tick=False):
         assert deadlines.check_all() == {"demo": 2}
     assert seen == [datetime.datetime(2026, 1, 2, 3, 4, tzinfo=datetime.UTC)]
+
+
+def test_check_deadlines_command(monkeypatch):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    monkeypatch.setattr(deadlines, "_checkers", {"cases": lambda now: 3})
+    out = StringIO()
+    call_command("check_deadlines", stdout=out)
+    assert out.getvalue() == "cases: 3 escalated\n"

@@ -1,0 +1,206 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from weibao.accounts import access
+from weibao.accounts.models import Organisation, User
+from weibao.registry.models import Person
+
+from .choices import (
+    ORDER_KINDS,
+    CaseType,
+    InterventionKind,
+    InterventionStatus,
+    NoteKind,
+    Origin,
+    PlanKind,
+    PlanStatus,
+    Priority,
+    RiskLevel,
+)
+
+DATE = forms.DateInput(attrs={"type": "date"})
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)] if data else []
+
+
+def workstations_for(user):
+    """Workstations the user may open cases for."""
+    ids = [
+        o.pk
+        for o in Organisation.objects.filter(type__code="workstation", is_active=True).select_related("area")
+        if access.may_open_case_at(user, o)
+    ]
+    return Organisation.objects.filter(pk__in=ids).select_related("area")
+
+
+class OpenCaseForm(forms.Form):
+    persons = forms.ModelMultipleChoiceField(Person.objects.none(), label=_("未成年人（可多选兄弟姐妹）"))
+    workstation = forms.ModelChoiceField(Organisation.objects.none(), label=_("负责工作站"))
+    case_type = forms.ChoiceField(choices=CaseType.choices, label=_("案件类型"))
+    risk_level = forms.ChoiceField(choices=RiskLevel.choices, label=_("风险等级"), initial=RiskLevel.MEDIUM)
+    priority = forms.ChoiceField(choices=Priority.choices, label=_("优先级"), initial=Priority.NORMAL)
+    origin = forms.ChoiceField(choices=Origin.choices, label=_("来源"), initial=Origin.MANUAL)
+    origin_reference = forms.CharField(label=_("来源编号（报告或预警编号）"), required=False, max_length=60)
+    family_notes = forms.CharField(
+        label=_("家庭情况"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    reason = forms.CharField(label=_("立案事由"), max_length=500)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["persons"].queryset = (
+            Person.objects.visible_to(user, access.CHANGE).filter(kind="minor").order_by("name")
+        )
+        # Rendered as a search box (cases/_person_picker.html), never as a list of the whole registry.
+        self.fields["persons"].widget = forms.MultipleHiddenInput()
+        self.fields["workstation"].queryset = workstations_for(user)
+        if self.fields["workstation"].queryset.count() == 1:
+            self.fields["workstation"].initial = self.fields["workstation"].queryset.first()
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("事由"), max_length=500)
+
+
+class TransitionForm(ReasonForm):
+    to_state = forms.CharField(widget=forms.HiddenInput)
+
+
+class DecisionForm(forms.Form):
+    approve = forms.TypedChoiceField(
+        choices=[("1", _("批准")), ("0", _("驳回"))], coerce=lambda v: v == "1", label=_("审批")
+    )
+    reason = forms.CharField(label=_("审批意见"), max_length=500)
+
+
+class CaseUpdateForm(forms.Form):
+    risk_level = forms.ChoiceField(choices=RiskLevel.choices, label=_("风险等级"))
+    priority = forms.ChoiceField(choices=Priority.choices, label=_("优先级"))
+    workers = forms.ModelMultipleChoiceField(User.objects.none(), label=_("责任社工"), required=False)
+    reason = forms.CharField(label=_("事由"), max_length=500)
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["workers"].queryset = User.objects.filter(
+            is_active=True, role_assignments__organisation=case.workstation
+        ).distinct()
+
+
+class NoteForm(forms.Form):
+    kind = forms.ChoiceField(choices=NoteKind.choices, label=_("类型"))
+    occurred_at = forms.DateTimeField(label=_("时间"), required=False, widget=DATETIME)
+    place = forms.CharField(label=_("地点"), required=False, max_length=200)
+    text = forms.CharField(label=_("内容"), widget=forms.Textarea(attrs={"rows": 3}))
+    files = MultipleFileField(label=_("附件（PDF、图片、Word、Excel，≤10 MB）"))
+
+
+class PlanItemForm(forms.Form):
+    kind = forms.ChoiceField(choices=PlanKind.choices, label=_("类型"))
+    goal = forms.ModelChoiceField(queryset=None, label=_("所属目标"), required=False)
+    title = forms.CharField(label=_("内容"), max_length=300)
+    responsible_user = forms.ModelChoiceField(User.objects.none(), label=_("责任人"), required=False)
+    responsible_organisation = forms.ModelChoiceField(
+        Organisation.objects.filter(is_active=True), label=_("责任单位"), required=False
+    )
+    due = forms.DateField(label=_("完成期限"), required=False, widget=DATE)
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["goal"].queryset = case.plan_items.filter(kind=PlanKind.GOAL)
+        self.fields["responsible_user"].queryset = User.objects.filter(
+            is_active=True, role_assignments__organisation=case.workstation
+        ).distinct()
+
+
+class PlanStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=PlanStatus.choices)
+
+
+class InterventionForm(forms.Form):
+    kind = forms.ChoiceField(choices=InterventionKind.choices, label=_("干预类型"))
+    person = forms.ModelChoiceField(Person.objects.none(), label=_("对象"), required=False)
+    started_on = forms.DateField(label=_("开始日期"), widget=DATE)
+    status = forms.ChoiceField(choices=InterventionStatus.choices, label=_("状态"), initial="ongoing")
+    description = forms.CharField(label=_("内容"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    outcome = forms.CharField(label=_("结果"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    issuer = forms.ModelChoiceField(
+        Organisation.objects.filter(type__code__in=["court", "police"]),
+        label=_("签发机关（令状）"),
+        required=False,
+    )
+    issued_on = forms.DateField(label=_("签发日期（令状）"), required=False, widget=DATE)
+    terms = forms.CharField(label=_("令状内容"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    ORDER_FIELDS = ("issuer", "issued_on", "terms")
+    ORDER_KINDS = sorted(ORDER_KINDS)
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = case.persons.all()
+
+
+class InterventionUpdateForm(forms.Form):
+    status = forms.ChoiceField(choices=InterventionStatus.choices, label=_("状态"))
+    outcome = forms.CharField(label=_("结果"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ComplianceForm(forms.Form):
+    reviewed_on = forms.DateField(label=_("检查日期"), widget=DATE)
+    complied = forms.TypedChoiceField(
+        choices=[("1", _("已履行")), ("0", _("未履行"))], coerce=lambda v: v == "1", label=_("履行情况")
+    )
+    note = forms.CharField(label=_("说明"), required=False, max_length=500)
+
+
+class ReferralForm(forms.Form):
+    to_organisation = forms.ModelChoiceField(
+        Organisation.objects.filter(is_active=True).exclude(type__code="workstation").select_related("type"),
+        label=_("接收单位（成员单位或社会组织）"),
+    )
+    reason = forms.CharField(label=_("转介事由"), widget=forms.Textarea(attrs={"rows": 2}))
+    due = forms.DateTimeField(label=_("答复期限（默认 5 日）"), required=False, widget=DATETIME)
+    files = MultipleFileField(label=_("材料"))
+
+
+class ResponseForm(forms.Form):
+    accept = forms.TypedChoiceField(
+        choices=[("1", _("接收")), ("0", _("拒绝"))], coerce=lambda v: v == "1", label=_("答复")
+    )
+    reason = forms.CharField(label=_("说明（拒绝时必填）"), required=False, max_length=500)
+
+
+class ReportForm(forms.Form):
+    report = forms.CharField(label=_("办理情况反馈"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CaseFilterForm(forms.Form):
+    q = forms.CharField(label=_("案件编号"), required=False)
+    state = forms.ChoiceField(choices=[("", _("全部状态"))], required=False, label=_("状态"))
+    risk_level = forms.ChoiceField(
+        choices=[("", _("全部风险"))] + RiskLevel.choices, required=False, label=_("风险")
+    )
+    case_type = forms.ChoiceField(
+        choices=[("", _("全部类型"))] + CaseType.choices, required=False, label=_("类型")
+    )
+
+    def __init__(self, *args, **kwargs):
+        from .choices import State
+
+        super().__init__(*args, **kwargs)
+        self.fields["state"].choices = [("", _("全部状态"))] + State.choices

@@ -1,0 +1,290 @@
+import datetime
+import re
+import shutil
+import subprocess
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from weibao.audit.models import AuditEvent
+from weibao.cases import services
+from weibao.cases.models import Attachment, Case, Instrument
+from weibao.lib.testing import org, verify_second_factor
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def client_for(user):
+    client = Client()
+    verify_second_factor(client, user)
+    return client
+
+
+def test_open_case_page_then_work_it(world):
+    worker = world.users["worker_a1"]
+    client = client_for(worker)
+    assert client.get(reverse("cases:case_open")).status_code == 200
+    response = client.post(reverse("cases:case_open"), {"persons": [world.persons["a1"].pk], "reason": ""})
+    assert response.status_code == 200 and "立案事由" in response.content.decode()
+    response = client.post(
+        reverse("cases:case_open"),
+        {
+            "persons": [world.persons["a1"].pk],
+            "workstation": org("workstation", "310101002").pk,
+            "case_type": "left_behind",
+            "risk_level": "medium",
+            "priority": "urgent",
+            "origin": "report",
+            "origin_reference": "BG2026-000001",
+            "reason": "学校报告",
+        },
+    )
+    case = Case.objects.get(origin_reference="BG2026-000001")
+    assert response.status_code == 302 and response["Location"].endswith(f"/cases/{case.uuid}/")
+    assert (
+        client.post(
+            reverse("cases:case_transition", args=[case.uuid]), {"to_state": "assessment", "reason": "x"}
+        ).status_code
+        == 302
+    )
+    case.refresh_from_db()
+    assert case.state == "intake"  # no visit yet: refused with a message
+    response = client.post(
+        reverse("cases:note_add", args=[case.uuid]),
+        {
+            "kind": "visit",
+            "text": "入户",
+            "place": "家中",
+            "files": [SimpleUploadedFile("照片.png", PNG, "image/png")],
+        },
+    )
+    assert response.status_code == 302
+    attachment = Attachment.objects.get(case=case)
+    assert attachment.original_name == "照片.png" and "static" not in attachment.file.path
+    client.post(
+        reverse("cases:case_transition", args=[case.uuid]), {"to_state": "assessment", "reason": "走访完成"}
+    )
+    case.refresh_from_db()
+    assert case.state == "assessment"
+    instrument = Instrument.objects.get(code="risk_screen", is_active=True)
+    url = reverse("cases:assessment_new", args=[case.uuid]) + "?instrument=risk_screen"
+    assert client.get(url).status_code == 200
+    answers = {f"q_{i.code}": "1" for i in instrument.all_items()}
+    response = client.post(
+        url, {"person": str(world.persons["a1"].uuid), "instrument": "risk_screen", **answers}
+    )
+    assert response.status_code == 302
+    assert case.assessments.get().total == 14
+    response = client.post(url, {"person": str(world.persons["a1"].uuid), "instrument": "risk_screen"})
+    assert response.status_code == 200 and "请完成所有题目" in response.content.decode()
+    client.post(reverse("cases:plan_add", args=[case.uuid]), {"kind": "goal", "title": "恢复正常上学"})
+    goal = case.plan_items.get()
+    client.post(
+        reverse("cases:plan_add", args=[case.uuid]),
+        {"kind": "action", "goal": goal.pk, "title": "联系学校", "due": "2030-01-01"},
+    )
+    assert case.plan_items.count() == 2
+    client.post(
+        reverse("cases:intervention_add", args=[case.uuid]),
+        {"kind": "supervision_order", "started_on": "2026-01-05", "status": "ongoing"},
+    )
+    assert not case.interventions.exists()  # an order needs issuer, date and terms
+    court = org("court", "310101")
+    client.post(
+        reverse("cases:intervention_add", args=[case.uuid]),
+        {
+            "kind": "supervision_order",
+            "started_on": "2026-01-05",
+            "status": "ongoing",
+            "issuer": court.pk,
+            "issued_on": "2026-01-04",
+            "terms": "监护人每月报告",
+        },
+    )
+    order = case.interventions.get()
+    client.post(
+        reverse("cases:compliance_add", args=[case.uuid, order.uuid]),
+        {"reviewed_on": "2026-02-01", "complied": "0", "note": "未报告"},
+    )
+    assert order.reviews.get().complied is False
+    page = client.get(reverse("cases:case_detail", args=[case.uuid])).content.decode()
+    for text in ("走访", "恢复正常上学", "监护监督令", "未报告", "照片.png", "儿童风险初筛"):
+        assert text in page
+
+
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("x.exe", b"MZ...", "不支持的文件类型"),
+        ("fake.pdf", b"hello", "不符"),
+        ("empty.png", b"", "为空"),
+        ("gbk.txt", "中文".encode("gbk"), "UTF-8"),
+    ],
+)
+def test_bad_uploads_are_refused_with_the_reason(world, name, content, reason):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as e:
+        services.add_note(
+            world.cases["a1"],
+            world.users["worker_a1"],
+            kind="note",
+            text="x",
+            files=[SimpleUploadedFile(name, content)],
+        )
+    assert reason in e.value.message_dict["file"][0]
+
+
+def test_too_large_upload_refused(world, monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    monkeypatch.setattr(services, "MAX_ATTACHMENT_BYTES", 10)
+    with pytest.raises(ValidationError):
+        services.add_note(
+            world.cases["a1"],
+            world.users["worker_a1"],
+            kind="note",
+            text="x",
+            files=[SimpleUploadedFile("a.png", PNG)],
+        )
+
+
+def test_attachment_download_scoped_and_audited(world):
+    referral_case = world.cases["a1_referred"]
+    services.add_note(
+        referral_case,
+        world.users["worker_a1"],
+        kind="note",
+        text="内部",
+        files=[SimpleUploadedFile("内部.png", PNG)],
+    )
+    internal = Attachment.objects.get(note__isnull=False)
+    referral = referral_case.referrals.get()
+    shared = services.add_attachment(
+        referral_case,
+        world.users["worker_a1"],
+        SimpleUploadedFile("转介材料.pdf", b"%PDF-1.4 x"),
+        referral=referral,
+    )
+    worker = client_for(world.users["worker_a1"])
+    response = worker.get(reverse("cases:attachment", args=[internal.uuid]))
+    assert response.status_code == 200 and b"".join(response.streaming_content) == PNG
+    assert AuditEvent.objects.filter(action="view", object_id=str(internal.uuid)).exists()
+    edu = client_for(world.users["edu_city"])
+    assert edu.get(reverse("cases:attachment", args=[shared.uuid])).status_code == 200
+    assert edu.get(reverse("cases:attachment", args=[internal.uuid])).status_code == 404
+    assert AuditEvent.objects.filter(
+        action="denied", object_id=str(internal.uuid), actor_id=world.users["edu_city"].pk
+    ).exists()
+    assert (
+        client_for(world.users["worker_b1"])
+        .get(reverse("cases:attachment", args=[internal.uuid]))
+        .status_code
+        == 404
+    )
+
+
+def test_member_unit_accepts_and_reports_on_the_page(world):
+    referral = world.cases["a1_referred"].referrals.get()
+    edu = client_for(world.users["edu_city"])
+    assert world.cases["a1_referred"].number in edu.get(reverse("cases:referral_list")).content.decode()
+    edu.post(reverse("cases:referral_respond", args=[referral.uuid]), {"accept": "1", "reason": ""})
+    edu.post(reverse("cases:referral_report", args=[referral.uuid]), {"report": "已安排辅导老师"})
+    referral.refresh_from_db()
+    assert referral.status == "reported" and referral.report == "已安排辅导老师"
+    worker_page = client_for(world.users["worker_a1"]).get(
+        reverse("cases:case_detail", args=[referral.case.uuid])
+    )
+    assert "已安排辅导老师" in worker_page.content.decode()
+
+
+def _pdf_text_fonts(data: bytes):
+    fonts = set(re.findall(rb"/BaseFont\s*/([A-Za-z0-9+\-]+)", data))
+    embedded = b"/FontFile3" in data or b"/FontFile2" in data
+    return fonts, embedded
+
+
+def test_pdf_embeds_the_cjk_font_and_is_watermarked_per_page(world, tmp_path):
+    lead = world.users["lead_a1"]
+    case = world.cases["a1"]
+    for i in range(40):  # enough notes for several pages
+        services.add_note(case, lead, kind="note", text=f"第{i}次电话联系，了解儿童近况。" * 3)
+    response = client_for(lead).get(reverse("cases:case_pdf", args=[case.uuid]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    data = response.content
+    fonts, embedded = _pdf_text_fonts(data)
+    assert embedded and any(b"NotoSansCJKSC" in f for f in fonts)
+    event = AuditEvent.objects.get(action="export", object_id=str(case.uuid))
+    assert event.actor_id == lead.pk
+    if shutil.which("pdftotext"):
+        path = tmp_path / "case.pdf"
+        path.write_bytes(data)
+        text = subprocess.run(
+            ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True
+        ).stdout.decode()
+        pages = text.split("\f")[:-1]
+        assert len(pages) >= 2
+        assert "未成年人保护个案摘要" in pages[0] and case.number in pages[0] and "南京东路街道" in pages[0]
+        for page in pages:
+            assert "lead_a1" in page and "导出" in page  # the watermark and footer on every page
+    else:
+        pytest.skip("pdftotext (poppler-utils, installed by scripts/setup) is needed to read the pages")
+
+
+def test_case_list_tabs_and_caseload_pages(world):
+    worker = client_for(world.users["worker_a1"])
+    for tab in ("mine", "all", "overdue", "approvals"):
+        assert worker.get(reverse("cases:case_list"), {"tab": tab}).status_code == 200
+    page = worker.get(reverse("cases:case_list"), {"tab": "all", "risk_level": "high"}).content.decode()
+    assert world.cases["a1"].number in page and world.cases["b1"].number not in page
+    for persona in ("city", "district_a", "worker_a1", "edu_city"):
+        response = client_for(world.users[persona]).get(reverse("cases:caseload"))
+        assert response.status_code == 200
+    assert client_for(world.users["sysadmin"]).get(reverse("cases:caseload")).status_code == 403
+    context = client_for(world.users["city"]).get(reverse("cases:caseload")).context
+    assert context["open_count"] == 4
+    assert dict(context["by_area"]) == {"黄浦区": 3, "浦东新区": 1}
+
+
+def test_person_timeline_shows_cases(world):
+    page = client_for(world.users["worker_a1"]).get(
+        reverse("registry:person_detail", args=[world.persons["a1"].uuid])
+    )
+    assert world.cases["a1"].number in page.content.decode()
+
+
+def test_case_timeline_in_date_order(world):
+    case = world.cases["a1"]
+    worker = world.users["worker_a1"]
+    services.add_note(
+        case, worker, kind="visit", text="走访", occurred_at=case.opened_at - datetime.timedelta(hours=1)
+    )
+    services.transition(case, "assessment", worker, reason="评估")
+    from weibao.cases.timeline import case_timeline
+
+    entries = case_timeline(case, worker, True)
+    assert [e["kind"] for e in entries] == ["transition", "transition", "note"]
+    assert entries == sorted(entries, key=lambda e: e["when"], reverse=True)
+
+
+def test_person_picker_searches_within_scope_and_is_audited(world):
+    worker = client_for(world.users["worker_a1"])
+    html = worker.get(reverse("cases:person_picker"), {"q": "测试"}).content.decode()
+    assert f'value="{world.persons["a1"].pk}"' in html
+    assert f'value="{world.persons["b1"].pk}"' not in html and f'value="{world.persons["a2"].pk}"' not in html
+    assert AuditEvent.objects.filter(actor_id=world.users["worker_a1"].pk, action="search").exists()
+    assert worker.get(reverse("cases:person_picker")).status_code == 200
+    assert (
+        client_for(world.users["sysadmin"]).get(reverse("cases:person_picker"), {"q": "测试"}).status_code
+        == 403
+    )
+    assert client_for(world.users["edu_city"]).get(reverse("cases:case_open")).status_code == 403
+    page = worker.get(reverse("cases:case_open"), {"person": str(world.persons["a1"].uuid)}).content.decode()
+    assert f'value="{world.persons["a1"].pk}" checked' in page
