@@ -98,8 +98,97 @@ def generate(path: Path, rows: int, bad: float, seed: int, streets: list[str]) -
     return counts
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU seconds of this process, or of another one (the PostgreSQL backend) via /proc:
+    less sensitive than wall-clock time to other work on a shared machine."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class BackendCPU:
+    """CPU seconds of every PostgreSQL backend serving ``dbname`` (the pipeline stores chunks on a second
+    connection), sampled from /proc every 0.1 s by a thread; a backend's last sample counts."""
+
+    def __init__(self, dbname: str):
+        import threading
+
+        self.marker = f" {dbname} ".encode()
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.sample(initial=True)
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def sample(self, initial=False):
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                if self.marker not in Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" "):
+                    continue
+                seconds = cpu_seconds(int(entry))
+            except OSError:
+                continue
+            pid = int(entry)
+            if initial:
+                self.first[pid] = seconds
+            self.last[pid] = seconds
+
+    def run(self):
+        while not self.stop.wait(0.1):
+            self.sample()
+
+    def seconds(self) -> float:
+        self.stop.set()
+        self.thread.join()
+        self.sample()
+        return sum(v - self.first.get(pid, 0.0) for pid, v in self.last.items())
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def time_phases() -> dict:
+    """Wrap the pipeline's phases with timers (wall clock, summed over chunks; with the PostgreSQL overlap
+    landing/validation and storing run at the same time, so the phases add up to more than the total).
+    "commit+other" is what ``store_chunk`` spends outside its named phases (mostly the commit: deferred
+    constraint checks)."""
+    from collections import Counter
+
+    from weibao.feeds import pipeline
+
+    spent: Counter = Counter()
+
+    def timed(name, fn):
+        def wrapper(*a, **kw):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                spent[name] += time.perf_counter() - t
+
+        return wrapper
+
+    inner = ["drop_repeats", "link_persons", "write_records", "mark_landing"]
+    for name in ["land_chunk", "validate_chunk", *inner]:
+        setattr(pipeline, name, timed(name, getattr(pipeline, name)))
+    store = pipeline.store_chunk
+
+    def store_chunk(*a, **kw):
+        before = sum(spent[n] for n in inner)
+        t = time.perf_counter()
+        try:
+            return store(*a, **kw)
+        finally:
+            spent["commit+other"] += time.perf_counter() - t - (sum(spent[n] for n in inner) - before)
+
+    pipeline.store_chunk = store_chunk
+    return spent
 
 
 def main():
@@ -109,6 +198,8 @@ def main():
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--chunk", type=int, default=50_000)
     parser.add_argument("--api", type=int, default=10, help="number of 10,000-record API batches")
+    parser.add_argument("--phases", action="store_true", help="print wall-clock time per pipeline phase")
+    parser.add_argument("--sequential", action="store_true", help="no worker thread (pipeline.OVERLAP off)")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/weibao_bench")
     if not url.startswith("postgres"):
@@ -166,16 +257,29 @@ def main():
     copy_seconds = time.perf_counter() - t0
     print(f"raw COPY: {copy_seconds:.2f} s ({args.rows / copy_seconds:,.0f} rows/s)")
 
+    phases = time_phases() if args.phases else None
+    if args.sequential:
+        from weibao.feeds import pipeline
+
+        pipeline.OVERLAP = False
     rss_before = rss_mb()
+    backends = BackendCPU(dbname)
+    cpu0 = cpu_seconds()
     t0 = time.perf_counter()
     batch = services.ingest_file(feed, path, actor=world.users["edu_city"], chunk_size=args.chunk)
     seconds = time.perf_counter() - t0
+    cpu, db_cpu = cpu_seconds() - cpu0, backends.seconds()
     batch.refresh_from_db()
     print(f"pipeline: {seconds:.2f} s, {args.rows / seconds:,.0f} rows/s, {seconds / copy_seconds:.1f}× COPY; "
           f"peak RSS {rss_mb():.0f} MB (before: {rss_before:.0f} MB)")  # fmt: skip
+    print(f"  CPU: Python {cpu:.1f} s, PostgreSQL backends {db_cpu:.1f} s (wall {seconds:.1f} s; "
+          f"load average {os.getloadavg()[0]:.2f})")  # fmt: skip
     print(f"  received {batch.received:,} accepted {batch.accepted:,} duplicates {batch.duplicates:,} "
           f"rejected {batch.rejected:,} events {Event.objects.count():,}")  # fmt: skip
     print(f"  rejected by reason: {json.dumps(batch.rejected_by_reason, ensure_ascii=False)}")
+    if phases is not None:
+        print("  phases (s): " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()))
+        phases.clear()
 
     if args.api:
         from django.test import Client

@@ -18,7 +18,7 @@ from weibao.registry.models import Person
 from weibao.registry.querysets import PersonRelatedQuerySet
 
 from .choices import BatchSource, BatchStatus, Carries, LandingStatus
-from .querysets import EventQuerySet, FeedQuerySet, FeedRelatedQuerySet
+from .querysets import EventQuerySet, FeedQuerySet, FeedRelatedQuerySet, LandingQuerySet
 
 
 class EventType(models.Model):
@@ -160,6 +160,8 @@ class LandingRecord(models.Model):
     """A record exactly as received (unknown extra columns included) with its validation result.
 
     Rejected rows wait here, ``errors`` = ``{field: [messages]}``, until an officer fixes or discards them.
+    Accepted rows keep their stored status *pending*: ``shown_status`` (and ``objects.with_status``) call
+    them accepted once their batch has processed them (``row_number <= batch.processed_through``).
     """
 
     FEED_FIELD = "batch__feed"
@@ -175,12 +177,12 @@ class LandingRecord(models.Model):
     errors = models.JSONField(_("错误"), default=dict, blank=True)
     corrected = models.JSONField(_("修正后的字段"), null=True, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     resolution_reason = models.CharField(_("处理说明"), max_length=500, blank=True)
     resolved = models.DateTimeField(null=True, blank=True)
 
-    objects = FeedRelatedQuerySet.as_manager()
+    objects = LandingQuerySet.as_manager()
 
     class Meta:
         ordering = ["batch", "row_number"]
@@ -192,11 +194,23 @@ class LandingRecord(models.Model):
                 fields=["batch", "row_number"],
                 name="landing_needs_fixing",
                 condition=models.Q(status="rejected"),
-            )
+            ),
+            # set only on the few fixed or discarded rows: no index entry for the million others
+            models.Index(
+                fields=["resolved_by"],
+                name="landing_resolved_by",
+                condition=models.Q(resolved_by__isnull=False),
+            ),
         ]
 
     def __str__(self):
         return f"{self.batch_id}#{self.row_number}"
+
+    @property
+    def shown_status(self) -> str:
+        if self.status == LandingStatus.PENDING and self.row_number <= self.batch.processed_through:
+            return LandingStatus.ACCEPTED
+        return self.status
 
 
 class SourceRecord(models.Model):

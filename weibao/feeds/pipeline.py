@@ -5,8 +5,8 @@
 1. ``land_chunk`` stores every row exactly as received (status *pending*) and commits, so that nothing
    is lost whatever happens next (COPY on PostgreSQL, bulk insert elsewhere);
 2. ``process_chunk`` validates the rows, writes source records, persons, identity documents, department
-   links and events set-wise, marks the landing rows accepted or rejected (with ``{field: [messages]}``),
-   advances ``batch.processed_through`` — all in one transaction.
+   links and events set-wise, marks the rejected landing rows (with ``{field: [messages]}``) and advances
+   ``batch.processed_through`` — which makes the others accepted — all in one transaction.
 
 A batch interrupted anywhere (exception, kill) is resumed by calling ``run_batch`` again with the same
 rows: landed-but-unprocessed rows are processed from landing first, then reading continues after
@@ -17,12 +17,14 @@ a source id resent with the same content is counted as a duplicate and ignored.
 import datetime
 import hashlib
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from weibao.audit.models import AuditAction
@@ -76,11 +78,8 @@ def land_chunk(batch: Batch, rows: list[tuple[int, dict]], validator: RecordVali
              "resolution_reason"],
             landing,
         )  # fmt: skip
-        last = rows[-1][0]
-        Batch.objects.filter(pk=batch.pk).update(
-            landed_through=last, received=batch.received + len(rows), heartbeat=timezone.now()
-        )
-    batch.landed_through, batch.received = last, batch.received + len(rows)
+    # The batch row is not touched here (``store_chunk`` counts the rows when it processes them, and a
+    # resume finds the last landed row in landing): landing never waits for a chunk being stored.
     return sealed
 
 
@@ -249,8 +248,10 @@ def write_records(batch: Batch, feed, fresh: list, persons: list[int]) -> None:
     )  # fmt: skip
 
 
-def mark_landing(batch: Batch, lo: int, hi: int, rejected: dict[int, dict]) -> None:
-    """Rejected rows get their errors; the chunk's other pending rows become accepted."""
+def mark_landing(batch: Batch, rejected: dict[int, dict]) -> None:
+    """Rejected rows get their errors. The chunk's other rows stay stored as *pending*: advancing
+    ``batch.processed_through`` in the same transaction makes them accepted (``LandingQuerySet``), so the
+    ~98 % good rows are never rewritten."""
     table = LandingRecord._meta.db_table
     if rejected and _is_postgres():
         numbers = list(rejected)
@@ -265,41 +266,53 @@ def mark_landing(batch: Batch, lo: int, hi: int, rejected: dict[int, dict]) -> N
             LandingRecord.objects.filter(batch=batch, row_number=number).update(
                 status=LandingStatus.REJECTED, errors=errors
             )
-    LandingRecord.objects.filter(
-        batch=batch, row_number__gte=lo, row_number__lte=hi, status=LandingStatus.PENDING
-    ).update(status=LandingStatus.ACCEPTED)
+
+
+def check_chunk(validator: RecordValidator, rows, sealed: list | None = None) -> tuple[ChunkResult, list]:
+    """Validation only (no database): the chunk's result so far and its valid rows."""
+    result = ChunkResult()
+    return result, validate_chunk(validator, rows, result, sealed)
+
+
+def store_chunk(batch: Batch, rows: list[tuple[int, dict]], result: ChunkResult, valid: list) -> ChunkResult:
+    """Write a checked chunk — source records, persons, documents, links, events, rejected landing rows,
+    the batch's counts and ``processed_through`` — in one transaction."""
+    feed = batch.feed
+    with transaction.atomic():
+        fresh = drop_repeats(feed, valid, result)
+        sensitive = bool(feed.event_type_id and feed.event_type.is_sensitive)
+        persons = link_persons(feed, fresh, sensitive=sensitive)
+        write_records(batch, feed, fresh, persons)
+        result.accepted = len(fresh)
+        hi = rows[-1][0]
+        mark_landing(batch, result.rejected)
+        reasons = Counter(batch.rejected_by_reason) + result.reasons
+        batch.received += len(rows)
+        batch.accepted += result.accepted
+        batch.duplicates += result.duplicates
+        batch.rejected += len(result.rejected)
+        batch.rejected_by_reason = dict(sorted(reasons.items(), key=lambda kv: -kv[1]))
+        batch.processed_through = hi
+        batch.landed_through = max(batch.landed_through, hi)
+        Batch.objects.filter(pk=batch.pk).update(
+            received=batch.received,
+            accepted=batch.accepted,
+            duplicates=batch.duplicates,
+            rejected=batch.rejected,
+            rejected_by_reason=batch.rejected_by_reason,
+            processed_through=hi,
+            landed_through=batch.landed_through,
+            heartbeat=timezone.now(),
+        )
+    return result
 
 
 def process_chunk(
     batch: Batch, validator: RecordValidator, rows: list[tuple[int, dict]], sealed: list | None = None
 ) -> ChunkResult:
     """Validate and normalise landed rows; every write of the chunk in one transaction."""
-    feed = batch.feed
-    result = ChunkResult()
-    with transaction.atomic():
-        valid = validate_chunk(validator, rows, result, sealed)
-        fresh = drop_repeats(feed, valid, result)
-        sensitive = bool(feed.event_type_id and feed.event_type.is_sensitive)
-        persons = link_persons(feed, fresh, sensitive=sensitive)
-        write_records(batch, feed, fresh, persons)
-        result.accepted = len(fresh)
-        lo, hi = rows[0][0], rows[-1][0]
-        mark_landing(batch, lo, hi, result.rejected)
-        reasons = Counter(batch.rejected_by_reason) + result.reasons
-        batch.accepted += result.accepted
-        batch.duplicates += result.duplicates
-        batch.rejected += len(result.rejected)
-        batch.rejected_by_reason = dict(sorted(reasons.items(), key=lambda kv: -kv[1]))
-        batch.processed_through = hi
-        Batch.objects.filter(pk=batch.pk).update(
-            accepted=batch.accepted,
-            duplicates=batch.duplicates,
-            rejected=batch.rejected,
-            rejected_by_reason=batch.rejected_by_reason,
-            processed_through=hi,
-            heartbeat=timezone.now(),
-        )
-    return result
+    result, valid = check_chunk(validator, rows, sealed)
+    return store_chunk(batch, rows, result, valid)
 
 
 # --- the whole batch ----------------------------------------------------------------------------------
@@ -330,7 +343,7 @@ def claim(batch: Batch) -> bool:
 
 def pending_rows(batch: Batch, size: int, validator: RecordValidator) -> Iterator[tuple[list, list]]:
     """Rows landed by an earlier, interrupted run but never processed: ``(rows as received, sealed)``."""
-    after = 0
+    after = batch.processed_through
     column = identifier_columns(validator)[0]
     while True:
         stored = list(
@@ -351,6 +364,48 @@ def pending_rows(batch: Batch, size: int, validator: RecordValidator) -> Iterato
         after = stored[-1][0]
 
 
+def last_landed(batch: Batch) -> int:
+    """The last row number in landing (the batch row is not updated while landing, see ``land_chunk``)."""
+    last = LandingRecord.objects.filter(batch=batch).aggregate(last=Max("row_number"))["last"]
+    return max(last or 0, batch.landed_through)
+
+
+OVERLAP = True  # PostgreSQL: store chunk N in a second thread while chunk N+1 is landed and validated
+
+
+def overlap_allowed() -> bool:
+    """Only on PostgreSQL, and not inside an outer transaction (a second connection would not see it)."""
+    return OVERLAP and _is_postgres() and not connection.in_atomic_block
+
+
+def _close_worker_connection() -> None:
+    if threading.current_thread() is not threading.main_thread():
+        connection.close()  # the worker thread's own connection
+
+
+def _land_and_store_overlapped(batch: Batch, validator: RecordValidator, fresh: Iterable[list]) -> None:
+    """Two cores at work: while chunk N is written and committed by a worker thread (mostly waiting on
+    PostgreSQL, which releases the GIL), this thread reads, lands and validates chunk N+1. Chunks are
+    stored strictly in order and one at a time, so ``processed_through`` and the look-ups of earlier
+    chunks (repeated source ids, known persons) mean what they mean in the sequential path; at most two
+    chunks are in memory. An error in either thread stops the batch as interrupted (resumable)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-store") as pool:
+        storing = None
+        try:
+            for chunk in fresh:
+                sealed = land_chunk(batch, chunk, validator)
+                result, valid = check_chunk(validator, chunk, sealed)
+                if storing is not None:
+                    storing.result()  # the previous chunk is committed (or its error is raised here)
+                storing = pool.submit(store_chunk, batch, chunk, result, valid)
+        finally:
+            try:
+                if storing is not None:
+                    storing.result()
+            finally:
+                pool.submit(_close_worker_connection).result()
+
+
 def run_batch(
     batch: Batch, rows: Iterable[tuple[int, dict]], *, chunk_size: int = CHUNK_SIZE, actor=None
 ) -> Batch:
@@ -367,16 +422,24 @@ def run_batch(
     try:
         for chunk, sealed in pending_rows(batch, chunk_size, validator):
             process_chunk(batch, validator, chunk, sealed)
-        landed = batch.landed_through
-        for chunk in chunks((r for r in rows if r[0] > landed), chunk_size):
-            sealed = land_chunk(batch, chunk, validator)
-            process_chunk(batch, validator, chunk, sealed)
+        landed = last_landed(batch)
+        fresh = chunks((r for r in rows if r[0] > landed), chunk_size)
+        if overlap_allowed():
+            _land_and_store_overlapped(batch, validator, fresh)
+        else:
+            for chunk in fresh:
+                sealed = land_chunk(batch, chunk, validator)
+                process_chunk(batch, validator, chunk, sealed)
     except BaseException as exc:
         batch.seconds += time.perf_counter() - started
         batch.status = BatchStatus.INTERRUPTED
         batch.message = f"{exc.__class__.__name__}: {exc}"[:500]
+        batch.landed_through = last_landed(batch)
         Batch.objects.filter(pk=batch.pk).update(
-            status=batch.status, message=batch.message, seconds=batch.seconds
+            status=batch.status,
+            message=batch.message,
+            seconds=batch.seconds,
+            landed_through=batch.landed_through,
         )
         raise
     batch.seconds += time.perf_counter() - started
@@ -394,12 +457,20 @@ def run_batch(
     return batch
 
 
-def fail_batch(batch: Batch, message: str) -> Batch:
-    """A file that cannot be read at all: the batch says why; nothing was landed."""
+def fail_batch(batch: Batch, message: str, *, actor=None) -> Batch:
+    """A file that cannot be read (at all, or from some row on): the batch says why, and — like a finished
+    batch — logs its report (what was received and processed before the failure) as one IMPORT event."""
     batch.status, batch.message, batch.finished = BatchStatus.FAILED, message[:500], timezone.now()
-    Batch.objects.filter(pk=batch.pk).update(
-        status=batch.status, message=batch.message, finished=batch.finished
-    )
+    with transaction.atomic():
+        Batch.objects.filter(pk=batch.pk).update(
+            status=batch.status, message=batch.message, finished=batch.finished
+        )
+        record(
+            actor if actor is not None else batch.created_by,
+            AuditAction.IMPORT,
+            batch,
+            extra={**batch.report(), "message": batch.message},
+        )
     return batch
 
 

@@ -22,5 +22,20 @@ class FeedRelatedQuerySet(models.QuerySet):
         return feed_scope(self, user, action, prefix=getattr(self.model, "FEED_FIELD", "feed"))
 
 
+class LandingQuerySet(FeedRelatedQuerySet):
+    """Landing rows. An accepted row is not rewritten (that would double the cost of landing a million
+    rows): it stays stored as *pending*, and any pending row at or before its batch's
+    ``processed_through`` is accepted. ``with_status`` filters by the status as shown."""
+
+    def with_status(self, status: str):
+        pending, accepted = "pending", "accepted"
+        done = models.Q(row_number__lte=models.F("batch__processed_through"))
+        if status == accepted:
+            return self.filter(done, status=pending)
+        if status == pending:
+            return self.filter(status=pending).exclude(done)
+        return self.filter(status=status)
+
+
 class EventQuerySet(PersonRelatedQuerySet):
     """Events follow the person rule: whoever may see the person sees its events."""

@@ -6,38 +6,28 @@ skipped. A JSONL line that is not a JSON object is still yielded, as ``{"__unpar
 lands and is rejected with its reason rather than lost. Unreadable files raise ``FileError``.
 """
 
-import codecs
 import csv
 import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from weibao.lib.tabular import EXTRA_CELLS, TableError, check_headers
+from weibao.lib.tabular import detect_encoding as tabular_detect_encoding
+
 UNPARSED = "__unparsed__"
-EXTRA = "__extra__"  # values beyond the last header
+EXTRA = EXTRA_CELLS  # values beyond the last header (kept as a list here: landing keeps them as sent)
 SAMPLE = 256 * 1024
 csv.field_size_limit(16 * 1024 * 1024)
 
 
-class FileError(ValueError):
-    """The file cannot be read at all (not a single record can be landed)."""
+FileError = TableError  # the file cannot be read at all (not a single record can be landed)
 
 
 def detect_encoding(sample: bytes) -> str:
-    """UTF-8 with BOM, UTF-8, else GB18030 (a superset of GBK and GB2312)."""
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        decoder.decode(sample, final=False)  # a character cut at the end of the sample is not an error
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        codecs.getincrementaldecoder("gb18030")().decode(sample, final=False)
-        return "gb18030"
-    except UnicodeDecodeError:
-        raise FileError("无法识别文件编码，请另存为 UTF-8 或 GBK (cannot detect the file encoding)") from None
+    """Of the first ``SAMPLE`` bytes of a streamed file (``weibao.lib.tabular``'s rule, without guessing:
+    feeds are UTF-8, UTF-8 with BOM or GBK/GB18030)."""
+    return tabular_detect_encoding(sample, complete=False, guess=False)
 
 
 def file_kind(name: str) -> str:
@@ -86,18 +76,6 @@ def _guarded(rows):
         raise FileError(f"CSV 格式错误：{exc} (malformed CSV)") from None
 
 
-def _headers(raw) -> list[str]:
-    headers = [("" if h is None else str(h)).strip().lstrip("\ufeff") for h in raw]
-    if not any(headers):
-        raise FileError("第 1 行应为表头 (row 1 must hold the column names)")
-    seen = set()
-    for h in headers:
-        if h and h in seen:
-            raise FileError(f"表头“{h}”重复 (duplicate column)")
-        seen.add(h)
-    return headers
-
-
 def _csv_rows(path, encoding, sample: bytes):
     text_sample = sample[:8192].decode(encoding, errors="ignore")
     try:
@@ -109,7 +87,7 @@ def _csv_rows(path, encoding, sample: bytes):
         with _text(path, encoding) as fh:
             reader = csv.reader(fh, dialect)
             try:
-                headers = _headers(next(reader))
+                headers = check_headers(next(reader))
             except StopIteration:
                 raise FileError("文件为空 (the file is empty)") from None
             width = len(headers)
@@ -154,7 +132,7 @@ def _xlsx_rows(path):
         try:
             sheet_rows = workbook.worksheets[0].iter_rows(values_only=True)
             try:
-                headers = _headers(next(sheet_rows))
+                headers = check_headers(next(sheet_rows))
             except StopIteration:
                 raise FileError("文件为空 (the file is empty)") from None
             width = len(headers)

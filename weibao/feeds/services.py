@@ -120,10 +120,15 @@ def open_batch(feed: Feed, key: str, *, source: str, actor, filename: str = "", 
     return batch, True
 
 
+class TooManyRecords(ValidationError):
+    """More than ``MAX_API_RECORDS`` in one API batch (the API answers 413)."""
+
+
 def ingest_records(feed: Feed, key: str, records: list, *, actor) -> tuple[Batch, bool]:
-    """The API path: up to 10,000 records; the same key returns the first result and writes nothing."""
+    """The API path: up to 10,000 records; the same key returns the first result and writes nothing.
+    The one place where the limit is checked."""
     if len(records) > MAX_API_RECORDS:
-        raise ValidationError(
+        raise TooManyRecords(
             {"records": _("每批最多 %(n)s 条记录 (at most %(n)s records)") % {"n": MAX_API_RECORDS}}
         )
     batch, created = open_batch(feed, key, source=BatchSource.API, actor=actor)
@@ -168,7 +173,7 @@ def ingest_file(
             Batch.objects.filter(pk=batch.pk).update(encoding=encoding)
         pipeline.run_batch(batch, rows, chunk_size=chunk_size, actor=actor)
     except FileError as exc:
-        pipeline.fail_batch(batch, str(exc))
+        pipeline.fail_batch(batch, str(exc), actor=actor)
     return batch
 
 

@@ -8,13 +8,21 @@ Each ``validate_*`` raises ``ValueError`` with a Chinese message naming the reas
 """
 
 import datetime
+from operator import mul
 
 _ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 _ID_CHECK = "10X98765432"
 
 
+_ID_ZERO = 48 * sum(_ID_WEIGHTS)  # the weighted sum of seventeen "0" characters as bytes
+
+
 def id_check_char(first17: str) -> str:
-    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+    """The check character of 17 digits (weighted sum over the ASCII codes, less that of "0" × 17: the
+    per-digit ``int()`` calls cost more than the rest of validating a feed row)."""
+    if len(first17) != 17 or not first17.isdigit() or not first17.isascii():
+        raise ValueError("身份证号码前17位应为数字 (the first 17 characters must be digits)")
+    return _ID_CHECK[(sum(map(mul, first17.encode(), _ID_WEIGHTS)) - _ID_ZERO) % 11]
 
 
 def normalise_id_number(value: str) -> str:

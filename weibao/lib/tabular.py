@@ -4,6 +4,7 @@ Yields ``(row_number, {header: value})`` with the row number as the user sees it
 (header = row 1). Empty rows are skipped; problems raise ``TableError`` with a Chinese message.
 """
 
+import codecs
 import csv
 import io
 from collections.abc import Iterator
@@ -18,20 +19,29 @@ class TableError(ValueError):
     pass
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """Return (text, encoding). UTF-8 first (with or without BOM), then GB18030, then detection."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
+def detect_encoding(sample: bytes, *, complete: bool = True, guess: bool = True) -> str:
+    """UTF-8 with BOM, UTF-8, GB18030 (a superset of GBK and GB2312), else charset-normalizer's guess
+    (``guess=False``: no guess, an error). ``complete=False``: ``sample`` is only the start of a longer
+    file (streamed), so a character cut at its end is not an error."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
     for encoding in ("utf-8", "gb18030"):
         try:
-            return data.decode(encoding), encoding
+            codecs.getincrementaldecoder(encoding)().decode(sample, final=complete)
+            return encoding
         except UnicodeDecodeError:
             continue
-    best = from_bytes(data[:200_000]).best()
+    best = from_bytes(sample[:200_000]).best() if guess else None
     if best is None:
         raise TableError("无法识别文件编码，请另存为 UTF-8 或 GBK (cannot detect the file encoding)")
+    return best.encoding
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Return (text, encoding), the encoding by ``detect_encoding``."""
+    encoding = detect_encoding(data)
     try:
-        return data.decode(best.encoding), best.encoding
+        return data.decode(encoding), encoding
     except UnicodeDecodeError as exc:
         raise TableError(f"文件第 {exc.start} 字节处编码错误 (undecodable byte)") from None
 
@@ -59,8 +69,9 @@ def _clean(value) -> str:
     return str(value).strip()
 
 
-def _headers(raw) -> list[str]:
-    headers = [_clean(h) for h in raw]
+def check_headers(raw) -> list[str]:
+    """Row 1 as column names: at least one, none repeated (a BOM left on the first is dropped)."""
+    headers = [_clean(h).lstrip("\ufeff") for h in raw]
     if not any(headers):
         raise TableError("第 1 行应为表头 (row 1 must hold the column names)")
     seen = set()
@@ -98,7 +109,7 @@ def _read_csv(data: bytes):
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
-        headers = _headers(next(reader))
+        headers = check_headers(next(reader))
     except StopIteration:
         raise TableError("文件为空 (the file is empty)") from None
     except csv.Error as exc:
@@ -117,7 +128,7 @@ def _read_xlsx(data: bytes):
         raise TableError("XLSX 文件中没有工作表 (no worksheet)")
     rows = workbook.worksheets[0].iter_rows(values_only=True)
     try:
-        headers = _headers(next(rows))
+        headers = check_headers(next(rows))
     except StopIteration:
         raise TableError("文件为空 (the file is empty)") from None
     return headers, _rows(headers, rows)

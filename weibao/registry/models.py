@@ -3,6 +3,7 @@
 import uuid
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts.models import Area, Organisation
@@ -39,9 +40,9 @@ class Person(models.Model):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(_("类别"), max_length=10, choices=PersonKind.choices, default=PersonKind.MINOR)
-    name = models.CharField(_("姓名"), max_length=50, db_index=True)
-    name_pinyin = models.CharField(_("姓名拼音"), max_length=200, blank=True, db_index=True)
-    name_initials = models.CharField(_("拼音首字母"), max_length=50, blank=True, db_index=True)
+    name = models.CharField(_("姓名"), max_length=50)
+    name_pinyin = models.CharField(_("姓名拼音"), max_length=200, blank=True)
+    name_initials = models.CharField(_("拼音首字母"), max_length=50, blank=True)
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True, db_index=True)
     street = models.ForeignKey(
@@ -50,13 +51,25 @@ class Person(models.Model):
     address = models.CharField(_("住址"), max_length=200, blank=True)
     phone = models.CharField(_("联系电话"), max_length=30, blank=True)
     household = models.ForeignKey(
-        Household, models.SET_NULL, null=True, blank=True, verbose_name=_("家庭户"), related_name="members"
+        Household,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("家庭户"),
+        related_name="members",
+        db_index=False,
     )
     sensitivity = models.CharField(
         _("敏感级别"), max_length=10, choices=Sensitivity.choices, default=Sensitivity.NORMAL
     )
     merged_into = models.ForeignKey(
-        "self", models.PROTECT, null=True, blank=True, related_name="absorbed", verbose_name=_("已合并至")
+        "self",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="absorbed",
+        verbose_name=_("已合并至"),
+        db_index=False,
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
@@ -68,6 +81,18 @@ class Person(models.Model):
         ordering = ["name", "pk"]
         verbose_name = _("人员")
         verbose_name_plural = _("人员")
+        # Each index costs every bulk insert (feeds create persons by the million): one index per search,
+        # no duplicates (docs/decisions.md). Name: ordering (search is ``contains``); pinyin: ``startswith``
+        # (pattern ops on PostgreSQL); household/merged-into: mostly empty, so only the filled ones.
+        indexes = [
+            models.Index(fields=["name"], name="person_name"),
+            models.Index(fields=["name_pinyin"], name="person_pinyin", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["name_initials"], name="person_initials", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["household"], name="person_household", condition=Q(household__isnull=False)),
+            models.Index(
+                fields=["merged_into"], name="person_merged_into", condition=Q(merged_into__isnull=False)
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -77,10 +102,11 @@ class IdentityDocument(models.Model):
     """An identity document of a person: the number encrypted, a keyed blind index for exact look-up,
     and a masked form for display (first 6 and last 4 characters)."""
 
-    person = models.ForeignKey(Person, models.CASCADE, related_name="documents")
+    # person: served by the unique (person, type, number_index) index
+    person = models.ForeignKey(Person, models.CASCADE, related_name="documents", db_index=False)
     type = models.CharField(_("证件类型"), max_length=20, choices=DocumentType.choices)
     number_encrypted = models.BinaryField(_("证件号码（密文）"))
-    number_index = models.CharField(max_length=64, db_index=True)
+    number_index = models.CharField(max_length=64)
     number_masked = models.CharField(_("证件号码"), max_length=40)
     is_valid = models.BooleanField(_("校验通过"), default=True)
     created = models.DateTimeField(auto_now_add=True)
@@ -95,6 +121,7 @@ class IdentityDocument(models.Model):
                 fields=["person", "type", "number_index"], name="identity_document_unique"
             )
         ]
+        indexes = [models.Index(fields=["number_index"], name="identity_document_index")]  # exact look-up
 
     def __str__(self):
         return f"{self.get_type_display()} {self.number_masked}"
@@ -172,8 +199,11 @@ class PersonCategory(models.Model):
 class DepartmentLink(models.Model):
     """Why an organisation may see a person: it sent data about them, or the person was referred to it."""
 
-    person = models.ForeignKey(Person, models.CASCADE, related_name="department_links")
-    organisation = models.ForeignKey(Organisation, models.PROTECT, related_name="person_links")
+    # both keys served by the two composite indexes below
+    person = models.ForeignKey(Person, models.CASCADE, related_name="department_links", db_index=False)
+    organisation = models.ForeignKey(
+        Organisation, models.PROTECT, related_name="person_links", db_index=False
+    )
     basis = models.CharField(max_length=10, choices=LinkBasis.choices)
     created = models.DateTimeField(auto_now_add=True)
 

@@ -30,9 +30,6 @@ from .serializers import (
 
 class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = (
-        f"每批最多 {services.MAX_API_RECORDS} 条记录 (at most {services.MAX_API_RECORDS} records)"
-    )
 
 
 class Busy(APIException):
@@ -86,9 +83,6 @@ class FeedBatchView(APIView):
     )
     def post(self, request, code):
         feed = self._feed(code, SEND)
-        records = request.data.get("records") if isinstance(request.data, dict) else None
-        if isinstance(records, list) and len(records) > services.MAX_API_RECORDS:
-            raise PayloadTooLarge()
         payload = BatchCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         if not feed.is_active:
@@ -102,6 +96,8 @@ class FeedBatchView(APIView):
             )
         except BatchBusy:
             raise Busy() from None
+        except services.TooManyRecords as exc:
+            raise PayloadTooLarge(exc.message_dict["records"][0]) from None
         batch.refresh_from_db()
         return Response(
             BatchSerializer(batch).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -125,7 +121,7 @@ class LandingRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     def get_queryset(self):
         qs = LandingRecord.objects.visible_to(self.request.user, SEND).select_related("batch")
         if self.action == "list":
-            qs = qs.filter(status=self.request.query_params.get("status", LandingStatus.REJECTED))
+            qs = qs.with_status(self.request.query_params.get("status", LandingStatus.REJECTED))
             if feed := self.request.query_params.get("feed"):
                 qs = qs.filter(batch__feed__code=feed)
             if batch := self.request.query_params.get("batch"):
