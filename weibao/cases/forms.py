@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from weibao.accounts import access
 from weibao.accounts.models import Organisation, User
 from weibao.registry.models import Person
+from weibao.reports.models import Report
 
 from .choices import (
     ORDER_KINDS,
@@ -61,9 +62,13 @@ class OpenCaseForm(forms.Form):
         label=_("家庭情况"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     reason = forms.CharField(label=_("立案事由"), max_length=500)
+    report = forms.ModelChoiceField(
+        Report.objects.none(), required=False, to_field_name="uuid", widget=forms.HiddenInput
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["report"].queryset = Report.objects.visible_to(user, access.CHANGE)
         self.fields["persons"].queryset = (
             Person.objects.visible_to(user, access.CHANGE).filter(kind="minor").order_by("name")
         )

@@ -71,6 +71,14 @@ class Case(models.Model):
     priority = models.CharField(_("优先级"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     origin = models.CharField(_("来源"), max_length=10, choices=Origin.choices)
     origin_reference = models.CharField(_("来源编号"), max_length=60, blank=True)
+    report = models.ForeignKey(
+        "reports.Report",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("来源报告"),
+    )
     family_notes = models.TextField(_("家庭情况"), blank=True)
     state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.INTAKE)
     state_entered = models.DateTimeField(_("进入当前状态"))

@@ -142,13 +142,23 @@ def open_case(
     reason,
     workers=None,
     family_notes="",
+    report=None,
 ) -> Case:
     """Open a case — the one entry point for reports, alerts, member-unit referrals and the open form.
 
     ``persons`` are registry persons (the child and siblings); ``workstation`` the street workstation that
-    will own it. The actor must be able to change cases in that street (or be the system actor).
+    will own it. The actor must be able to change cases in that street (or be the system actor). A case
+    opened from a mandatory ``report`` is linked to it (the actor must be able to act on the report).
     """
     reason = _reason(reason)
+    if report is not None:
+        from weibao.reports.models import Report
+
+        if not getattr(actor, "is_system_actor", False) and not (
+            Report.objects.visible_to(actor, access.CHANGE).filter(pk=report.pk).exists()
+        ):
+            raise PermissionDenied(_("无权处理该报告"))
+        origin, origin_reference = Origin.REPORT, report.number
     _choice(case_type, CaseType, "case_type")
     _choice(risk_level, RiskLevel, "risk_level")
     _choice(priority, Priority, "priority")
@@ -178,6 +188,7 @@ def open_case(
         priority=priority,
         origin=origin,
         origin_reference=(origin_reference or "").strip()[:60],
+        report=report,
         family_notes=family_notes,
         state=State.INTAKE,
         state_entered=now,

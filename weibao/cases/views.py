@@ -25,8 +25,11 @@ from . import forms, services
 from .choices import (
     ORDER_KINDS,
     ApprovalStatus,
+    CaseType,
     InterventionStatus,
+    Origin,
     PlanStatus,
+    Priority,
     ReferralStatus,
     RiskLevel,
     State,
@@ -125,14 +128,36 @@ class OpenCaseView(RoleRequiredMixin, FormView):
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
         kwargs["user"] = self.request.user
-        person = self.request.GET.get("person")
-        if person and self.request.method == "GET":
-            from weibao.registry.models import Person
-
-            found = Person.objects.visible_to(self.request.user, access.CHANGE).filter(uuid=person).first()
-            if found:
-                kwargs["initial"] = {**kwargs["initial"], "persons": [found.pk]}
+        if self.request.method == "GET":
+            kwargs["initial"] = {**kwargs["initial"], **self._prefill(self.request.GET)}
         return kwargs
+
+    def _prefill(self, params) -> dict:
+        """``?person=<uuid>`` from a person page, ``?report=<uuid>`` from a mandatory report."""
+        from weibao.registry.models import Person
+        from weibao.reports.models import Report
+
+        user, initial = self.request.user, {}
+        persons = Person.objects.visible_to(user, access.CHANGE)
+        if params.get("person"):
+            found = persons.filter(uuid=params["person"]).first()
+            if found:
+                initial["persons"] = [found.pk]
+        if params.get("report"):
+            report = Report.objects.visible_to(user, access.CHANGE).filter(uuid=params["report"]).first()
+            if report:
+                initial.update(
+                    report=report.uuid,
+                    origin=Origin.REPORT,
+                    origin_reference=report.number,
+                    priority=Priority.URGENT if report.urgency == Priority.URGENT else Priority.NORMAL,
+                    case_type=CaseType.VICTIM,
+                )
+                if report.workstation_id:
+                    initial["workstation"] = report.workstation_id
+                if report.person_id and persons.filter(pk=report.person_id).exists():
+                    initial["persons"] = [report.person_id]
+        return initial
 
     def get_context_data(self, **kwargs):
         form = kwargs.get("form") or self.get_form()
@@ -198,6 +223,13 @@ def _assessment_history(case):
     ]
 
 
+def _visible_report(user, report_id):
+    """The report a case came from, when ``user`` may see it (a link on the case page)."""
+    from weibao.reports.models import Report
+
+    return Report.objects.visible_to(user).filter(pk=report_id).first() if report_id else None
+
+
 @login_required
 def case_detail(request, uuid):
     user = request.user
@@ -221,6 +253,7 @@ def case_detail(request, uuid):
         "states": State.choices,
         "plan_statuses": PlanStatus.choices,
         "intervention_statuses": InterventionStatus.choices,
+        "source_report": _visible_report(user, case.report_id),
     }
     if whole:
         may_change = Case.objects.visible_to(user, access.CHANGE).filter(pk=case.pk).exists()

@@ -154,6 +154,17 @@ def _visible(request, uuid, action=access.VIEW) -> Report:
     )  # fmt: skip
 
 
+def _cases_of(user, report):
+    from weibao.cases.models import Case
+
+    return Case.objects.visible_to(user).filter(report=report).order_by("opened_at")
+
+
+def _may_open_case(user, report) -> bool:
+    """Workstation or district staff who act on the report open a case from it (cases app, ``?report=``)."""
+    return bool(report.workstation_id) and access.may_open_case_at(user, report.workstation)
+
+
 @login_required
 def report_detail(request, uuid):
     user = request.user
@@ -182,6 +193,8 @@ def report_detail(request, uuid):
         "candidates": services.person_candidates(report, user)
         if open_ and not report.person_id and access.may_link_report_person(user, report)
         else None,
+        "cases": _cases_of(user, report),
+        "may_open_case": open_ and _may_open_case(user, report),
         "person_visible": bool(report.person_id)
         and report.person.__class__.objects.visible_to(user).filter(pk=report.person_id).exists(),
     }

@@ -3,6 +3,7 @@ from rest_framework import serializers
 from weibao.accounts import access
 from weibao.accounts.models import Organisation, User
 from weibao.registry.models import Person
+from weibao.reports.models import Report
 
 from ..choices import CaseType, Origin, Priority, RiskLevel, State
 from ..models import Assessment, Case, CaseTransition, Instrument, Intervention, Note, PlanItem, Referral
@@ -15,6 +16,7 @@ class CaseSerializer(serializers.ModelSerializer):
     street = serializers.SlugRelatedField(slug_field="code", read_only=True)
     persons = serializers.SlugRelatedField(slug_field="uuid", many=True, read_only=True)
     workers = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
+    report = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
     LIMITED = {"uuid", "number", "case_type", "state", "persons"}
 
     class Meta:
@@ -27,6 +29,7 @@ class CaseSerializer(serializers.ModelSerializer):
             "priority",
             "origin",
             "origin_reference",
+            "report",
             "state",
             "state_entered",
             "state_due",
@@ -60,6 +63,13 @@ class CaseOpenSerializer(serializers.Serializer):
     origin_reference = serializers.CharField(max_length=60, required=False, allow_blank=True)
     family_notes = serializers.CharField(required=False, allow_blank=True)
     reason = serializers.CharField(max_length=500)
+    report = serializers.SlugRelatedField(
+        slug_field="uuid",
+        queryset=Report.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="the mandatory report the case is opened from (origin and number are taken from it)",
+    )
 
 
 class TransitionRequestSerializer(serializers.Serializer):
