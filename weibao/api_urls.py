@@ -9,4 +9,5 @@ urlpatterns = [
     path("registry/", include("weibao.registry.api.urls")),
     path("feeds/", include("weibao.feeds.api.urls")),
     path("notifications/", include("weibao.notifications.api.urls")),
+    path("alerts/", include("weibao.alerts.api.urls")),
 ]

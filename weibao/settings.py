@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "weibao.registry",
     "weibao.feeds",
     "weibao.notifications",
+    "weibao.alerts",
     "weibao.ui",
 ]
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("registry/", include("weibao.registry.urls")),
     path("feeds/", include("weibao.feeds.urls")),
     path("notifications/", include("weibao.notifications.urls")),
+    path("alerts/", include("weibao.alerts.urls")),
     path("api/", include("weibao.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
