@@ -17,14 +17,6 @@ from .models import Rule, RuleVersion
 
 
 @dataclass
-class Hits:
-    """What one rule version flags: person id → sorted evidence event ids."""
-
-    version: RuleVersion
-    persons: dict[int, list[int]] = field(default_factory=dict)
-
-
-@dataclass
 class ScreenResult:
     persons: int = 0
     rules: int = 0
@@ -60,6 +52,22 @@ def active_versions() -> list[RuleVersion]:
     return list(RuleVersion.objects.filter(pk__in=rules.values("current_id")).select_related("level", "rule"))
 
 
+def collect_hits(con, versions, today: datetime.date) -> int:
+    """Run every version's SQL into one DuckDB table ``hits(rule_id, version_id, person_id, event_id)``:
+    one row per evidence event, or one row with a NULL event for a person flagged without events."""
+    set_today(con, today)
+    con.execute(
+        "CREATE OR REPLACE TABLE hits (rule_id BIGINT, version_id BIGINT, person_id BIGINT, event_id BIGINT)"
+    )
+    for v in versions:
+        con.execute(
+            f"INSERT INTO hits SELECT {int(v.rule_id)}, {int(v.pk)}, person_id, "  # noqa: S608 - ints
+            "unnest(CASE WHEN len(event_ids) = 0 THEN [NULL::BIGINT] ELSE event_ids END) "
+            f"FROM ({compile_sql(v.definition)})"
+        )
+    return con.execute("SELECT count(DISTINCT (rule_id, person_id)) FROM hits").fetchone()[0]
+
+
 def screen(person_ids=None, *, actor=None, today: datetime.date | None = None, threads=None) -> ScreenResult:
     """Screen everyone (``person_ids=None``) or the given persons with every active rule."""
     from .services import upsert_alerts
@@ -77,17 +85,13 @@ def screen(person_ids=None, *, actor=None, today: datetime.date | None = None, t
     result.persons = con.execute("SELECT count(*) FROM persons").fetchone()[0]
     result.seconds["snapshot"] = time.perf_counter() - t
     t = time.perf_counter()
-    hits = [Hits(v, evaluate(con, v.definition, today)) for v in versions]
-    flagged = sorted({p for h in hits for p in h.persons})
-    streets = dict(
-        con.execute("SELECT id, street_id FROM persons WHERE id IN (SELECT unnest(?))", [flagged]).fetchall()
-    )
-    con.close()
-    result.flagged = sum(len(h.persons) for h in hits)
+    result.flagged = collect_hits(con, versions, today)
     result.seconds["rules"] = time.perf_counter() - t
     t = time.perf_counter()
+    hits = con.sql("SELECT * FROM hits").to_arrow_table()
+    con.close()
     result.new_alerts, result.evidence_added = upsert_alerts(
-        hits, streets, actor=actor, full=person_ids is None
+        hits, actor=actor, full=person_ids is None, rules=len(versions)
     )
     result.seconds["alerts"] = time.perf_counter() - t
     return result

@@ -4,12 +4,14 @@ Each write records an audit event in the same transaction.
 """
 
 import datetime
+import io
+import json
 from collections import defaultdict
 
+import pyarrow.csv as pacsv
 import yaml
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Count, Sum
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,7 +22,7 @@ from weibao.notifications.services import district_office, notify, workstation
 
 from . import conditions
 from .choices import OPEN_STATES, TRANSITIONS, AlertState, Outcome, Recipient, RuleStatus
-from .models import Alert, AlertEvidence, AlertLevel, AlertTransition, RiskSummary, Rule, RuleVersion
+from .models import Alert, AlertLevel, AlertTransition, Rule, RuleVersion
 
 VERSION_FIELDS = ("name", "description", "definition", "level", "recipient", "deadline_hours")
 
@@ -197,103 +199,141 @@ def import_yaml(text: str, *, actor, reason: str = "YAML import") -> list[Rule]:
 # --- screening results ---------------------------------------------------------------------------------
 
 
-def _recipient(version: RuleVersion, street: Area | None):
+def _recipient(recipient: str, street: Area | None):
     if street is None:
         return None
-    if version.recipient == Recipient.DISTRICT_OFFICE:
+    if recipient == Recipient.DISTRICT_OFFICE:
         return district_office(street)
     return workstation(street)
 
 
-def upsert_alerts(hits, streets: dict[int, int | None], *, actor=None, full: bool) -> tuple[int, int]:
-    """Open an alert for each newly flagged (rule, person); add new evidence to open ones.
+def _stage_hits(cursor, hits) -> None:
+    """The hits (an Arrow table) into the temporary table ``screen_hits`` of the Django connection."""
+    cursor.execute(
+        "CREATE TEMP TABLE screen_hits (rule_id bigint, version_id bigint, person_id bigint, event_id bigint)"
+    )
+    if connection.vendor == "postgresql":
+        buffer = io.BytesIO()
+        pacsv.write_csv(hits, buffer, pacsv.WriteOptions(include_header=False))
+        with cursor.cursor.copy("COPY screen_hits FROM STDIN (FORMAT csv)") as copy:
+            copy.write(buffer.getvalue())
+        cursor.execute("ANALYZE screen_hits")
+    else:
+        rows = zip(*(hits.column(i).to_pylist() for i in range(4)), strict=True)
+        cursor.executemany("INSERT INTO screen_hits VALUES (%s, %s, %s, %s)", list(rows))
 
-    Returns (new alerts, evidence rows added). Recipients are told once per organisation and run.
+
+def upsert_alerts(hits, *, actor=None, full: bool, rules: int = 0) -> tuple[int, int]:
+    """Set-based: open an alert for each newly flagged (rule, person), add new evidence to open ones,
+    refresh the risk summaries, tell each recipient organisation once. Returns (new alerts, evidence added).
+
+    ``hits`` is an Arrow table (rule_id, version_id, person_id, event_id) from ``engine.collect_hits``.
     """
+    if hits.num_rows == 0:
+        return 0, 0
     now = timezone.now()
-    new_total = evidence_total = 0
-    per_org: dict[int, int] = defaultdict(int)
-    orgs = {}
-    areas = {a.pk: a for a in Area.objects.filter(pk__in={s for s in streets.values() if s})}
-    with transaction.atomic():
-        evidence_before = AlertEvidence.objects.count()
-        for h in hits:
-            if not h.persons:
-                continue
-            version = h.version
-            existing = Alert.objects.open().filter(rule_id=version.rule_id)
-            if not full:
-                existing = existing.filter(person_id__in=list(h.persons))
-            open_ids = dict(existing.values_list("person_id", "pk"))
-            deadline = now + datetime.timedelta(hours=version.deadline_hours)
-            fresh = [
-                Alert(
-                    rule_id=version.rule_id,
-                    rule_version=version,
-                    person_id=person,
-                    fired_at=now,
-                    last_fired_at=now,
-                    deadline=deadline,
-                )
-                for person in h.persons
-                if person not in open_ids
-            ]
-            created = Alert.objects.bulk_create(fresh, batch_size=2000)
-            again = [pk for person, pk in open_ids.items() if person in h.persons]
-            for i in range(0, len(again), 5000):
-                Alert.objects.filter(pk__in=again[i : i + 5000]).update(last_fired_at=now)
-            open_ids.update({a.person_id: a.pk for a in created})
-            new_total += len(created)
-            AlertEvidence.objects.bulk_create(
-                (
-                    AlertEvidence(alert_id=open_ids[person], event_id=event, added_at=now)
-                    for person, events in h.persons.items()
-                    for event in events
-                ),
-                batch_size=5000,
-                ignore_conflicts=True,
+    at = connection.ops.adapt_datetimefield_value(now)
+    postgres = connection.vendor == "postgresql"
+    new_uuid = "gen_random_uuid()" if postgres else "lower(hex(randomblob(16)))"
+    open_states = "('new', 'acknowledged', 'visiting')"
+    with transaction.atomic(), connection.cursor() as cursor:
+        _stage_hits(cursor, hits)
+        cursor.execute(
+            "INSERT INTO alerts_alert (uuid, rule_id, rule_version_id, person_id, state, outcome, visit_result, "
+            "fired_at, last_fired_at, deadline, escalated_at, closed_at) "
+            f"SELECT {new_uuid}, h.rule_id, h.version_id, h.person_id, 'new', '', '', %s, %s, %s, NULL, NULL "
+            "FROM (SELECT DISTINCT h.rule_id, h.version_id, h.person_id, v.deadline_hours FROM screen_hits h "
+            "JOIN alerts_ruleversion v ON v.id = h.version_id) h WHERE NOT EXISTS (SELECT 1 FROM alerts_alert a "
+            f"WHERE a.rule_id = h.rule_id AND a.person_id = h.person_id AND a.state IN {open_states})",
+            [at, at, at],
+        )
+        new_alerts = cursor.rowcount
+        # The deadline: fired_at + the version's hours (set apart: date arithmetic differs between databases).
+        for hours in (
+            RuleVersion.objects.filter(alerts__fired_at=now)
+            .values_list("deadline_hours", flat=True)
+            .distinct()
+        ):
+            Alert.objects.filter(fired_at=now, rule_version__deadline_hours=hours).update(
+                deadline=now + datetime.timedelta(hours=hours)
             )
-            for alert in created:
-                street = areas.get(streets.get(alert.person_id))
-                key = (version.recipient, street.pk if street else None)
-                if key not in orgs:
-                    orgs[key] = _recipient(version, street)
-                if orgs[key] is not None:
-                    per_org[orgs[key].pk] += 1
-        evidence_total = AlertEvidence.objects.count() - evidence_before
-        refresh_risk(None if full else list({p for h in hits for p in h.persons}))
+        cursor.execute(
+            f"UPDATE alerts_alert SET last_fired_at = %s WHERE state IN {open_states} AND fired_at <> %s "
+            "AND EXISTS (SELECT 1 FROM screen_hits h WHERE h.rule_id = alerts_alert.rule_id "
+            "AND h.person_id = alerts_alert.person_id)",
+            [at, at],
+        )
+        cursor.execute(
+            "INSERT INTO alerts_alertevidence (alert_id, event_id, added_at) "
+            "SELECT a.id, h.event_id, %s FROM screen_hits h JOIN alerts_alert a ON a.rule_id = h.rule_id "
+            f"AND a.person_id = h.person_id AND a.state IN {open_states} WHERE h.event_id IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM alerts_alertevidence e WHERE e.alert_id = a.id AND e.event_id = h.event_id)",
+            [at],
+        )
+        evidence_added = cursor.rowcount
+        cursor.execute(
+            "SELECT v.recipient, p.street_id, count(*) FROM alerts_alert a "
+            "JOIN alerts_ruleversion v ON v.id = a.rule_version_id JOIN registry_person p ON p.id = a.person_id "
+            "WHERE a.fired_at = %s GROUP BY v.recipient, p.street_id",
+            [at],
+        )
+        new_by_place = cursor.fetchall()
+        if full:
+            refresh_risk()
+        else:
+            cursor.execute("SELECT DISTINCT person_id FROM screen_hits")
+            refresh_risk([row[0] for row in cursor.fetchall()])
+        cursor.execute("DROP TABLE screen_hits")
         record(
             actor,
             AuditAction.CREATE,
             object_type="alerts.screening",
             object_repr="全量筛查" if full else "增量筛查",
-            extra={"new_alerts": new_total, "evidence_added": evidence_total, "rules": len(hits)},
+            extra={"new_alerts": new_alerts, "evidence_added": evidence_added, "rules": rules},
         )
-        by_pk = {o.pk: o for o in orgs.values() if o is not None}
-        for org_pk, count in per_org.items():
-            notify(
-                subject=f"新预警 {count} 条，请及时签收处置",
-                body="预警详情请登录系统查看。",
-                url=reverse("alerts:alert_list") + "?state=new",
-                kind="alert",
-                organisations=[by_pk[org_pk]],
-            )
-    return new_total, evidence_total
+        _notify_new(new_by_place)
+    return new_alerts, evidence_added
+
+
+def _notify_new(new_by_place) -> None:
+    """One message per recipient organisation and run: how many new alerts, where to look (no person data)."""
+    areas = Area.objects.in_bulk({street for _r, street, _n in new_by_place if street})
+    per_org: dict = defaultdict(int)
+    for recipient, street, count in new_by_place:
+        org = _recipient(recipient, areas.get(street))
+        if org is not None:
+            per_org[org] += count
+    for org, count in per_org.items():
+        notify(
+            subject=f"新预警 {count} 条，请及时签收处置",
+            body="预警详情请登录系统查看。",
+            url=reverse("alerts:alert_list") + "?state=new",
+            kind="alert",
+            organisations=[org],
+        )
 
 
 def refresh_risk(person_ids=None) -> None:
-    """Recompute risk summaries from open alerts (everyone, or the given persons)."""
-    alerts = Alert.objects.open()
-    summaries = RiskSummary.objects.all()
+    """Recompute risk summaries from open alerts, set-based (everyone, or the given persons)."""
+    where, params = "", []
     if person_ids is not None:
-        alerts = alerts.filter(person_id__in=person_ids)
-        summaries = summaries.filter(person_id__in=person_ids)
-    rows = alerts.values("person_id").annotate(score=Sum("rule_version__level__weight"), n=Count("pk"))
-    with transaction.atomic():
-        summaries.delete()
-        RiskSummary.objects.bulk_create(
-            (RiskSummary(person_id=r["person_id"], score=r["score"] or 0, open_alerts=r["n"]) for r in rows),
-            batch_size=5000,
+        if not person_ids:
+            return
+        if connection.vendor == "postgresql":
+            where, params = " AND person_id = ANY(%s::bigint[])", [list(person_ids)]
+        else:
+            where, params = (
+                " AND person_id IN (SELECT value FROM json_each(%s))",
+                [json.dumps(list(person_ids))],
+            )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM alerts_risksummary WHERE 1 = 1{where}", params)
+        cursor.execute(
+            "INSERT INTO alerts_risksummary (person_id, score, open_alerts, updated) "
+            "SELECT person_id, sum(l.weight), count(*), %s FROM alerts_alert a "
+            "JOIN alerts_ruleversion v ON v.id = a.rule_version_id JOIN alerts_alertlevel l ON l.id = v.level_id "
+            f"WHERE a.state IN ('new', 'acknowledged', 'visiting'){where} GROUP BY person_id",
+            [connection.ops.adapt_datetimefield_value(timezone.now()), *params],
         )
 
 
