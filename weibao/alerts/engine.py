@@ -65,7 +65,7 @@ def collect_hits(con, versions, today: datetime.date) -> int:
             "unnest(CASE WHEN len(event_ids) = 0 THEN [NULL::BIGINT] ELSE event_ids END) "
             f"FROM ({compile_sql(v.definition)})"
         )
-    return con.execute("SELECT count(DISTINCT (rule_id, person_id)) FROM hits").fetchone()[0]
+    return con.execute("SELECT count(DISTINCT (rule_id, person_id)) FROM hits").fetchall()[0][0]
 
 
 def screen(person_ids=None, *, actor=None, today: datetime.date | None = None, threads=None) -> ScreenResult:
@@ -82,7 +82,7 @@ def screen(person_ids=None, *, actor=None, today: datetime.date | None = None, t
             return result
     t = time.perf_counter()
     con = snapshot.take(person_ids, threads=threads)
-    result.persons = con.execute("SELECT count(*) FROM persons").fetchone()[0]
+    result.persons = con.execute("SELECT count(*) FROM persons").fetchall()[0][0]
     result.seconds["snapshot"] = time.perf_counter() - t
     t = time.perf_counter()
     result.flagged = collect_hits(con, versions, today)
