@@ -122,7 +122,11 @@ def generate(cursor, minors: int, events: int, today: datetime.date) -> None:
 
 def insert_events(cursor, events, lo, hi, today, *, first_row, batch_key=None, days=730) -> None:
     """``events`` source records + events, persons uniform in [lo, hi], types by EVENT_MIX."""
-    batch = "m.batch_id" if batch_key is None else "(SELECT id FROM feeds_batch WHERE idempotency_key = %s AND feed_id = m.feed_id)"
+    batch = (
+        "m.batch_id"
+        if batch_key is None
+        else "(SELECT id FROM feeds_batch WHERE idempotency_key = %s AND feed_id = m.feed_id)"
+    )
     params = [] if batch_key is None else [batch_key]
     cursor.execute(
         "CREATE TEMP TABLE bench_new AS SELECT g AS row_number, "
@@ -173,7 +177,9 @@ def pandas_rules(tables: dict, definitions: dict, today: datetime.date) -> dict:
     types, cats, guards = tables["event_types"], tables["person_categories"], tables["guardianships"]
     today_ts = pd.Timestamp(today)
     adult_limit = today_ts - pd.DateOffset(years=18)
-    screened = persons[(persons.kind == "minor") & (persons.birth_date.isna() | (persons.birth_date > adult_limit))]
+    screened = persons[
+        (persons.kind == "minor") & (persons.birth_date.isna() | (persons.birth_date > adult_limit))
+    ]
     screened_ids = screened.id
     code_to_id = dict(zip(types.code, types.id, strict=True))
     empty = pd.DataFrame({"person_id": pd.Series(dtype="int64"), "event_id": pd.Series(dtype="float64")})
@@ -191,7 +197,7 @@ def pandas_rules(tables: dict, definitions: dict, today: datetime.date) -> dict:
         return pd.DataFrame({"person_id": pd.Series(ids, dtype="int64").values, "event_id": float("nan")})
 
     def node(n):
-        (kind, b), = n.items()
+        ((kind, b),) = n.items()
         if kind in ("all", "any"):
             parts = [node(c) for c in b]
             rows = pd.concat(parts) if parts else empty
@@ -205,13 +211,17 @@ def pandas_rules(tables: dict, definitions: dict, today: datetime.date) -> dict:
             ev = window(of_types(b["event_type"]), b["within_days"])
             counts = ev.groupby("person_id").size()
             ev = ev[ev.person_id.isin(counts[counts >= b.get("min", 1)].index)]
-            return pd.DataFrame({"person_id": ev.person_id.values, "event_id": ev.id.astype("float64").values})
+            return pd.DataFrame(
+                {"person_id": ev.person_id.values, "event_id": ev.id.astype("float64").values}
+            )
         if kind == "events_across_departments":
             ev = of_types(b["event_types"]) if b.get("event_types") else events
             ev = window(ev, b["within_days"]).merge(types[["id", "domain"]].rename(columns={"id": "type_id"}))
             n_dom = ev.groupby("person_id").domain.nunique()
             ev = ev[ev.person_id.isin(n_dom[n_dom >= b["min_departments"]].index)]
-            return pd.DataFrame({"person_id": ev.person_id.values, "event_id": ev.id.astype("float64").values})
+            return pd.DataFrame(
+                {"person_id": ev.person_id.values, "event_id": ev.id.astype("float64").values}
+            )
         if kind == "no_event":
             seen = window(of_types(b["event_type"]), b.get("within_days")).person_id
             return marks(screened_ids[~screened_ids.isin(seen)])
@@ -229,7 +239,10 @@ def pandas_rules(tables: dict, definitions: dict, today: datetime.date) -> dict:
                 p = p[p.birth_date > today_ts - pd.DateOffset(years=b["max"] + 1)]
             return marks(p.id)
         if kind == "no_other_guardian":
-            g = guards[(guards.since.isna() | (guards.since <= today_ts)) & (guards.until.isna() | (guards.until >= today_ts))]
+            g = guards[
+                (guards.since.isna() | (guards.since <= today_ts))
+                & (guards.until.isna() | (guards.until >= today_ts))
+            ]
             n_g = g.groupby("minor_id").size()
             many = n_g[n_g > 1].index
             return marks(screened_ids[~screened_ids.isin(many)])
@@ -239,7 +252,9 @@ def pandas_rules(tables: dict, definitions: dict, today: datetime.date) -> dict:
     for key, definition in definitions.items():
         rows = node(definition)
         rows = rows[rows.person_id.isin(screened_ids)]
-        grouped = rows.groupby("person_id").event_id.apply(lambda s: sorted(int(e) for e in s.dropna().unique()))
+        grouped = rows.groupby("person_id").event_id.apply(
+            lambda s: sorted(int(e) for e in s.dropna().unique())
+        )
         out[key] = dict(grouped.items())
     return out
 
@@ -255,7 +270,9 @@ def main():
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/weibao_bench_screening")
     if not url.startswith("postgres"):
-        sys.exit("bench/screening.py measures PostgreSQL: set DATABASE_URL=postgres://…/weibao_bench_screening")
+        sys.exit(
+            "bench/screening.py measures PostgreSQL: set DATABASE_URL=postgres://…/weibao_bench_screening"
+        )
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("WEIBAO_DEBUG", "true")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "weibao.settings")
@@ -264,7 +281,9 @@ def main():
     dbname = url.rsplit("/", 1)[1]
     admin = url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(dbname)))
+        conn.execute(
+            psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(dbname))
+        )
         conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname)))
 
     import django
@@ -311,7 +330,9 @@ def main():
         t = time.perf_counter()
         duck = {k: engine.evaluate(con, d, today) for k, d in definitions.items()}
         duck_times.append(time.perf_counter() - t)
-    print(f"  DuckDB: runs {', '.join(f'{x:.2f}' for x in duck_times)} s; median {statistics.median(duck_times):.2f} s")
+    print(
+        f"  DuckDB: runs {', '.join(f'{x:.2f}' for x in duck_times)} s; median {statistics.median(duck_times):.2f} s"
+    )
     if not args.skip_pandas:
         tables = {name: con.execute(f"SELECT * FROM {name}").df() for name in snapshot.TABLES}  # noqa: S608
         for name, df in tables.items():
@@ -344,11 +365,15 @@ def main():
         for feed in Feed.objects.filter(code__startswith="bench_"):
             Batch.objects.create(feed=feed, idempotency_key=key, source="api", status="done")
         with transaction.atomic(), connection.cursor() as cursor:
-            insert_events(cursor, args.batch, lo, hi, today, first_row=10**9 + i * 10**6, batch_key=key, days=30)
+            insert_events(
+                cursor, args.batch, lo, hi, today, first_row=10**9 + i * 10**6, batch_key=key, days=30
+            )
         batch_ids = list(Batch.objects.filter(idempotency_key=key).values_list("pk", flat=True))
         load = os.getloadavg()[0]
         t = time.perf_counter()
-        persons = set(Event.objects.filter(source_record__batch_id__in=batch_ids).values_list("person_id", flat=True))
+        persons = set(
+            Event.objects.filter(source_record__batch_id__in=batch_ids).values_list("person_id", flat=True)
+        )
         result = engine.screen(persons, today=today, threads=args.threads)
         elapsed = time.perf_counter() - t
         inc.append(elapsed)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("<uuid:uuid>/transition/", views.alert_transition, name="alert_transition"),
     path("rules/", views.RuleListView.as_view(), name="rule_list"),
     path("rules/add/", views.RuleEditView.as_view(), name="rule_add"),
+    path("rules/screen/", views.screen_now, name="screen_now"),
     path("rules/export.yaml", views.rules_export, name="rules_export"),
     path("rules/import/", views.rules_import, name="rules_import"),
     path("rules/<uuid:uuid>/", views.RuleDetailView.as_view(), name="rule_detail"),

@@ -153,6 +153,23 @@ def rule_dry_run(request, uuid):
 
 
 @login_required
+@require_POST
+def screen_now(request):
+    """A full re-screen on demand (normally incremental after each feed batch, and nightly in full)."""
+    if not access.can_manage_rules(request.user):
+        raise PermissionDenied
+    from .engine import screen
+
+    result = screen(actor=request.user)
+    messages.success(
+        request,
+        _("筛查完成：%(p)s 人，%(r)s 条规则，新预警 %(n)s 条")
+        % {"p": result.persons, "r": result.rules, "n": result.new_alerts},
+    )
+    return redirect("alerts:rule_list")
+
+
+@login_required
 def rules_export(request):
     if not access.can_manage_rules(request.user):
         raise PermissionDenied

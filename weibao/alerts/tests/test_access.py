@@ -73,7 +73,9 @@ def test_alert_and_rule_access(world, alerts, persona):
     for key, alert in by_key.items():
         detail = client.get(reverse("alerts:alert_detail", args=[alert.uuid]))
         assert detail.status_code == (200 if key in seen else 404), key
-    assert AuditEvent.objects.filter(action="view", object_type="alerts.alert", actor=user).count() == len(seen)
+    assert AuditEvent.objects.filter(action="view", object_type="alerts.alert", actor=user).count() == len(
+        seen
+    )
 
     # API
     api = client.get("/api/alerts/alerts/")
@@ -95,12 +97,20 @@ def test_alert_and_rule_access(world, alerts, persona):
     assert (client.get(reverse("alerts:rules_export")).status_code == 200) == manages
     created = client.post(
         "/api/alerts/rules/",
-        {"code": f"r_{persona}", "name": "测试", "definition": {"age": {"max": 3}}, "level": "low", "deadline_hours": 5},
+        {
+            "code": f"r_{persona}",
+            "name": "测试",
+            "definition": {"age": {"max": 3}},
+            "level": "low",
+            "deadline_hours": 5,
+        },
         content_type="application/json",
     )
     assert created.status_code == (201 if manages else 403), created.content
     dv = Rule.objects.get(code="dv_repeated")
-    retire = client.post(f"/api/alerts/rules/{dv.uuid}/retire/", {"reason": "测试"}, content_type="application/json")
+    retire = client.post(
+        f"/api/alerts/rules/{dv.uuid}/retire/", {"reason": "测试"}, content_type="application/json"
+    )
     assert retire.status_code == (200 if manages else 404)
 
 
@@ -120,7 +130,9 @@ def test_api_rule_errors_name_the_field(world):
     dry = client.post(f"/api/alerts/rules/{rule.uuid}/dry-run/", {}, content_type="application/json")
     assert dry.status_code == 200 and dry.json() == {"count": 0, "sample": []}
     dry = client.post(
-        f"/api/alerts/rules/{rule.uuid}/dry-run/", {"definition": {"age": {"min": 5}}}, content_type="application/json"
+        f"/api/alerts/rules/{rule.uuid}/dry-run/",
+        {"definition": {"age": {"min": 5}}},
+        content_type="application/json",
     )
     assert dry.json()["count"] == 7 and all("*" in n or len(n) <= 2 for n in dry.json()["sample"])
     schema = client.get("/api/schema/").content.decode()
