@@ -129,13 +129,13 @@ def insert_events(cursor, events, lo, hi, today, *, first_row, batch_key=None, d
     )
     params = [] if batch_key is None else [batch_key]
     cursor.execute(
-        "CREATE TEMP TABLE bench_new AS SELECT g AS row_number, "
+        "CREATE TEMP TABLE bench_new AS SELECT g AS row_number, "  # noqa: S608 - constants only
         f"%s + (random() * (%s - %s))::bigint AS person_id, %s::date - (random() * {days})::int AS occurred_on, "
         "random() AS pick FROM generate_series(%s, %s) g",
         [lo, hi, lo, today, first_row, first_row + events - 1],
     )
     cursor.execute(
-        "INSERT INTO feeds_sourcerecord (feed_id, source_id, content_hash, data, person_id, batch_id, row_number, created) "
+        "INSERT INTO feeds_sourcerecord (feed_id, source_id, content_hash, data, person_id, batch_id, row_number, created) "  # noqa: S608
         f"SELECT m.feed_id, 'b' || n.row_number, '', '{{}}', n.person_id, {batch}, n.row_number, now() "
         "FROM bench_new n JOIN bench_mix m ON n.pick >= m.lo AND n.pick < m.hi",
         params,

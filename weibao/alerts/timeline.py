@@ -2,6 +2,7 @@
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from weibao.registry.timeline import TimelineEntry
 
@@ -14,7 +15,7 @@ def alerts_timeline(person, user):
         yield TimelineEntry(
             when=timezone.localdate(alert.fired_at),
             kind="alert",
-            title=f"预警：{alert.rule_version.name}",
+            title=_("预警：%(name)s") % {"name": alert.rule_version.name},
             source=f"{alert.rule_version.level.name} · {alert.get_state_display()}",
             detail=alert.get_outcome_display() if alert.outcome else "",
             url=reverse("alerts:alert_detail", args=[alert.uuid]),
