@@ -70,7 +70,9 @@ class AlertFilterForm(forms.Form):
     street = forms.ModelChoiceField(
         label=_("街镇"), queryset=Area.objects.filter(level=AreaLevel.STREET).order_by("code"), required=False
     )
-    overdue = forms.ChoiceField(label=_("期限"), choices=[("", _("全部")), ("1", _("仅超期"))], required=False)
+    overdue = forms.ChoiceField(
+        label=_("期限"), choices=[("", _("全部")), ("1", _("仅超期"))], required=False
+    )
 
 
 class ImportForm(forms.Form):
