@@ -215,6 +215,10 @@ class AlertListView(ScopedListView):
     def get_queryset(self):
         self.filter_form = AlertFilterForm(self.request.GET or None)
         qs = super().get_queryset().select_related("rule_version__level", "person__street__parent")
+        street = self.filter_form.fields["street"]
+        street.queryset = street.queryset.filter(
+            pk__in=qs.values("person__street")
+        )  # streets with alerts in scope
         data = self.filter_form.cleaned_data if self.filter_form.is_valid() else {}
         qs = qs.filter(state=data["state"]) if data.get("state") else qs.open()
         if data.get("level"):

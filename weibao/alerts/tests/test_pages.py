@@ -195,3 +195,27 @@ def test_alerts_move_with_a_merge_and_come_back_on_split(world, only_own_rules):
     assert Alert.objects.get().person == survivor
     split_merge(merge, actor=world.users["city"], reason="误合并")
     assert Alert.objects.get().person == absorbed
+
+
+def test_alert_list_filters(client, world, only_own_rules):
+    from weibao.alerts.models import AlertLevel
+    from weibao.alerts.tests.test_engine import make_rule
+
+    make_rule()
+    dv_twice(world.persons["a1"])
+    dv_twice(world.persons["a2"])
+    engine.screen()
+    login(client, world, "district_a")
+    url = reverse("alerts:alert_list")
+
+    def listed(**params):
+        return len(client.get(url, params).context["object_list"])
+
+    high, low = AlertLevel.objects.get(code="high").pk, AlertLevel.objects.get(code="low").pk
+    assert (listed(), listed(level=high), listed(level=low)) == (2, 2, 0)
+    assert (listed(state="new"), listed(state="closed"), listed(overdue="1")) == (2, 0, 0)
+    a1_street = world.persons["a1"].street_id
+    assert listed(street=a1_street) == 1
+    Alert.objects.update(deadline=timezone.now() - datetime.timedelta(hours=1))
+    assert listed(overdue="1") == 2
+    assert client.get(url, {"state": "nonsense", "level": "x"}).status_code == 200
