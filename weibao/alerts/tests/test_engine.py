@@ -235,3 +235,21 @@ def test_retired_and_draft_rules_do_not_screen():
     assert engine.screen(today=TODAY).new_alerts == 0
     with pytest.raises(ValidationError):
         set_status(rule, RuleStatus.RETIRED, actor=None)
+
+
+@pytest.mark.django_db
+def test_rule_versions_are_immutable_and_alerts_keep_theirs():
+    a = child()
+    rule = make_rule()
+    add_event(a, "police_dv_callout", TODAY)
+    add_event(a, "police_dv_callout", TODAY)
+    engine.screen(today=TODAY)
+    first = rule.current
+    first.deadline_hours = 1
+    with pytest.raises(ValueError, match="immutable"):
+        first.save()
+    rule = save_rule(
+        actor=None, rule=rule, data={"name": "家暴 v2", "definition": DV, "level": first.level, "recipient": "workstation",
+                                     "deadline_hours": 12},
+    )  # fmt: skip
+    assert rule.current.number == 2 and Alert.objects.get().rule_version == first

@@ -170,6 +170,7 @@ def test_risk_summary_on_person_page_and_sortable_list(client, world, only_own_r
     login(client, world, "district_a")
     page = client.get(reverse("registry:person_detail", args=[world.persons["a2"].uuid])).content.decode()
     assert 'id="risk-summary"' in page and "风险分 20" in page and "家暴" in page
+    assert "预警：家暴" in page  # the timeline entry
     response = client.get(reverse("registry:person_list") + "?sort=risk")
     assert 'id="sort-risk"' in response.content.decode()
     listed = list(response.context["object_list"])
