@@ -157,6 +157,8 @@ def install_rules() -> list:
 
     levels = {lvl.code: lvl for lvl in AlertLevel.objects.all()}
     for code, (level, definition) in BENCH_RULES.items():
+        if Rule.objects.filter(code=code).exists():
+            continue
         save_rule(
             actor=None,
             code=code,
@@ -267,6 +269,9 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--skip-pandas", action="store_true")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the generated database; only clear alerts (faster re-runs)"
+    )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/weibao_bench_screening")
     if not url.startswith("postgres"):
@@ -280,11 +285,11 @@ def main():
 
     dbname = url.rsplit("/", 1)[1]
     admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(dbname))
-        )
-        conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname)))
+    if not args.reuse:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            drop = psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            conn.execute(drop.format(psycopg.sql.Identifier(dbname)))
+            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname)))
 
     import django
 
@@ -299,11 +304,29 @@ def main():
 
     today = datetime.date(2026, 11, 29)
     print(f"load average before: {os.getloadavg()}")
-    print("generating …", flush=True)
-    t0 = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cursor:
-        generate(cursor, args.minors, args.events, today)
-    print(f"generated in {time.perf_counter() - t0:.0f} s; events {Event.objects.count():,}", flush=True)
+    if args.reuse:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "TRUNCATE alerts_alertevidence, alerts_alerttransition, alerts_risksummary, alerts_alert"
+            )
+            cursor.execute(
+                "CREATE TEMP TABLE bench_mix AS SELECT t.code, 0.0 AS lo, 0.0 AS hi, t.id AS type_id, "
+                "f.id AS feed_id, 0::bigint AS batch_id, f.owner_id AS org_id FROM feeds_eventtype t "
+                "JOIN feeds_feed f ON f.event_type_id = t.id AND f.code LIKE 'bench_%%'"
+            )
+            edge = 0.0
+            for code, share in EVENT_MIX.items():
+                cursor.execute(
+                    "UPDATE bench_mix SET lo = %s, hi = %s WHERE code = %s", [edge, edge + share / 100, code]
+                )
+                edge += share / 100
+        print(f"reusing the database: {Event.objects.count():,} events", flush=True)
+    else:
+        print("generating …", flush=True)
+        t0 = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            generate(cursor, args.minors, args.events, today)
+        print(f"generated in {time.perf_counter() - t0:.0f} s; events {Event.objects.count():,}", flush=True)
     rules = install_rules()
     print(f"{len(rules)} active rules")
 
@@ -361,12 +384,13 @@ def main():
     )
     inc = []
     for i in range(args.runs):
-        key = f"inc{i}"
+        stamp = int(time.time())
+        key = f"inc{stamp}_{i}"
         for feed in Feed.objects.filter(code__startswith="bench_"):
             Batch.objects.create(feed=feed, idempotency_key=key, source="api", status="done")
         with transaction.atomic(), connection.cursor() as cursor:
             insert_events(
-                cursor, args.batch, lo, hi, today, first_row=10**9 + i * 10**6, batch_key=key, days=30
+                cursor, args.batch, lo, hi, today, first_row=stamp * 10**6 + i * 10**5, batch_key=key, days=30
             )
         batch_ids = list(Batch.objects.filter(idempotency_key=key).values_list("pk", flat=True))
         load = os.getloadavg()[0]
