@@ -390,7 +390,14 @@ def main():
             Batch.objects.create(feed=feed, idempotency_key=key, source="api", status="done")
         with transaction.atomic(), connection.cursor() as cursor:
             insert_events(
-                cursor, args.batch, lo, hi, today, first_row=stamp * 10**6 + i * 10**5, batch_key=key, days=30
+                cursor,
+                args.batch,
+                lo,
+                hi,
+                today,
+                first_row=10**9 + (stamp % 30000) * 30000 + i * args.batch,
+                batch_key=key,
+                days=30,
             )
         batch_ids = list(Batch.objects.filter(idempotency_key=key).values_list("pk", flat=True))
         load = os.getloadavg()[0]
