@@ -11,6 +11,7 @@ reads a person's own rows only, so the same SQL gives the same answer for them a
 import json
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import pyarrow as pa
@@ -105,28 +106,54 @@ def _copy_csv(cursor, name: str, sql: str, params) -> pa.Table:
         return pacsv.read_csv(tmp.name, read_options=read, convert_options=options)
 
 
+def _events_in_parallel(snapshot_id: str):
+    """The events table (the big one) over a second connection that imports the first one's snapshot."""
+    import psycopg
+
+    with psycopg.connect(**connection.get_connection_params()) as conn:
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        conn.execute(psycopg.sql.SQL("SET TRANSACTION SNAPSHOT {}").format(psycopg.sql.Literal(snapshot_id)))
+        with conn.cursor() as cursor:
+            return _copy_csv(cursor, "events", TABLES["events"][0], None)
+
+
 def take(person_ids=None, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection holding the snapshot tables (all persons, or only ``person_ids``)."""
+    """A DuckDB connection holding the snapshot tables (all persons, or only ``person_ids``).
+
+    The full snapshot on PostgreSQL exports its snapshot and streams the events table over a second
+    connection at the same time (``SET TRANSACTION SNAPSHOT``: both see exactly the same data).
+    """
     con = connect(threads)
     ids = None if person_ids is None else [int(i) for i in person_ids]
     postgres = _is_postgres()
-    own_transaction = not connection.in_atomic_block
+    parallel = postgres and ids is None and not connection.in_atomic_block
     with transaction.atomic():
         with connection.cursor() as cursor:
-            if postgres and own_transaction:
+            pending = None
+            if parallel:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                cursor.execute("SELECT pg_export_snapshot()")
+                snapshot_id = cursor.fetchone()[0]
+                pool = ThreadPoolExecutor(max_workers=1)
+                pending = pool.submit(_events_in_parallel, snapshot_id)
             for name in TABLES:
+                if pending is not None and name == "events":
+                    continue
                 sql = _select(name, ids)
                 params = None
                 if ids is not None and TABLES[name][2] is not None:
                     params = [ids] if postgres else [_json(ids)]
                 if postgres and ids is None:
-                    raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
-                    table = _copy_csv(raw, name, sql, params)
+                    table = _copy_csv(cursor.cursor, name, sql, params)
                 else:
                     cursor.execute(sql, params)
                     table = _from_rows(name, cursor.fetchall())
                 _load(con, name, table)
+            if pending is not None:
+                try:
+                    _load(con, "events", pending.result())
+                finally:
+                    pool.shutdown()
     return con
 
 
