@@ -238,13 +238,18 @@ def upsert_alerts(hits, *, actor=None, full: bool, rules: int = 0) -> tuple[int,
     open_states = "('new', 'acknowledged', 'visiting')"
     with transaction.atomic(), connection.cursor() as cursor:
         _stage_hits(cursor, hits)
+        # What is new is decided before inserting: an anti-join against the table being filled would make
+        # PostgreSQL rescan the growing table for every row.
+        cursor.execute(
+            "CREATE TEMP TABLE screen_new AS SELECT DISTINCT h.rule_id, h.version_id, h.person_id "
+            "FROM screen_hits h WHERE NOT EXISTS (SELECT 1 FROM alerts_alert a WHERE a.rule_id = h.rule_id "
+            f"AND a.person_id = h.person_id AND a.state IN {open_states})"
+        )
         cursor.execute(
             "INSERT INTO alerts_alert (uuid, rule_id, rule_version_id, person_id, state, outcome, visit_result, "
             "fired_at, last_fired_at, deadline, escalated_at, closed_at) "
-            f"SELECT {new_uuid}, h.rule_id, h.version_id, h.person_id, 'new', '', '', %s, %s, %s, NULL, NULL "
-            "FROM (SELECT DISTINCT h.rule_id, h.version_id, h.person_id, v.deadline_hours FROM screen_hits h "
-            "JOIN alerts_ruleversion v ON v.id = h.version_id) h WHERE NOT EXISTS (SELECT 1 FROM alerts_alert a "
-            f"WHERE a.rule_id = h.rule_id AND a.person_id = h.person_id AND a.state IN {open_states})",
+            f"SELECT {new_uuid}, rule_id, version_id, person_id, 'new', '', '', %s, %s, %s, NULL, NULL "
+            "FROM screen_new",
             [at, at, at],
         )
         new_alerts = cursor.rowcount
@@ -267,7 +272,7 @@ def upsert_alerts(hits, *, actor=None, full: bool, rules: int = 0) -> tuple[int,
             "INSERT INTO alerts_alertevidence (alert_id, event_id, added_at) "
             "SELECT a.id, h.event_id, %s FROM screen_hits h JOIN alerts_alert a ON a.rule_id = h.rule_id "
             f"AND a.person_id = h.person_id AND a.state IN {open_states} WHERE h.event_id IS NOT NULL "
-            "AND NOT EXISTS (SELECT 1 FROM alerts_alertevidence e WHERE e.alert_id = a.id AND e.event_id = h.event_id)",
+            "ON CONFLICT DO NOTHING",
             [at],
         )
         evidence_added = cursor.rowcount
@@ -284,6 +289,7 @@ def upsert_alerts(hits, *, actor=None, full: bool, rules: int = 0) -> tuple[int,
             cursor.execute("SELECT DISTINCT person_id FROM screen_hits")
             refresh_risk([row[0] for row in cursor.fetchall()])
         cursor.execute("DROP TABLE screen_hits")
+        cursor.execute("DROP TABLE screen_new")
         record(
             actor,
             AuditAction.CREATE,
