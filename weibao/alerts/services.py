@@ -241,27 +241,23 @@ def upsert_alerts(hits, *, actor=None, full: bool, rules: int = 0) -> tuple[int,
         # What is new is decided before inserting: an anti-join against the table being filled would make
         # PostgreSQL rescan the growing table for every row.
         cursor.execute(
-            "CREATE TEMP TABLE screen_new AS SELECT DISTINCT h.rule_id, h.version_id, h.person_id "
-            "FROM screen_hits h WHERE NOT EXISTS (SELECT 1 FROM alerts_alert a WHERE a.rule_id = h.rule_id "
+            "CREATE TEMP TABLE screen_new AS SELECT DISTINCT h.rule_id, h.version_id, h.person_id, "
+            "v.deadline_hours FROM screen_hits h JOIN alerts_ruleversion v ON v.id = h.version_id "
+            "WHERE NOT EXISTS (SELECT 1 FROM alerts_alert a WHERE a.rule_id = h.rule_id "
             f"AND a.person_id = h.person_id AND a.state IN {open_states})"
         )
+        if postgres:
+            deadline = "%s::timestamptz + deadline_hours * interval '1 hour'"
+        else:  # Django keeps SQLite datetimes as UTC text
+            deadline = "strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s, '+' || deadline_hours || ' hours')"
         cursor.execute(
             "INSERT INTO alerts_alert (uuid, rule_id, rule_version_id, person_id, state, outcome, visit_result, "
             "fired_at, last_fired_at, deadline, escalated_at, closed_at) "
-            f"SELECT {new_uuid}, rule_id, version_id, person_id, 'new', '', '', %s, %s, %s, NULL, NULL "
+            f"SELECT {new_uuid}, rule_id, version_id, person_id, 'new', '', '', %s, %s, {deadline}, NULL, NULL "
             "FROM screen_new",
             [at, at, at],
         )
         new_alerts = cursor.rowcount
-        # The deadline: fired_at + the version's hours (set apart: date arithmetic differs between databases).
-        for hours in (
-            RuleVersion.objects.filter(alerts__fired_at=now)
-            .values_list("deadline_hours", flat=True)
-            .distinct()
-        ):
-            Alert.objects.filter(fired_at=now, rule_version__deadline_hours=hours).update(
-                deadline=now + datetime.timedelta(hours=hours)
-            )
         cursor.execute(
             f"UPDATE alerts_alert SET last_fired_at = %s WHERE state IN {open_states} AND fired_at <> %s "
             "AND EXISTS (SELECT 1 FROM screen_hits h WHERE h.rule_id = alerts_alert.rule_id "

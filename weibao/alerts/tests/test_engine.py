@@ -214,6 +214,7 @@ def test_firing_again_adds_evidence_never_a_second_alert():
     assert (second.new_alerts, second.evidence_added) == (0, 1)
     alert = Alert.objects.get()
     assert alert.evidence.count() == 3 and alert.rule_version == rule.current
+    assert abs(alert.deadline - alert.fired_at - datetime.timedelta(hours=48)) < datetime.timedelta(seconds=1)
     assert RiskSummary.objects.get(person=a).score == 20
     with pytest.raises(IntegrityError), transaction.atomic():
         Alert.objects.create(
