@@ -282,8 +282,7 @@ def upsert_alerts(hits, *, actor=None, full: bool, rules: int = 0) -> tuple[int,
         if full:
             refresh_risk()
         else:
-            cursor.execute("SELECT DISTINCT person_id FROM screen_hits")
-            refresh_risk([row[0] for row in cursor.fetchall()])
+            refresh_risk(staged=True)
         cursor.execute("DROP TABLE screen_hits")
         cursor.execute("DROP TABLE screen_new")
         record(
@@ -315,10 +314,13 @@ def _notify_new(new_by_place) -> None:
         )
 
 
-def refresh_risk(person_ids=None) -> None:
-    """Recompute risk summaries from open alerts, set-based (everyone, or the given persons)."""
+def refresh_risk(person_ids=None, *, staged: bool = False) -> None:
+    """Recompute risk summaries from open alerts, set-based: everyone, the given persons, or (``staged``)
+    the persons in the screening's temporary ``screen_hits`` table."""
     where, params = "", []
-    if person_ids is not None:
+    if staged:
+        where = " AND person_id IN (SELECT person_id FROM screen_hits)"
+    elif person_ids is not None:
         if not person_ids:
             return
         if connection.vendor == "postgresql":
