@@ -11,4 +11,5 @@ urlpatterns = [
     path("notifications/", include("weibao.notifications.api.urls")),
     path("reports/", include("weibao.reports.api.urls")),
     path("cases/", include("weibao.cases.api.urls")),
+    path("alerts/", include("weibao.alerts.api.urls")),
 ]

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "weibao.notifications",
     "weibao.reports",
     "weibao.cases",
+    "weibao.alerts",
     "weibao.ui",
 ]
 

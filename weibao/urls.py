@@ -12,6 +12,7 @@ urlpatterns = [
     path("notifications/", include("weibao.notifications.urls")),
     path("reports/", include("weibao.reports.urls")),
     path("cases/", include("weibao.cases.urls")),
+    path("alerts/", include("weibao.alerts.urls")),
     path("api/", include("weibao.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),

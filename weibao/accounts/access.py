@@ -501,3 +501,52 @@ def may_respond_to_referral(user, referral) -> bool:
         a.role in RELATION_ROLES and a.organisation_id == referral.to_organisation_id
         for a in _assignments(user)
     )
+
+
+# --- alerts ----------------------------------------------------------------------------------------------
+
+# Early-warning alerts go to the child's area: workstation (street), district office (district), city office
+# (all). Relation roles (police, procuratorate, courts, member units) see no alerts: an alert is a protection
+# worker's lead, not a record their organisation sent. Sensitive persons' alerts need ``may_read_sensitive``.
+ALERT_ACTIONS = {
+    VIEW: AREA_ROLES,
+    CHANGE: {Role.DISTRICT_OFFICE, Role.WORKSTATION_WORKER, Role.WORKSTATION_LEAD},
+}
+
+
+def alert_scope(queryset, user, action: str = VIEW, *, prefix: str = "person"):
+    """Alerts (and risk summaries) by where the child lives; ``change`` = move an alert through its states."""
+    p = f"{prefix}__"
+    allowed = ALERT_ACTIONS.get(action, set())
+    clauses = []
+    for a in _assignments(user):
+        if a.role not in allowed:
+            continue
+        clause = _area_q(a.area, f"{p}street")
+        if not a.may_read_sensitive:
+            clause &= Q(**{f"{p}sensitivity": "normal"})
+        clauses.append(clause)
+    if not clauses:
+        return queryset.none()
+    combined = clauses[0]
+    for clause in clauses[1:]:
+        combined |= clause
+    return queryset.filter(combined)
+
+
+def can_manage_rules(user) -> bool:
+    """Creating, editing, dry-running, activating and retiring rules: city-office staff."""
+    return any(a.role == Role.CITY_OFFICE and a.area.level == AreaLevel.CITY for a in _assignments(user))
+
+
+def rule_scope(queryset, user, action: str = VIEW):
+    """Rules are read by the city and district offices (to understand alerts); changed by the city office."""
+    if action == VIEW and (can_manage_rules(user) or has_role(user, Role.DISTRICT_OFFICE)):
+        return queryset
+    if action == CHANGE and can_manage_rules(user):
+        return queryset
+    return queryset.none()
+
+
+def can_view_alerts(user) -> bool:
+    return has_role(user, *ALERT_ACTIONS[VIEW])

@@ -37,6 +37,7 @@ from weibao.registry.bulk import allocate_ids, insert_rows  # noqa: F401 - re-ex
 from .choices import BatchStatus, Carries, LandingStatus
 from .models import Batch, Event, LandingRecord, SourceRecord
 from .protect import ciphertext_of, identifier_columns, protect_many, received
+from .signals import batch_committed
 from .validation import RecordValidator, content_hash
 
 CHUNK_SIZE = 5_000
@@ -454,6 +455,7 @@ def run_batch(
             batch,
             extra=batch.report(),
         )
+        transaction.on_commit(lambda: batch_committed.send(sender=Batch, batch=batch))
     return batch
 
 

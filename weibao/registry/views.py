@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import format_html
@@ -54,6 +55,11 @@ class PersonListView(ScopedListView):
     def get_queryset(self):
         self.search_form = PersonSearchForm(self.request.GET or None)
         qs = search(super().get_queryset().select_related("street", "street__parent"), self.search_form)
+        self.show_risk = access.can_view_alerts(self.request.user)  # risk column (weibao.alerts)
+        if self.show_risk:
+            qs = qs.select_related("risk")
+            if self.request.GET.get("sort") == "risk":
+                qs = qs.order_by(F("risk__score").desc(nulls_last=True), "name", "pk")
         if self.search_form.is_valid() and any(self.search_form.cleaned_data.values()):
             record(
                 self.request.user,
@@ -69,6 +75,8 @@ class PersonListView(ScopedListView):
             search_form=self.search_form,
             may_export=access.person_q(user, access.EXPORT) is not None,
             may_create=access.can_create_persons(user),
+            show_risk=self.show_risk,
+            sort_risk=self.show_risk and self.request.GET.get("sort") == "risk",
             **kwargs,
         )
 

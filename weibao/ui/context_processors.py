@@ -15,6 +15,10 @@ def navigation(request):
         nav.append((_("未成年人"), reverse("registry:person_list"), "users"))
     if access.can_create_persons(user):
         nav.append((_("匹配复核"), reverse("registry:review_queue"), "arrows-join"))
+    if access.can_view_alerts(user):
+        nav.append((_("预警"), reverse("alerts:alert_list"), "bell-exclamation"))
+    if access.can_manage_rules(user):
+        nav.append((_("预警规则"), reverse("alerts:rule_list"), "adjustments-alt"))
     if access.can_view_cases(user):
         nav.append((_("个案"), reverse("cases:case_list"), "briefcase"))
     nav.append((_("单位"), reverse("accounts:organisation_list"), "building"))

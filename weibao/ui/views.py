@@ -31,6 +31,10 @@ def home(request):
         panels.append(
             ("by_area", [[r.get("street__name") or r.get("street__parent__name"), r["n"]] for r in by_street])
         )
+    if access.can_view_alerts(user):  # weibao.alerts: open alerts in the user's area
+        from weibao.alerts.models import Alert
+
+        cards.append((_("未关闭预警"), Alert.objects.visible_to(user).open().count(), "alerts:alert_list"))
     if access.can_create_persons(user):
         from weibao.registry.models import MatchCandidate
 

@@ -1,0 +1,126 @@
+"""Rules (city office: CRUD, dry run, activate, retire) and alerts (scoped list, retrieve, transition)."""
+
+from django.core.exceptions import PermissionDenied
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from weibao.accounts import access
+from weibao.audit.models import AuditAction
+from weibao.audit.services import record
+from weibao.lib.api import ScopedViewSetMixin
+from weibao.lib.masking import mask_name
+from weibao.registry.models import Person
+
+from .. import services
+from ..choices import RuleStatus
+from ..models import Alert, Rule
+from .serializers import (
+    AlertSerializer,
+    DefinitionSerializer,
+    DryRunSerializer,
+    ReasonSerializer,
+    RuleSerializer,
+    RuleWriteSerializer,
+    TransitionSerializer,
+)
+
+
+class RuleViewSet(
+    ScopedViewSetMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
+):
+    """Rules are data. Every write makes a new immutable version (``PUT``/``PATCH`` = new version)."""
+
+    scoped_model = Rule
+    serializer_class = RuleSerializer
+    http_method_names = ["get", "post", "put", "head", "options"]
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("current__level", "current__created_by")
+
+    def _require_manager(self):
+        if not access.can_manage_rules(self.request.user):
+            raise PermissionDenied
+
+    @extend_schema(request=RuleWriteSerializer, responses={201: RuleSerializer})
+    def create(self, request, *args, **kwargs):
+        self._require_manager()
+        data = RuleWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        rule = services.save_rule(
+            actor=request.user, data=values, code=values.get("code", ""), reason=values.get("reason", "")
+        )
+        return Response(RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RuleWriteSerializer, responses=RuleSerializer)
+    def update(self, request, *args, **kwargs):
+        rule = self.get_object()
+        data = RuleWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        rule = services.save_rule(actor=request.user, data=values, rule=rule, reason=values.get("reason", ""))
+        return Response(RuleSerializer(rule).data)
+
+    @extend_schema(request=DefinitionSerializer, responses=DryRunSerializer)
+    @action(detail=True, methods=["post"], url_path="dry-run")
+    def dry_run(self, request, uuid=None):
+        """How many persons the rule (or the ``definition`` sent) would flag today, with a masked sample."""
+        rule = self.get_object()
+        body = DefinitionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        definition = body.validated_data.get("definition") or rule.current.definition
+        ids = services.dry_run(definition)
+        names = (
+            Person.objects.visible_to(request.user).filter(pk__in=ids[:500]).values_list("name", flat=True)
+        )
+        return Response({"count": len(ids), "sample": [mask_name(n) for n in names[:10]]})
+
+    @extend_schema(request=ReasonSerializer, responses=RuleSerializer)
+    @action(detail=True, methods=["post"])
+    def activate(self, request, uuid=None):
+        return self._status(RuleStatus.ACTIVE)
+
+    @extend_schema(request=ReasonSerializer, responses=RuleSerializer)
+    @action(detail=True, methods=["post"])
+    def retire(self, request, uuid=None):
+        return self._status(RuleStatus.RETIRED)
+
+    def _status(self, status_):
+        rule = self.get_object()
+        body = ReasonSerializer(data=self.request.data)
+        body.is_valid(raise_exception=True)
+        services.set_status(rule, status_, actor=self.request.user, reason=body.validated_data["reason"])
+        return Response(RuleSerializer(rule).data)
+
+    def scope_action(self):
+        if self.action == "dry_run":
+            return access.CHANGE
+        return super().scope_action()
+
+
+class AlertViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """Alerts in the user's area. Retrieving one is audited (person-level)."""
+
+    scoped_model = Alert
+    serializer_class = AlertSerializer
+
+    def get_queryset(self):
+        qs = super().get_queryset().select_related("rule", "rule_version__level", "person")
+        state = self.request.query_params.get("state")
+        return qs.filter(state=state) if state else qs
+
+    def retrieve(self, request, *args, **kwargs):
+        alert = self.get_object()
+        record(request.user, AuditAction.VIEW, alert)
+        return Response(self.get_serializer(alert).data)
+
+    @extend_schema(request=TransitionSerializer, responses=AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def transition(self, request, uuid=None):
+        alert = self.get_object()
+        body = TransitionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        alert = services.transition(alert, actor=request.user, **body.validated_data)
+        return Response(AlertSerializer(alert).data)

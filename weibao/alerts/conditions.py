@@ -1,0 +1,281 @@
+"""The condition language of rules: a small JSON structure, validated, compiled to ONE set-based SQL query.
+
+A definition is one clause; a clause is a one-key object::
+
+    {"all": [clause, …]}            every sub-clause holds (evidence of all of them)
+    {"any": [clause, …]}            at least one holds
+    {"event_count": {"event_type": "police_dv_callout" | [codes], "within_days": 365, "min": 2}}
+    {"events_across_departments": {"event_types": [codes] (optional), "within_days": 180, "min_departments": 3}}
+    {"no_event": {"event_type": code | [codes], "within_days": 400 (optional: ever)}}
+    {"category": {"code": "left_behind" | [codes], "active": true}}
+    {"age": {"min": 6, "max": 15}}      whole years today, both ends included
+    {"no_other_guardian": {}}          at most one current registered guardian
+
+The compiled SQL runs in DuckDB over the snapshot tables ``persons``, ``events``, ``event_types``,
+``person_categories`` and ``guardianships`` (see ``snapshot.py``), with the screening day in the DuckDB
+variable ``today``. It returns one row per flagged person: ``person_id`` and ``event_ids`` (the evidence,
+empty for rules about absences). Only living minors (``kind = 'minor'``, under 18 today) are screened.
+"""
+
+from django.core.exceptions import ValidationError
+
+MAX_DEPTH, MAX_CHILDREN, MAX_DAYS = 5, 20, 3650
+LEAVES = ("event_count", "events_across_departments", "no_event", "category", "age", "no_other_guardian")
+GROUPS = ("all", "any")
+TODAY = "getvariable('today')"
+
+
+# --- validation ---------------------------------------------------------------------------------------
+
+
+class _Checker:
+    def __init__(self, event_types: set[str], categories: set[str]):
+        self.event_types, self.categories = event_types, categories
+        self.errors: list[str] = []
+
+    def fail(self, path: str, zh: str, en: str) -> None:
+        self.errors.append(f"{path}：{zh} ({en})")
+
+    def clause(self, node, path: str, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            return self.fail(path, f"嵌套不能超过 {MAX_DEPTH} 层", f"nesting deeper than {MAX_DEPTH}")
+        if not isinstance(node, dict) or len(node) != 1:
+            return self.fail(
+                path,
+                '每个条件必须是只有一个键的对象，如 {"all": [...]}',
+                "a clause is an object with one key",
+            )
+        ((kind, body),) = node.items()
+        where = f"{path}.{kind}"
+        if kind in GROUPS:
+            if not isinstance(body, list) or not body:
+                return self.fail(where, "必须是非空的条件列表", "must be a non-empty list of clauses")
+            if len(body) > MAX_CHILDREN:
+                return self.fail(where, f"最多 {MAX_CHILDREN} 个条件", f"at most {MAX_CHILDREN} clauses")
+            for i, child in enumerate(body):
+                self.clause(child, f"{where}[{i}]", depth + 1)
+            return None
+        if kind not in LEAVES:
+            allowed = "、".join(GROUPS + LEAVES)
+            return self.fail(
+                path, f"未知的条件类型“{kind}”，可用：{allowed}", f"unknown clause type {kind!r}"
+            )
+        if not isinstance(body, dict):
+            return self.fail(where, "参数必须是对象", "parameters must be an object")
+        getattr(self, kind)(body, where)
+        return None
+
+    def _keys(self, body: dict, where: str, allowed: set[str]) -> None:
+        for key in sorted(set(body) - allowed):
+            self.fail(f"{where}.{key}", "不认识的参数", "unknown parameter")
+
+    def _int(self, body, key, where, lo, hi, *, required=True):
+        value = body.get(key)
+        if value is None:
+            if required:
+                self.fail(f"{where}.{key}", "必填", "required")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            self.fail(f"{where}.{key}", f"必须是 {lo}–{hi} 的整数", f"must be an integer from {lo} to {hi}")
+            return None
+        return value
+
+    def _codes(self, body, key, where, known: set[str], label: str, *, required=True) -> None:
+        value = body.get(key)
+        if value is None:
+            if required:
+                self.fail(f"{where}.{key}", "必填", "required")
+            return
+        codes = [value] if isinstance(value, str) else value
+        if not isinstance(codes, list) or not codes or not all(isinstance(c, str) and c for c in codes):
+            return self.fail(f"{where}.{key}", "必须是代码或代码列表", "must be a code or a list of codes")
+        for code in codes:
+            if code not in known:
+                self.fail(f"{where}.{key}", f"没有代码为“{code}”的{label}", f"unknown {label} code {code!r}")
+
+    def event_count(self, body, where):
+        self._keys(body, where, {"event_type", "within_days", "min"})
+        self._codes(body, "event_type", where, self.event_types, "事件类型")
+        self._int(body, "within_days", where, 1, MAX_DAYS)
+        self._int(body, "min", where, 1, 1000, required=False)
+
+    def events_across_departments(self, body, where):
+        self._keys(body, where, {"event_types", "within_days", "min_departments"})
+        self._codes(body, "event_types", where, self.event_types, "事件类型", required=False)
+        self._int(body, "within_days", where, 1, MAX_DAYS)
+        self._int(body, "min_departments", where, 2, 20)
+
+    def no_event(self, body, where):
+        self._keys(body, where, {"event_type", "within_days"})
+        self._codes(body, "event_type", where, self.event_types, "事件类型")
+        self._int(body, "within_days", where, 1, MAX_DAYS, required=False)
+
+    def category(self, body, where):
+        self._keys(body, where, {"code", "active"})
+        self._codes(body, "code", where, self.categories, "人员类别")
+        active = body.get("active", True)
+        if not isinstance(active, bool):
+            self.fail(f"{where}.active", "必须是 true 或 false", "must be true or false")
+
+    def age(self, body, where):
+        self._keys(body, where, {"min", "max"})
+        lo = self._int(body, "min", where, 0, 17, required=False)
+        hi = self._int(body, "max", where, 0, 17, required=False)
+        if "min" not in body and "max" not in body:
+            self.fail(where, "至少填写 min 或 max", "give min or max")
+        if lo is not None and hi is not None and lo > hi:
+            self.fail(f"{where}.min", "不能大于 max", "must not exceed max")
+
+    def no_other_guardian(self, body, where):
+        self._keys(body, where, set())
+
+
+def validate(definition, *, event_types: set[str] | None = None, categories: set[str] | None = None) -> None:
+    """Raise ``ValidationError({"definition": [...]})`` naming every problem by its path, Chinese first."""
+    if event_types is None or categories is None:
+        from weibao.feeds.models import EventType
+        from weibao.registry.models import Category
+
+        event_types = (
+            set(EventType.objects.values_list("code", flat=True)) if event_types is None else event_types
+        )
+        categories = (
+            set(Category.objects.values_list("code", flat=True)) if categories is None else categories
+        )
+    checker = _Checker(event_types, categories)
+    checker.clause(definition, "条件", 1)
+    if checker.errors:
+        raise ValidationError({"definition": checker.errors})
+
+
+def event_types_used(definition) -> set[str]:
+    """Every event-type code a definition names (for documentation and the YAML export)."""
+    found: set[str] = set()
+
+    def walk(node):
+        ((kind, body),) = node.items()
+        if kind in GROUPS:
+            for child in body:
+                walk(child)
+            return
+        for key in ("event_type", "event_types"):
+            value = body.get(key)
+            if value:
+                found.update([value] if isinstance(value, str) else value)
+
+    walk(definition)
+    return found
+
+
+# --- compilation --------------------------------------------------------------------------------------
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _in_codes(value) -> str:
+    codes = [value] if isinstance(value, str) else value
+    return "(" + ", ".join(_quote(c) for c in codes) + ")"
+
+
+def _window(days, column="e.occurred_on") -> str:
+    if days is None:
+        return f"{column} <= {TODAY}"
+    return f"{column} > {TODAY} - {int(days)} AND {column} <= {TODAY}"
+
+
+def _types(value) -> str:
+    return f"e.type_id IN (SELECT id FROM event_types WHERE code IN {_in_codes(value)})"
+
+
+class _Compiler:
+    def __init__(self):
+        self.ctes: list[tuple[str, str]] = []
+
+    def add(self, sql: str) -> str:
+        name = f"c{len(self.ctes) + 1}"
+        self.ctes.append((name, sql))
+        return name
+
+    def node(self, node) -> str:
+        ((kind, body),) = node.items()
+        if kind in GROUPS:
+            names = [self.node(child) for child in body]
+            union = " UNION ALL ".join(f"SELECT person_id, event_id FROM {n}" for n in names)
+            if kind == "any" or len(names) == 1:
+                return self.add(union)
+            held = " AND ".join(f"u.person_id IN (SELECT person_id FROM {n})" for n in names)
+            return self.add(f"SELECT u.person_id, u.event_id FROM ({union}) u WHERE {held}")
+        return self.add(getattr(self, kind)(body))
+
+    def event_count(self, b) -> str:
+        sql = (
+            f"SELECT e.person_id, e.id AS event_id FROM events e "
+            f"WHERE {_types(b['event_type'])} AND {_window(b['within_days'])}"
+        )
+        if b.get("min", 1) > 1:
+            sql += f" QUALIFY count(*) OVER (PARTITION BY e.person_id) >= {int(b['min'])}"
+        return sql
+
+    def events_across_departments(self, b) -> str:
+        typed = f"{_types(b['event_types'])} AND " if b.get("event_types") else ""
+        return (
+            "SELECT e.person_id, e.id AS event_id FROM events e JOIN event_types t ON t.id = e.type_id "
+            f"WHERE {typed}{_window(b['within_days'])} AND e.person_id IN ("
+            "SELECT e.person_id FROM events e JOIN event_types t ON t.id = e.type_id "
+            f"WHERE {typed}{_window(b['within_days'])} "
+            f"GROUP BY e.person_id HAVING count(DISTINCT t.domain) >= {int(b['min_departments'])})"
+        )
+
+    def no_event(self, b) -> str:
+        return (
+            "SELECT s.person_id, NULL::BIGINT AS event_id FROM screened s WHERE NOT EXISTS ("
+            f"SELECT 1 FROM events e WHERE e.person_id = s.person_id AND {_types(b['event_type'])} "
+            f"AND {_window(b.get('within_days'))})"
+        )
+
+    def category(self, b) -> str:
+        held = (
+            f"SELECT pc.person_id FROM person_categories pc WHERE pc.code IN {_in_codes(b['code'])} "
+            f"AND (pc.since IS NULL OR pc.since <= {TODAY}) AND (pc.until IS NULL OR pc.until >= {TODAY})"
+        )
+        negate = "" if b.get("active", True) else "NOT "
+        return f"SELECT s.person_id, NULL::BIGINT AS event_id FROM screened s WHERE s.person_id {negate}IN ({held})"
+
+    def age(self, b) -> str:
+        clauses = ["p.birth_date IS NOT NULL"]
+        if b.get("min") is not None:
+            clauses.append(f"p.birth_date <= CAST({TODAY} - INTERVAL {int(b['min'])} YEAR AS DATE)")
+        if b.get("max") is not None:
+            clauses.append(f"p.birth_date > CAST({TODAY} - INTERVAL {int(b['max']) + 1} YEAR AS DATE)")
+        return (
+            f"SELECT p.id AS person_id, NULL::BIGINT AS event_id FROM persons p WHERE {' AND '.join(clauses)}"
+        )
+
+    def no_other_guardian(self, b) -> str:
+        return (
+            "SELECT s.person_id, NULL::BIGINT AS event_id FROM screened s WHERE ("
+            "SELECT count(*) FROM guardianships g WHERE g.minor_id = s.person_id "
+            f"AND (g.since IS NULL OR g.since <= {TODAY}) AND (g.until IS NULL OR g.until >= {TODAY})) <= 1"
+        )
+
+
+SCREENED = (
+    "SELECT id AS person_id FROM persons WHERE kind = 'minor' "
+    f"AND (birth_date IS NULL OR birth_date > CAST({TODAY} - INTERVAL 18 YEAR AS DATE))"
+)
+
+
+def compile_sql(definition) -> str:
+    """One query: ``person_id``, ``event_ids`` (sorted, possibly empty) per flagged person."""
+    compiler = _Compiler()
+    root = compiler.node(definition)
+    ctes = [("screened", SCREENED), *compiler.ctes]
+    with_sql = ",\n".join(f"{name} AS ({sql})" for name, sql in ctes)
+    return (
+        f"WITH {with_sql}\n"
+        "SELECT r.person_id, coalesce(list_sort(list_distinct(list(r.event_id) FILTER (WHERE r.event_id IS NOT NULL))), []) "
+        "AS event_ids\n"
+        f"FROM {root} r WHERE r.person_id IN (SELECT person_id FROM screened) GROUP BY r.person_id"
+    )

@@ -1,0 +1,423 @@
+"""Every write of the alerts app: rules and their versions, screening results, alert transitions.
+
+Each write records an audit event in the same transaction.
+"""
+
+import datetime
+import io
+import json
+from collections import defaultdict
+
+import pyarrow.csv as pacsv
+import yaml
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from weibao.accounts.models import Area
+from weibao.audit.models import AuditAction
+from weibao.audit.services import record
+from weibao.notifications.services import district_office, notify, workstation
+
+from . import conditions
+from .choices import OPEN_STATES, TRANSITIONS, AlertState, Outcome, Recipient, RuleStatus
+from .models import Alert, AlertLevel, AlertTransition, Rule, RuleVersion
+
+VERSION_FIELDS = ("name", "description", "definition", "level", "recipient", "deadline_hours")
+
+
+# --- rules ----------------------------------------------------------------------------------------------
+
+
+def _version_dict(v: RuleVersion | None) -> dict | None:
+    if v is None:
+        return None
+    return {
+        "number": v.number,
+        "name": v.name,
+        "description": v.description,
+        "definition": v.definition,
+        "level": v.level.code,
+        "recipient": v.recipient,
+        "deadline_hours": v.deadline_hours,
+    }
+
+
+def _check_version(data: dict) -> None:
+    errors = {}
+    if not str(data.get("name") or "").strip():
+        errors["name"] = ["必填 (required)"]
+    hours = data.get("deadline_hours")
+    if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 24 * 90:
+        errors["deadline_hours"] = ["必须是 1–2160 的整数小时 (must be 1–2160 hours)"]
+    if data.get("recipient") not in Recipient.values:
+        errors["recipient"] = [
+            "必须是 workstation 或 district_office (must be workstation or district_office)"
+        ]
+    if not isinstance(data.get("level"), AlertLevel):
+        errors["level"] = ["没有这个预警等级 (unknown alert level)"]
+    try:
+        conditions.validate(data.get("definition"))
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
+def save_rule(*, actor, data: dict, rule: Rule | None = None, code: str = "", reason: str = "") -> Rule:
+    """Create a rule (draft) or give an existing one a new version. ``data`` holds the VERSION_FIELDS."""
+    data = {k: data.get(k) for k in VERSION_FIELDS}
+    data["name"] = str(data.get("name") or "").strip()
+    data["description"] = str(data.get("description") or "")
+    _check_version(data)
+    with transaction.atomic():
+        if rule is None:
+            if not code or Rule.objects.filter(code=code).exists():
+                raise ValidationError({"code": ["代码必填且不能重复 (code required and unique)"]})
+            rule = Rule.objects.create(code=code)
+            before, number = None, 1
+        else:
+            rule = Rule.objects.select_for_update().get(pk=rule.pk)
+            before = _version_dict(rule.current)
+            number = (rule.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+        version = RuleVersion.objects.create(rule=rule, number=number, created_by=actor, **data)
+        rule.current = version
+        rule.save(update_fields=["current", "updated"])
+        record(
+            actor,
+            AuditAction.CREATE if before is None else AuditAction.UPDATE,
+            rule,
+            before=before,
+            after=_version_dict(version),
+            reason=reason,
+        )
+    return rule
+
+
+def set_status(rule: Rule, status: str, *, actor, reason: str = "") -> Rule:
+    allowed = {
+        RuleStatus.ACTIVE: (RuleStatus.DRAFT, RuleStatus.RETIRED),
+        RuleStatus.RETIRED: (RuleStatus.ACTIVE,),
+    }
+    if rule.status not in allowed.get(status, ()):
+        raise ValidationError(
+            {
+                "status": [
+                    f"规则当前为“{rule.get_status_display()}”，不能改为该状态 (not allowed from {rule.status})"
+                ]
+            }
+        )
+    with transaction.atomic():
+        before = rule.status
+        rule.status = status
+        rule.save(update_fields=["status", "updated"])
+        record(
+            actor,
+            AuditAction.UPDATE,
+            rule,
+            before={"status": before},
+            after={"status": status},
+            reason=reason,
+        )
+    return rule
+
+
+def dry_run(definition, *, today: datetime.date | None = None) -> list[int]:
+    """The person ids a definition would flag today (validated first); nothing is written."""
+    from . import engine, snapshot
+
+    conditions.validate(definition)
+    con = snapshot.take()
+    try:
+        return sorted(engine.evaluate(con, definition, today or timezone.localdate()))
+    finally:
+        con.close()
+
+
+# --- YAML ---------------------------------------------------------------------------------------------
+
+
+def export_yaml(rules) -> str:
+    out = []
+    for rule in rules:
+        v = rule.current
+        out.append(
+            {
+                "code": rule.code,
+                "status": rule.status,
+                "version": v.number,
+                "name": v.name,
+                "description": v.description,
+                "level": v.level.code,
+                "recipient": v.recipient,
+                "deadline_hours": v.deadline_hours,
+                "definition": v.definition,
+            }
+        )
+    return yaml.safe_dump({"rules": out}, allow_unicode=True, sort_keys=False)
+
+
+def import_yaml(text: str, *, actor, reason: str = "YAML import") -> list[Rule]:
+    """Create or re-version rules from YAML; all or nothing. Unchanged rules get no new version."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValidationError({"file": [f"不是有效的 YAML (not valid YAML): {exc}"]}) from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list):
+        raise ValidationError({"file": ["顶层必须是 rules: [...] (top level must be rules: [...])"]})
+    levels = {lvl.code: lvl for lvl in AlertLevel.objects.all()}
+    saved = []
+    with transaction.atomic():
+        for i, item in enumerate(doc["rules"]):
+            if not isinstance(item, dict) or not isinstance(item.get("code"), str):
+                raise ValidationError({f"rules[{i}].code": ["必填 (required)"]})
+            data = {k: item.get(k) for k in VERSION_FIELDS}
+            data["level"] = levels.get(item.get("level"))
+            data["recipient"] = item.get("recipient") or Recipient.WORKSTATION
+            rule = Rule.objects.filter(code=item["code"]).select_related("current__level").first()
+            try:
+                if rule is not None and _version_dict(rule.current) | {"number": 0} == {
+                    **{k: data[k] for k in VERSION_FIELDS},
+                    "level": getattr(data["level"], "code", None),
+                    "number": 0,
+                }:
+                    saved.append(rule)
+                    continue
+                rule = save_rule(actor=actor, data=data, rule=rule, code=item["code"], reason=reason)
+                status = item.get("status")
+                if status in (RuleStatus.ACTIVE, RuleStatus.RETIRED) and rule.status != status:
+                    set_status(rule, status, actor=actor, reason=reason)
+            except ValidationError as exc:
+                raise ValidationError(
+                    {f"rules[{i}]({item['code']}).{k}": v for k, v in exc.message_dict.items()}
+                ) from exc
+            saved.append(rule)
+    return saved
+
+
+# --- screening results ---------------------------------------------------------------------------------
+
+
+def _recipient(recipient: str, street: Area | None):
+    if street is None:
+        return None
+    if recipient == Recipient.DISTRICT_OFFICE:
+        return district_office(street)
+    return workstation(street)
+
+
+def _stage_hits(cursor, hits) -> None:
+    """The hits (an Arrow table) into the temporary table ``screen_hits`` of the Django connection."""
+    cursor.execute(
+        "CREATE TEMP TABLE screen_hits (rule_id bigint, version_id bigint, person_id bigint, event_id bigint)"
+    )
+    if connection.vendor == "postgresql":
+        buffer = io.BytesIO()
+        pacsv.write_csv(hits, buffer, pacsv.WriteOptions(include_header=False))
+        with cursor.cursor.copy("COPY screen_hits FROM STDIN (FORMAT csv)") as copy:
+            copy.write(buffer.getvalue())
+        cursor.execute("ANALYZE screen_hits")
+    else:
+        rows = zip(*(hits.column(i).to_pylist() for i in range(4)), strict=True)
+        cursor.executemany("INSERT INTO screen_hits VALUES (%s, %s, %s, %s)", list(rows))
+
+
+def upsert_alerts(hits, *, actor=None, full: bool, rules: int = 0) -> tuple[int, int]:
+    """Set-based: open an alert for each newly flagged (rule, person), add new evidence to open ones,
+    refresh the risk summaries, tell each recipient organisation once. Returns (new alerts, evidence added).
+
+    ``hits`` is an Arrow table (rule_id, version_id, person_id, event_id) from ``engine.collect_hits``.
+    """
+    if hits.num_rows == 0:
+        return 0, 0
+    now = timezone.now()
+    at = connection.ops.adapt_datetimefield_value(now)
+    postgres = connection.vendor == "postgresql"
+    new_uuid = "gen_random_uuid()" if postgres else "lower(hex(randomblob(16)))"
+    open_states = "('new', 'acknowledged', 'visiting')"
+    with transaction.atomic(), connection.cursor() as cursor:
+        _stage_hits(cursor, hits)
+        # What is new is decided before inserting: an anti-join against the table being filled would make
+        # PostgreSQL rescan the growing table for every row.
+        cursor.execute(
+            "CREATE TEMP TABLE screen_new AS SELECT DISTINCT h.rule_id, h.version_id, h.person_id, "
+            "v.deadline_hours FROM screen_hits h JOIN alerts_ruleversion v ON v.id = h.version_id "
+            "WHERE NOT EXISTS (SELECT 1 FROM alerts_alert a WHERE a.rule_id = h.rule_id "
+            f"AND a.person_id = h.person_id AND a.state IN {open_states})"
+        )
+        if postgres:
+            deadline = "%s::timestamptz + deadline_hours * interval '1 hour'"
+        else:  # Django keeps SQLite datetimes as UTC text
+            deadline = "strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s, '+' || deadline_hours || ' hours')"
+        cursor.execute(
+            "INSERT INTO alerts_alert (uuid, rule_id, rule_version_id, person_id, state, outcome, visit_result, "
+            "fired_at, last_fired_at, deadline, escalated_at, closed_at) "
+            f"SELECT {new_uuid}, rule_id, version_id, person_id, 'new', '', '', %s, %s, {deadline}, NULL, NULL "
+            "FROM screen_new",
+            [at, at, at],
+        )
+        new_alerts = cursor.rowcount
+        cursor.execute(
+            f"UPDATE alerts_alert SET last_fired_at = %s WHERE state IN {open_states} AND fired_at <> %s "
+            "AND EXISTS (SELECT 1 FROM screen_hits h WHERE h.rule_id = alerts_alert.rule_id "
+            "AND h.person_id = alerts_alert.person_id)",
+            [at, at],
+        )
+        cursor.execute(
+            "INSERT INTO alerts_alertevidence (alert_id, event_id, added_at) "
+            "SELECT a.id, h.event_id, %s FROM screen_hits h JOIN alerts_alert a ON a.rule_id = h.rule_id "
+            f"AND a.person_id = h.person_id AND a.state IN {open_states} WHERE h.event_id IS NOT NULL "
+            "ON CONFLICT DO NOTHING",
+            [at],
+        )
+        evidence_added = cursor.rowcount
+        cursor.execute(
+            "SELECT v.recipient, p.street_id, count(*) FROM alerts_alert a "
+            "JOIN alerts_ruleversion v ON v.id = a.rule_version_id JOIN registry_person p ON p.id = a.person_id "
+            "WHERE a.fired_at = %s GROUP BY v.recipient, p.street_id",
+            [at],
+        )
+        new_by_place = cursor.fetchall()
+        if full:
+            refresh_risk()
+        else:
+            refresh_risk(staged=True)
+        cursor.execute("DROP TABLE screen_hits")
+        cursor.execute("DROP TABLE screen_new")
+        record(
+            actor,
+            AuditAction.CREATE,
+            object_type="alerts.screening",
+            object_repr="全量筛查" if full else "增量筛查",
+            extra={"new_alerts": new_alerts, "evidence_added": evidence_added, "rules": rules},
+        )
+        _notify_new(new_by_place)
+    return new_alerts, evidence_added
+
+
+def _notify_new(new_by_place) -> None:
+    """One message per recipient organisation and run: how many new alerts, where to look (no person data)."""
+    areas = Area.objects.in_bulk({street for _r, street, _n in new_by_place if street})
+    per_org: dict = defaultdict(int)
+    for recipient, street, count in new_by_place:
+        org = _recipient(recipient, areas.get(street))
+        if org is not None:
+            per_org[org] += count
+    for org, count in per_org.items():
+        notify(
+            subject=f"新预警 {count} 条，请及时签收处置",
+            body="预警详情请登录系统查看。",
+            url=reverse("alerts:alert_list") + "?state=new",
+            kind="alert",
+            organisations=[org],
+        )
+
+
+def refresh_risk(person_ids=None, *, staged: bool = False) -> None:
+    """Recompute risk summaries from open alerts, set-based: everyone, the given persons, or (``staged``)
+    the persons in the screening's temporary ``screen_hits`` table."""
+    where, params = "", []
+    if staged:
+        where = " AND person_id IN (SELECT person_id FROM screen_hits)"
+    elif person_ids is not None:
+        if not person_ids:
+            return
+        if connection.vendor == "postgresql":
+            where, params = " AND person_id = ANY(%s::bigint[])", [list(person_ids)]
+        else:
+            where, params = (
+                " AND person_id IN (SELECT value FROM json_each(%s))",
+                [json.dumps(list(person_ids))],
+            )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM alerts_risksummary WHERE 1 = 1{where}", params)
+        cursor.execute(
+            "INSERT INTO alerts_risksummary (person_id, score, open_alerts, updated) "
+            "SELECT person_id, sum(l.weight), count(*), %s FROM alerts_alert a "
+            "JOIN alerts_ruleversion v ON v.id = a.rule_version_id JOIN alerts_alertlevel l ON l.id = v.level_id "
+            f"WHERE a.state IN ('new', 'acknowledged', 'visiting'){where} GROUP BY person_id",
+            [connection.ops.adapt_datetimefield_value(timezone.now()), *params],
+        )
+
+
+# --- alert transitions -----------------------------------------------------------------------------------
+
+
+def transition(
+    alert: Alert, to_state: str, *, actor, reason: str, outcome: str = "", visit_result: str = ""
+) -> Alert:
+    """Move an alert one step on (new → acknowledged → visiting → closed), with a reason."""
+    reason, visit_result = (reason or "").strip(), (visit_result or "").strip()
+    errors = {}
+    if to_state not in TRANSITIONS.get(alert.state, ()):
+        errors["to_state"] = [
+            f"预警当前为“{alert.get_state_display()}”，不能转为该状态 (not allowed from {alert.state})"
+        ]
+    if not reason:
+        errors["reason"] = ["必须填写事由 (a reason is required)"]
+    if to_state == AlertState.CLOSED:
+        if outcome not in Outcome.values:
+            errors["outcome"] = ["关闭时必须选择处置结果 (an outcome is required to close)"]
+        if not (visit_result or alert.visit_result):
+            errors["visit_result"] = ["关闭前必须记录走访情况 (record the visit result before closing)"]
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().get(pk=alert.pk)
+        before = {"state": alert.state}
+        AlertTransition.objects.create(
+            alert=alert, from_state=alert.state, to_state=to_state, reason=reason, actor=actor, at=now
+        )
+        alert.state = to_state
+        if visit_result:
+            alert.visit_result = visit_result
+        if to_state == AlertState.CLOSED:
+            alert.outcome, alert.closed_at = outcome, now
+        alert.save(update_fields=["state", "visit_result", "outcome", "closed_at"])
+        record(
+            actor,
+            AuditAction.UPDATE,
+            alert,
+            before=before,
+            after={"state": to_state, "outcome": alert.outcome},
+            reason=reason,
+        )
+        if to_state == AlertState.CLOSED:
+            refresh_risk([alert.person_id])
+    return alert
+
+
+def escalate_overdue(now) -> int:
+    """Open alerts past their deadline and not yet escalated: tell the district office once each."""
+    overdue = list(
+        Alert.objects.filter(
+            state__in=OPEN_STATES, deadline__lt=now, escalated_at__isnull=True
+        ).select_related("person__street")
+    )
+    per_office = defaultdict(list)
+    for alert in overdue:
+        office = district_office(alert.person.street) if alert.person.street_id else None
+        per_office[office].append(alert)
+    with transaction.atomic():
+        for office, alerts in per_office.items():
+            Alert.objects.filter(pk__in=[a.pk for a in alerts]).update(escalated_at=now)
+            for alert in alerts:
+                record(
+                    None,
+                    AuditAction.UPDATE,
+                    alert,
+                    after={"escalated_at": now.isoformat()},
+                    reason="超期上报",
+                )
+            if office is not None:
+                notify(
+                    subject=f"预警超期未处置 {len(alerts)} 条",
+                    body="请督促街镇工作站处置。",
+                    url=reverse("alerts:alert_list") + "?overdue=1",
+                    kind="alert_overdue",
+                    organisations=[office],
+                    escalation=True,
+                )
+    return len(overdue)

@@ -1,0 +1,256 @@
+"""Conditions validation and compilation, the DuckDB engine, full vs incremental screening, alert upserts."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from weibao.alerts import conditions, engine
+from weibao.alerts.choices import AlertState, RuleStatus
+from weibao.alerts.models import Alert, AlertEvidence, AlertLevel, RiskSummary, Rule
+from weibao.alerts.services import save_rule, set_status
+from weibao.alerts.testing import add_event, population
+from weibao.lib.testing import A1, area
+from weibao.registry.models import Guardianship, Person
+
+TODAY = datetime.date(2026, 6, 1)
+DV = {"event_count": {"event_type": "police_dv_callout", "within_days": 365, "min": 2}}
+KNOWN = {"police_dv_callout", "edu_absence"}
+
+
+def errors_of(definition) -> list[str]:
+    with pytest.raises(ValidationError) as info:
+        conditions.validate(definition, event_types=KNOWN, categories={"orphan"})
+    return info.value.message_dict["definition"]
+
+
+@pytest.mark.parametrize(
+    ("definition", "expected"),
+    [
+        (None, "每个条件必须是只有一个键的对象"),
+        ("all", "每个条件必须是只有一个键的对象"),
+        ([], "每个条件必须是只有一个键的对象"),
+        ({"all": [], "any": []}, "每个条件必须是只有一个键的对象"),
+        ({"all": []}, "条件.all：必须是非空的条件列表"),
+        ({"all": {"x": 1}}, "条件.all：必须是非空的条件列表"),
+        ({"drop table": {}}, "未知的条件类型“drop table”"),
+        ({"event_count": {"event_type": "nope", "within_days": 3}}, "没有代码为“nope”的事件类型"),
+        ({"event_count": {"event_type": "edu_absence"}}, "条件.event_count.within_days：必填"),
+        ({"event_count": {"event_type": "edu_absence", "within_days": "30"}}, "必须是 1–3650 的整数"),
+        ({"event_count": {"event_type": "edu_absence", "within_days": True}}, "必须是 1–3650 的整数"),
+        ({"event_count": {"event_type": "edu_absence", "within_days": 0}}, "必须是 1–3650 的整数"),
+        (
+            {"event_count": {"event_type": "edu_absence", "within_days": 9, "mni": 2}},
+            "event_count.mni：不认识的参数",
+        ),
+        ({"event_count": {"event_type": [], "within_days": 9}}, "必须是代码或代码列表"),
+        ({"event_count": {"event_type": "x'); DROP", "within_days": 9}}, "没有代码为"),
+        ({"age": {}}, "至少填写 min 或 max"),
+        ({"age": {"min": 10, "max": 5}}, "条件.age.min：不能大于 max"),
+        ({"age": {"min": -1}}, "必须是 0–17 的整数"),
+        ({"category": {"code": "orphan", "active": "yes"}}, "必须是 true 或 false"),
+        ({"category": {"code": "nope"}}, "没有代码为“nope”的人员类别"),
+        ({"events_across_departments": {"within_days": 9, "min_departments": 1}}, "必须是 2–20 的整数"),
+        ({"all": [{"any": [{"all": [{"any": [{"all": [{"age": {"min": 1}}]}]}]}]}]}, "嵌套不能超过 5 层"),
+        ({"any": [DV, {"no_other_guardian": {"x": 1}}]}, "条件.any[1].no_other_guardian.x：不认识的参数"),
+    ],
+)
+def test_validation_names_the_field_and_the_reason(definition, expected):
+    errors = errors_of(definition)
+    assert any(expected in e for e in errors), errors
+    assert all("(" in e for e in errors)  # English follows the Chinese
+
+
+def test_valid_definitions_pass():
+    conditions.validate(
+        {"all": [DV, {"age": {"min": 6, "max": 15}}, {"no_event": {"event_type": ["edu_absence"]}}]},
+        event_types=KNOWN,
+        categories=set(),
+    )
+
+
+def flag(definition, today=TODAY):
+    from weibao.alerts import snapshot
+
+    con = snapshot.take()
+    try:
+        return engine.evaluate(con, definition, today)
+    finally:
+        con.close()
+
+
+def child(born=datetime.date(2015, 1, 1), **kw):
+    return Person.objects.create(name="儿童", birth_date=born, street=area(A1), **kw)
+
+
+@pytest.mark.django_db
+def test_event_count_window_and_minimum_with_evidence():
+    a, b, adult = child(), child(), child(born=datetime.date(2000, 1, 1))
+    e1 = add_event(a, "police_dv_callout", TODAY - datetime.timedelta(days=10))
+    e2 = add_event(a, "police_dv_callout", TODAY - datetime.timedelta(days=364))
+    add_event(b, "police_dv_callout", TODAY - datetime.timedelta(days=10))
+    add_event(b, "police_dv_callout", TODAY - datetime.timedelta(days=365))  # just outside the window
+    add_event(adult, "police_dv_callout", TODAY)
+    add_event(adult, "police_dv_callout", TODAY)  # adults (18+) are not screened
+    add_event(
+        b, "police_dv_callout", TODAY + datetime.timedelta(days=1)
+    )  # in the future of the screening day
+    assert flag(DV) == {a.pk: sorted([e1.pk, e2.pk])}
+
+
+@pytest.mark.django_db
+def test_all_any_age_absence_category_and_guardians():
+    young, school_age, enrolled, alone = child(datetime.date(2023, 1, 1)), child(), child(), child()
+    add_event(enrolled, "edu_enrolment", TODAY - datetime.timedelta(days=30))
+    for minor in (school_age, enrolled):
+        for relation in ("father", "mother"):
+            Guardianship.objects.create(
+                minor=minor, guardian=child(datetime.date(1990, 1, 1)), relation=relation
+            )
+    no_school = {"all": [{"age": {"min": 6, "max": 15}}, {"no_event": {"event_type": "edu_enrolment"}}]}
+    assert set(flag(no_school)) == {school_age.pk, alone.pk}
+    assert set(flag({"no_other_guardian": {}})) == {young.pk, alone.pk}
+    assert set(flag({"any": [{"age": {"max": 5}}, {"no_other_guardian": {}}]})) == {young.pk, alone.pk}
+    evidence = flag(
+        {"all": [{"age": {"min": 6}}, {"event_count": {"event_type": "edu_enrolment", "within_days": 90}}]}
+    )
+    assert list(evidence) == [enrolled.pk] and len(evidence[enrolled.pk]) == 1
+
+
+@pytest.mark.django_db
+def test_across_departments_counts_distinct_domains():
+    a, b = child(), child()
+    for code in ("police_dv_callout", "edu_absence", "health_self_harm"):
+        add_event(a, code, TODAY - datetime.timedelta(days=5))
+    for code in ("police_dv_callout", "police_missing_child", "edu_absence"):
+        add_event(b, code, TODAY - datetime.timedelta(days=5))
+    hits = flag({"events_across_departments": {"within_days": 30, "min_departments": 3}})
+    assert list(hits) == [a.pk] and len(hits[a.pk]) == 3
+
+
+@pytest.fixture(autouse=True)
+def without_starter_rules(db):
+    Rule.objects.update(status=RuleStatus.DRAFT)  # each test screens with its own rules only
+
+
+def make_rule(user=None, definition=DV, code="dv"):
+    rule = save_rule(
+        actor=user,
+        code=code,
+        data={
+            "name": "家暴",
+            "definition": definition,
+            "level": AlertLevel.objects.get(code="high"),
+            "recipient": "workstation",
+            "deadline_hours": 48,
+        },
+    )
+    return set_status(rule, RuleStatus.ACTIVE, actor=user)
+
+
+def alert_state():
+    alerts = {(a.rule_id, a.person_id): a for a in Alert.objects.all()}
+    evidence = sorted(AlertEvidence.objects.values_list("alert__rule_id", "alert__person_id", "event_id"))
+    return set(alerts), evidence
+
+
+@pytest.mark.django_db
+def test_full_and_incremental_screening_give_identical_alerts():
+    people = population(seed=7, persons=120, events=900, today=TODAY)
+    make_rule(code="dv")
+    make_rule(
+        definition={
+            "all": [
+                {"age": {"min": 6, "max": 15}},
+                {"no_event": {"event_type": "edu_enrolment", "within_days": 400}},
+            ]
+        },
+        code="school",
+    )
+    make_rule(
+        definition={
+            "all": [
+                {"event_count": {"event_type": "justice_guardian_imprisoned", "within_days": 730}},
+                {"no_other_guardian": {}},
+            ]
+        },
+        code="alone",
+    )
+    make_rule(
+        definition={"events_across_departments": {"within_days": 180, "min_departments": 3}}, code="multi"
+    )
+    make_rule(
+        definition={
+            "all": [
+                {"event_count": {"event_type": "health_self_harm", "within_days": 90}},
+                {"event_count": {"event_type": "edu_absence", "within_days": 90}},
+            ]
+        },
+        code="harm",
+    )
+    sid = transaction.savepoint_create()
+    full = engine.screen(today=TODAY)
+    full_state = alert_state()
+    transaction.savepoint_rollback(sid)
+    assert not Alert.objects.exists()
+    ids = [p.pk for p in people]
+    for i in range(0, len(ids), 17):  # in several incremental runs, as feed batches would come
+        engine.screen(ids[i : i + 17], today=TODAY)
+    assert alert_state() == full_state
+    assert full.new_alerts == len(full_state[0]) > 20
+    assert len(full_state[1]) > 50
+
+
+@pytest.mark.django_db
+def test_firing_again_adds_evidence_never_a_second_alert():
+    a = child()
+    rule = make_rule()
+    add_event(a, "police_dv_callout", TODAY - datetime.timedelta(days=3))
+    add_event(a, "police_dv_callout", TODAY - datetime.timedelta(days=2))
+    assert engine.screen(today=TODAY).new_alerts == 1
+    add_event(a, "police_dv_callout", TODAY - datetime.timedelta(days=1))
+    second = engine.screen([a.pk], today=TODAY)
+    assert (second.new_alerts, second.evidence_added) == (0, 1)
+    alert = Alert.objects.get()
+    assert alert.evidence.count() == 3 and alert.rule_version == rule.current
+    assert abs(alert.deadline - alert.fired_at - datetime.timedelta(hours=48)) < datetime.timedelta(seconds=1)
+    assert RiskSummary.objects.get(person=a).score == 20
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Alert.objects.create(
+            rule=rule, rule_version=rule.current, person=a, fired_at=alert.fired_at,
+            last_fired_at=alert.fired_at, deadline=alert.deadline,
+        )  # fmt: skip
+    Alert.objects.filter(pk=alert.pk).update(state=AlertState.CLOSED, outcome="no_concern")
+    assert engine.screen(today=TODAY).new_alerts == 1  # closed: the next firing opens a new alert
+    assert Alert.objects.filter(person=a).count() == 2
+
+
+@pytest.mark.django_db
+def test_retired_and_draft_rules_do_not_screen():
+    a = child()
+    rule = make_rule()
+    add_event(a, "police_dv_callout", TODAY)
+    add_event(a, "police_dv_callout", TODAY)
+    set_status(rule, RuleStatus.RETIRED, actor=None)
+    assert engine.screen(today=TODAY).new_alerts == 0
+    with pytest.raises(ValidationError):
+        set_status(rule, RuleStatus.RETIRED, actor=None)
+
+
+@pytest.mark.django_db
+def test_rule_versions_are_immutable_and_alerts_keep_theirs():
+    a = child()
+    rule = make_rule()
+    add_event(a, "police_dv_callout", TODAY)
+    add_event(a, "police_dv_callout", TODAY)
+    engine.screen(today=TODAY)
+    first = rule.current
+    first.deadline_hours = 1
+    with pytest.raises(ValueError, match="immutable"):
+        first.save()
+    rule = save_rule(
+        actor=None, rule=rule, data={"name": "家暴 v2", "definition": DV, "level": first.level, "recipient": "workstation",
+                                     "deadline_hours": 12},
+    )  # fmt: skip
+    assert rule.current.number == 2 and Alert.objects.get().rule_version == first
