@@ -359,6 +359,8 @@ def transition(
     if to_state == AlertState.CLOSED:
         if outcome not in Outcome.values:
             errors["outcome"] = ["关闭时必须选择处置结果 (an outcome is required to close)"]
+        elif outcome == Outcome.CASE_OPENED and not alert.cases.exists():
+            errors["outcome"] = ["须先由本预警立案，再以“已立案”关闭 (open a case from this alert first)"]
         if not (visit_result or alert.visit_result):
             errors["visit_result"] = ["关闭前必须记录走访情况 (record the visit result before closing)"]
     if errors:

@@ -14,8 +14,10 @@ from django.views.decorators.http import require_POST
 from weibao.accounts import access
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
+from weibao.cases.models import Case
 from weibao.feeds.models import Event
 from weibao.lib.views import RoleRequiredMixin, ScopedDetailView, ScopedListView
+from weibao.notifications.services import workstation
 from weibao.registry.models import Person
 
 from . import services
@@ -233,6 +235,12 @@ class AlertListView(ScopedListView):
         return super().get_context_data(filter_form=self.filter_form, now=timezone.now(), **kwargs)
 
 
+def _may_open_case(user, alert) -> bool:
+    """Staff who may open a case at the workstation of the child's street (cases app, ``?alert=``)."""
+    station = workstation(alert.person.street)
+    return station is not None and access.may_open_case_at(user, station)
+
+
 class AlertDetailView(ScopedDetailView):
     """The alert with its reasons (the rule version), evidence and history. Person-level: audited."""
 
@@ -263,6 +271,8 @@ class AlertDetailView(ScopedDetailView):
             next_states=[(s, AlertState(s).label) for s in next_states],
             form=kwargs.pop("form", None) or TransitionForm(),
             overdue=alert.state in OPEN_STATES and alert.deadline < timezone.now(),
+            cases=Case.objects.visible_to(user).filter(alert=alert).order_by("opened_at"),
+            may_open_case=alert.state in OPEN_STATES and _may_open_case(user, alert),
             **kwargs,
         )
 

@@ -3,6 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts import access
 from weibao.accounts.models import Organisation, User
+from weibao.alerts.choices import OPEN_STATES
+from weibao.alerts.models import Alert
 from weibao.registry.models import Person
 from weibao.reports.models import Report
 
@@ -65,10 +67,16 @@ class OpenCaseForm(forms.Form):
     report = forms.ModelChoiceField(
         Report.objects.none(), required=False, to_field_name="uuid", widget=forms.HiddenInput
     )
+    alert = forms.ModelChoiceField(
+        Alert.objects.none(), required=False, to_field_name="uuid", widget=forms.HiddenInput
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["report"].queryset = Report.objects.visible_to(user, access.CHANGE)
+        self.fields["alert"].queryset = Alert.objects.visible_to(user, access.CHANGE).filter(
+            state__in=OPEN_STATES
+        )
         self.fields["persons"].queryset = (
             Person.objects.visible_to(user, access.CHANGE).filter(kind="minor").order_by("name")
         )

@@ -79,6 +79,14 @@ class Case(models.Model):
         related_name="cases",
         verbose_name=_("来源报告"),
     )
+    alert = models.ForeignKey(
+        "alerts.Alert",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("来源预警"),
+    )
     family_notes = models.TextField(_("家庭情况"), blank=True)
     state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.INTAKE)
     state_entered = models.DateTimeField(_("进入当前状态"))

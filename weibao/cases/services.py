@@ -143,22 +143,26 @@ def open_case(
     workers=None,
     family_notes="",
     report=None,
+    alert=None,
 ) -> Case:
     """Open a case — the one entry point for reports, alerts, member-unit referrals and the open form.
 
     ``persons`` are registry persons (the child and siblings); ``workstation`` the street workstation that
     will own it. The actor must be able to change cases in that street (or be the system actor). A case
-    opened from a mandatory ``report`` is linked to it (the actor must be able to act on the report).
+    opened from a mandatory ``report`` or an early-warning ``alert`` is linked to it (the actor must be able
+    to act on it); an alert whose visit is recorded closes with the outcome "case opened".
     """
     reason = _reason(reason)
     if report is not None:
         from weibao.reports.models import Report
 
-        if not getattr(actor, "is_system_actor", False) and not (
-            Report.objects.visible_to(actor, access.CHANGE).filter(pk=report.pk).exists()
-        ):
-            raise PermissionDenied(_("无权处理该报告"))
+        _require_source(actor, Report, report, _("无权处理该报告"))
         origin, origin_reference = Origin.REPORT, report.number
+    if alert is not None:
+        from weibao.alerts.models import Alert
+
+        _require_source(actor, Alert, alert, _("无权处理该预警"))
+        origin, origin_reference = Origin.ALERT, alert_reference(alert)
     _choice(case_type, CaseType, "case_type")
     _choice(risk_level, RiskLevel, "risk_level")
     _choice(priority, Priority, "priority")
@@ -189,6 +193,7 @@ def open_case(
         origin=origin,
         origin_reference=(origin_reference or "").strip()[:60],
         report=report,
+        alert=alert,
         family_notes=family_notes,
         state=State.INTAKE,
         state_entered=now,
@@ -205,6 +210,8 @@ def open_case(
         case=case, from_state="", to_state=State.INTAKE, actor=actor, at=now, reason=reason
     )
     record(actor, AuditAction.CREATE, case, after=snapshot(case, CASE_FIELDS), reason=reason)
+    if alert is not None:
+        _close_alert_with_case(alert, case, actor)
     notify(
         subject=_("新案件 %(n)s") % {"n": case.number},
         body=_("工作站有新案件待受理。"),
@@ -214,6 +221,34 @@ def open_case(
         email=False,
     )
     return case
+
+
+def _require_source(actor, model, obj, message):
+    """A case may come only from a report or alert the actor can act on (the system actor: any)."""
+    if getattr(actor, "is_system_actor", False):
+        return
+    if not model.objects.visible_to(actor, access.CHANGE).filter(pk=obj.pk).exists():
+        raise PermissionDenied(message)
+
+
+def alert_reference(alert) -> str:
+    """Alerts carry no number: the rule code and the day it fired name one."""
+    return f"{alert.rule.code} {timezone.localtime(alert.fired_at):%Y-%m-%d}"[:60]
+
+
+def _close_alert_with_case(alert, case, actor):
+    """The visit is recorded and a case follows: the alert closes with the outcome "case opened"."""
+    from weibao.alerts import services as alert_services
+    from weibao.alerts.choices import AlertState, Outcome
+
+    if alert.state == AlertState.VISITING and alert.visit_result:
+        alert_services.transition(
+            alert,
+            AlertState.CLOSED,
+            actor=actor,
+            reason=_("已立案 %(n)s") % {"n": case.number},
+            outcome=Outcome.CASE_OPENED,
+        )
 
 
 @transaction.atomic

@@ -133,7 +133,11 @@ class OpenCaseView(RoleRequiredMixin, FormView):
         return kwargs
 
     def _prefill(self, params) -> dict:
-        """``?person=<uuid>`` from a person page, ``?report=<uuid>`` from a mandatory report."""
+        """``?person=<uuid>`` from a person page, ``?report=<uuid>`` from a mandatory report, ``?alert=<uuid>``
+        from an early-warning alert."""
+        from weibao.alerts.choices import OPEN_STATES
+        from weibao.alerts.models import Alert
+        from weibao.notifications.services import workstation
         from weibao.registry.models import Person
         from weibao.reports.models import Report
 
@@ -157,6 +161,27 @@ class OpenCaseView(RoleRequiredMixin, FormView):
                     initial["workstation"] = report.workstation_id
                 if report.person_id and persons.filter(pk=report.person_id).exists():
                     initial["persons"] = [report.person_id]
+        if params.get("alert"):
+            alert = (
+                Alert.objects.visible_to(user, access.CHANGE)
+                .filter(uuid=params["alert"], state__in=OPEN_STATES)
+                .select_related("rule", "rule_version__level", "person__street")
+                .first()
+            )
+            if alert:
+                urgent = alert.rule_version.level.code in ("critical", "high")
+                initial.update(
+                    alert=alert.uuid,
+                    origin=Origin.ALERT,
+                    origin_reference=services.alert_reference(alert),
+                    priority=Priority.URGENT if urgent else Priority.NORMAL,
+                    risk_level=RiskLevel.HIGH if urgent else RiskLevel.MEDIUM,
+                )
+                station = workstation(alert.person.street)
+                if station:
+                    initial["workstation"] = station.pk
+                if persons.filter(pk=alert.person_id).exists():
+                    initial["persons"] = [alert.person_id]
         return initial
 
     def get_context_data(self, **kwargs):
@@ -230,6 +255,12 @@ def _visible_report(user, report_id):
     return Report.objects.visible_to(user).filter(pk=report_id).first() if report_id else None
 
 
+def _visible_alert(user, alert_id):
+    from weibao.alerts.models import Alert
+
+    return Alert.objects.visible_to(user).filter(pk=alert_id).first() if alert_id else None
+
+
 @login_required
 def case_detail(request, uuid):
     user = request.user
@@ -254,6 +285,7 @@ def case_detail(request, uuid):
         "plan_statuses": PlanStatus.choices,
         "intervention_statuses": InterventionStatus.choices,
         "source_report": _visible_report(user, case.report_id),
+        "source_alert": _visible_alert(user, case.alert_id),
     }
     if whole:
         may_change = Case.objects.visible_to(user, access.CHANGE).filter(pk=case.pk).exists()

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from weibao.accounts import access
 from weibao.accounts.models import Organisation, User
+from weibao.alerts.models import Alert
 from weibao.registry.models import Person
 from weibao.reports.models import Report
 
@@ -17,6 +18,7 @@ class CaseSerializer(serializers.ModelSerializer):
     persons = serializers.SlugRelatedField(slug_field="uuid", many=True, read_only=True)
     workers = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
     report = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    alert = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
     LIMITED = {"uuid", "number", "case_type", "state", "persons"}
 
     class Meta:
@@ -30,6 +32,7 @@ class CaseSerializer(serializers.ModelSerializer):
             "origin",
             "origin_reference",
             "report",
+            "alert",
             "state",
             "state_entered",
             "state_due",
@@ -69,6 +72,13 @@ class CaseOpenSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         help_text="the mandatory report the case is opened from (origin and number are taken from it)",
+    )
+    alert = serializers.SlugRelatedField(
+        slug_field="uuid",
+        queryset=Alert.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="the early-warning alert the case is opened from (closes it when its visit is recorded)",
     )
 
 
