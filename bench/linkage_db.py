@@ -116,6 +116,7 @@ def main():
     )
     parser.add_argument("--registry", type=int, default=300_000)
     parser.add_argument("--daily", type=int, default=5_000)
+    parser.add_argument("--profile", help="write a cProfile of the decisions step to this file")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     dbname = url.rsplit("/", 1)[-1]
@@ -187,9 +188,18 @@ def main():
     result, _ = timed(
         "engine: exact + model scoring against the registry", lambda: link_new(features, new_ids), len(daily)
     )
-    outcome, s = timed(
-        "decisions: auto-merges (bulk) and review pairs", lambda: _apply(result, system_actor())
-    )
+
+    def decide():
+        if not args.profile:
+            return _apply(result, system_actor())
+        import cProfile
+
+        with cProfile.Profile() as profile:
+            out = _apply(result, system_actor())
+        profile.dump_stats(args.profile)
+        return out
+
+    outcome, s = timed("decisions: auto-merges (bulk) and review pairs", decide)
     print(f"    {outcome}; {s / max(outcome['linked'] + outcome['review'], 1) * 1000:.0f} ms per pair")
     print(f"  {'TOTAL daily batch':<52} {time.perf_counter() - t0:8.1f} s")
     from weibao.audit.chain import verify

@@ -144,10 +144,10 @@ def relink_registry(*, actor=None) -> dict:
 
 
 def _live_persons(pks) -> dict:
-    """Live (not merged) persons by primary key, read in slices (SQLite limits the parameters of a query)."""
-    pks, out = sorted(pks), {}
-    for i in range(0, len(pks), 5000):
-        out.update(Person.objects.in_bulk(pks[i : i + 5000]))
+    """Live (not merged) persons by primary key."""
+    out = {}
+    for q in services.id_in_slices("pk", pks):
+        out.update((p.pk, p) for p in Person.objects.filter(q).order_by())
     return out
 
 

@@ -381,13 +381,27 @@ def _auto_merge_reason(model_version: str, probability: float) -> str:
     return _("自动匹配（模型 %(v)s，概率 %(p).3f）") % {"v": model_version or "prior", "p": probability}
 
 
-def _valid_id_sets(pks) -> dict[int, set]:
-    """Blind indexes of each person's valid mainland IDs (the twin rule of ``_merge``), read in slices."""
-    pks, out = sorted(set(pks)), {}
+def id_in_slices(name: str, pks):
+    """``Q(name__in=…)`` over ``pks`` in as few queries as the database allows: on PostgreSQL one query with
+    the ids as one array parameter (thousands of placeholders cost more to build than to run), elsewhere
+    slices of 5,000 (SQLite limits the parameters of a query)."""
+    from django.db import connection
+    from django.db.models.expressions import RawSQL
+
+    pks = sorted(set(pks))
+    if connection.vendor == "postgresql":
+        if pks:
+            yield Q(**{f"{name}__in": RawSQL("SELECT unnest(%s::bigint[])", [pks])})
+        return
     for i in range(0, len(pks), 5000):
-        docs = IdentityDocument.objects.filter(
-            person_id__in=pks[i : i + 5000], type=DocumentType.MAINLAND_ID, is_valid=True
-        )
+        yield Q(**{f"{name}__in": pks[i : i + 5000]})
+
+
+def _valid_id_sets(pks) -> dict[int, set]:
+    """Blind indexes of each person's valid mainland IDs (the twin rule of ``_merge``)."""
+    out = {}
+    for q in id_in_slices("person_id", pks):
+        docs = IdentityDocument.objects.filter(q, type=DocumentType.MAINLAND_ID, is_valid=True)
         for person_id, index in docs.values_list("person_id", "number_index"):
             out.setdefault(person_id, set()).add(index)
     return out
@@ -484,12 +498,10 @@ class AutoMergeBatch:
             uniques[model] = _unique_keys(model, fields)
             columns = sorted({*attnames, *(a for key in uniques[model] for a in key)})
             found = {}
-            for i in range(0, len(involved), 5000):
-                chunk, q = involved[i : i + 5000], Q()
-                for attname in attnames:
-                    q |= Q(**{f"{attname}__in": chunk})
-                for values in model._base_manager.filter(q).order_by().values("pk", *columns):
-                    found[values.pop("pk")] = values
+            for attname in attnames:
+                for q in id_in_slices(attname, involved):
+                    for values in model._base_manager.filter(q).order_by().values("pk", *columns):
+                        found[values.pop("pk")] = values
             rows[model] = found
             original[model] = {pk: {a: v[a] for a in attnames} for pk, v in found.items()}
         # what each unique constraint already holds among those rows
