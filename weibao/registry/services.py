@@ -577,7 +577,7 @@ class AutoMergeBatch:
         _update_by_pk(Person, "merged_into_id", [(a.pk, s.pk) for s, a, *_ in self.plan])
         if sensitive:
             Person.all_objects.filter(pk__in=sorted(sensitive)).update(sensitivity="sensitive")
-        MergeRecord.objects.bulk_create(records, batch_size=1000)
+        _insert_merge_records(records)
         record_many(
             (
                 self.actor,
@@ -595,6 +595,33 @@ class AutoMergeBatch:
             for merge in records
         )
         return records
+
+
+def _insert_merge_records(records: list[MergeRecord]):
+    """Insert the merge records in one COPY on PostgreSQL (``bulk.insert_rows``), setting their ids."""
+    import json
+
+    from django.utils import timezone
+
+    from .bulk import insert_rows
+
+    now = timezone.now()
+    columns = [
+        "uuid",
+        "survivor_id",
+        "absorbed_id",
+        "moved",
+        "reason",
+        "merged_by_id",
+        "merged_at",
+        "split_reason",
+    ]
+    rows = [
+        (m.uuid, m.survivor_id, m.absorbed_id, json.dumps(m.moved), m.reason, m.merged_by_id, now, "")
+        for m in records
+    ]
+    for merge, pk in zip(records, insert_rows(MergeRecord, columns, rows, with_ids=True), strict=True):
+        merge.pk, merge.merged_at = pk, now
 
 
 def _update_by_pk(model, attname, changes, chunk=5000):
