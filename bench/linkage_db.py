@@ -14,7 +14,8 @@ persons. Timed, with peak RSS:
 2. the cache's cold build, and a refresh with nothing changed;
 3. training a model version (``train_model``, on the cached features);
 4. the daily batch: the steps of ``link_persons`` for the new persons — cache refresh, engine, applying the
-   decisions (one ORM merge, with its audit event, per auto-link);
+   decisions (the batch's auto-merges applied together, ``services.AutoMergeBatch``: set-based row moves,
+   merge records and chained audit events in bulk; review pairs in bulk);
 5. a re-link of the whole registry (``relink_registry``).
 """
 
@@ -115,6 +116,7 @@ def main():
     )
     parser.add_argument("--registry", type=int, default=300_000)
     parser.add_argument("--daily", type=int, default=5_000)
+    parser.add_argument("--profile", help="write a cProfile of the decisions step to this file")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     dbname = url.rsplit("/", 1)[-1]
@@ -186,11 +188,27 @@ def main():
     result, _ = timed(
         "engine: exact + model scoring against the registry", lambda: link_new(features, new_ids), len(daily)
     )
-    outcome, s = timed(
-        "decisions: auto-merges and review pairs (ORM)", lambda: _apply(result, system_actor())
-    )
+
+    def decide():
+        if not args.profile:
+            return _apply(result, system_actor())
+        import cProfile
+
+        with cProfile.Profile() as profile:
+            out = _apply(result, system_actor())
+        profile.dump_stats(args.profile)
+        return out
+
+    outcome, s = timed("decisions: auto-merges (bulk) and review pairs", decide)
     print(f"    {outcome}; {s / max(outcome['linked'] + outcome['review'], 1) * 1000:.0f} ms per pair")
     print(f"  {'TOTAL daily batch':<52} {time.perf_counter() - t0:8.1f} s")
+    from weibao.audit.chain import verify
+    from weibao.registry.models import MergeRecord
+
+    checked, broken = verify()
+    print(f"    (check, not counted: {Person.all_objects.filter(merged_into__isnull=False).count():,} merged persons, "
+          f"{MergeRecord.objects.count():,} merge records; audit chain {checked:,} events, "
+          f"{'intact' if broken is None else broken})")  # fmt: skip
 
     print("\nre-link of the whole registry (batch job)")
     outcome, _ = timed("relink_registry", relink_registry, Person.objects.count())

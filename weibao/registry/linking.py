@@ -15,6 +15,7 @@ import datetime
 
 import pandas as pd
 from django.conf import settings
+from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
 from weibao.accounts.services import system_actor
@@ -143,50 +144,54 @@ def relink_registry(*, actor=None) -> dict:
 
 
 def _live_persons(pks) -> dict:
-    """Live (not merged) persons by primary key, read in slices (SQLite limits the parameters of a query)."""
-    pks, out = sorted(pks), {}
-    for i in range(0, len(pks), 5000):
-        out.update(Person.objects.in_bulk(pks[i : i + 5000]))
+    """Live (not merged) persons by primary key."""
+    out = {}
+    for q in services.id_in_slices("pk", pks):
+        out.update((p.pk, p) for p in Person.objects.filter(q).order_by())
     return out
 
 
 def _apply(result, actor) -> dict:
-    """Act on the engine's pairs, most probable first: merge the ``link`` pairs (one audited merge each; a
-    person absorbed by an earlier pair is skipped), queue the others for review (in bulk)."""
+    """Act on the engine's pairs, most probable first: merge the ``link`` pairs (a person absorbed by an earlier
+    pair is skipped; a pair the merge would refuse as twins goes to review), queue the others for review. The
+    merges of a batch are applied together (``services.AutoMergeBatch``: set-based, one merge record and one
+    audit event per pair), the review pairs are created in bulk; all in one transaction."""
     version = result.model.version if result.model else ""
     factors = [c for c in result.pairs.columns if c.startswith("mw_")]
     pairs = result.pairs.sort_values("match_probability", ascending=False, kind="stable")
     lefts, rights = pairs["left_id"].astype(int).tolist(), pairs["right_id"].astype(int).tolist()
+    links = (pairs["decision"] == "link") & ~pairs["both_ids_differ"].astype(bool)
     persons = _live_persons(set(lefts) | set(rights))
-    linked, reviews = 0, []
-    for pair, left, right in zip(pairs.itertuples(), lefts, rights, strict=True):
-        absorbed, survivor = persons.get(left), persons.get(right)
-        if absorbed is None or survivor is None:  # already merged through a better pair
-            continue
-        if pair.decision == "link" and not pair.both_ids_differ:
-            services.auto_merge(
-                survivor,
-                absorbed,
-                probability=float(pair.match_probability),
-                model_version=version,
-                actor=actor,
-            )
-            del persons[left]
-            if absorbed.sensitivity == "sensitive":  # as the merge did in the database
-                survivor.sensitivity = "sensitive"
-            linked += 1
-        else:
-            reviews.append(
-                MatchCandidate(
-                    person=absorbed,
-                    other=survivor,
-                    match_probability=float(pair.match_probability),
-                    model_version=version,
-                    match_weights=_field_weights(pair, factors),
+    with transaction.atomic():
+        batch = services.AutoMergeBatch(
+            actor=actor,
+            model_version=version,
+            person_ids=set(pairs["left_id"][links].astype(int)) | set(pairs["right_id"][links].astype(int)),
+        )
+        linked, reviews = 0, []
+        for pair, left, right, is_link in zip(pairs.itertuples(), lefts, rights, links.tolist(), strict=True):
+            absorbed, survivor = persons.get(left), persons.get(right)
+            if absorbed is None or survivor is None:  # already merged through a better pair
+                continue
+            if is_link and batch.add(survivor, absorbed, float(pair.match_probability)):
+                del persons[left]
+                if absorbed.sensitivity == "sensitive":  # as the merge will in the database
+                    survivor.sensitivity = "sensitive"
+                linked += 1
+            else:
+                reviews.append(
+                    MatchCandidate(
+                        person=absorbed,
+                        other=survivor,
+                        match_probability=float(pair.match_probability),
+                        model_version=version,
+                        match_weights=_field_weights(pair, factors),
+                    )
                 )
-            )
-    before = MatchCandidate.objects.count()
-    MatchCandidate.objects.bulk_create(
-        reviews, batch_size=1000, ignore_conflicts=True
-    )  # pairs already queued stay
-    return {"linked": linked, "review": MatchCandidate.objects.count() - before, "model": version}
+        batch.apply()
+        before = MatchCandidate.objects.count()
+        MatchCandidate.objects.bulk_create(
+            reviews, batch_size=1000, ignore_conflicts=True
+        )  # pairs already queued stay
+        review = MatchCandidate.objects.count() - before
+    return {"linked": linked, "review": review, "model": version}

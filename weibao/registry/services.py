@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from weibao.accounts import access
@@ -374,3 +375,274 @@ def auto_merge(
         actor=actor,
         reason=_("自动匹配（模型 %(v)s，概率 %(p).3f）") % {"v": model_version or "prior", "p": probability},
     )
+
+
+def _auto_merge_reason(model_version: str, probability: float) -> str:
+    return _("自动匹配（模型 %(v)s，概率 %(p).3f）") % {"v": model_version or "prior", "p": probability}
+
+
+def id_in_slices(name: str, pks):
+    """``Q(name__in=…)`` over ``pks`` in as few queries as the database allows: on PostgreSQL one query with
+    the ids as one array parameter (thousands of placeholders cost more to build than to run), elsewhere
+    slices of 5,000 (SQLite limits the parameters of a query)."""
+    from django.db import connection
+    from django.db.models.expressions import RawSQL
+
+    pks = sorted(set(pks))
+    if connection.vendor == "postgresql":
+        if pks:
+            yield Q(**{f"{name}__in": RawSQL("SELECT unnest(%s::bigint[])", [pks])})
+        return
+    for i in range(0, len(pks), 5000):
+        yield Q(**{f"{name}__in": pks[i : i + 5000]})
+
+
+def _valid_id_sets(pks) -> dict[int, set]:
+    """Blind indexes of each person's valid mainland IDs (the twin rule of ``_merge``)."""
+    out = {}
+    for q in id_in_slices("person_id", pks):
+        docs = IdentityDocument.objects.filter(q, type=DocumentType.MAINLAND_ID, is_valid=True)
+        for person_id, index in docs.values_list("person_id", "number_index"):
+            out.setdefault(person_id, set()).add(index)
+    return out
+
+
+class _Unsupported(Exception):
+    """A unique constraint the bulk path does not model (a condition, expressions, nulls not distinct)."""
+
+
+def _unique_keys(model, field_names) -> list[tuple[str, ...]]:
+    """The attnames of every unique constraint of ``model`` that includes one of the person fields."""
+    from django.db.models import UniqueConstraint
+
+    names = set(field_names)
+    keys = [tuple(fields) for fields in model._meta.unique_together]
+    keys += [(f.name,) for f in model._meta.concrete_fields if f.unique and not f.primary_key]
+    for constraint in model._meta.constraints:
+        if not isinstance(constraint, UniqueConstraint):
+            continue
+        plain = (
+            constraint.condition is None
+            and not constraint.contains_expressions
+            and constraint.nulls_distinct is not False
+        )
+        if plain:
+            keys.append(tuple(constraint.fields))
+        elif constraint.contains_expressions or set(constraint.fields) & names:
+            raise _Unsupported(f"{model._meta.label}: {constraint.name}")
+    attname = {f.name: f.attname for f in model._meta.concrete_fields}
+    return [tuple(attname[n] for n in key) for key in keys if set(key) & names]
+
+
+class AutoMergeBatch:
+    """The linkage engine's auto-merges of one batch, applied together with the same end state as calling
+    ``auto_merge`` for each pair in the order they were added: the same rows moved (rows a unique constraint
+    keeps on the absorbed person stay there), the same ``MergeRecord`` per pair (so ``split_merge`` restores
+    exactly), ``merged_into`` and sensitivity, one chained ``MERGE`` audit event per pair.
+
+    The per-pair merges are simulated in memory on the rows that point at the persons involved (read once per
+    foreign key), then written set-based: one UPDATE per foreign key from a (row, new person) mapping, merge
+    records and audit events in bulk. Should the database still refuse the write (a constraint the simulation
+    does not model, a row changed meanwhile), the batch falls back to the per-pair path in the same order.
+    """
+
+    def __init__(self, *, actor, model_version: str, person_ids=()):
+        self.actor, self.model_version = actor, model_version
+        self.valid_ids = _valid_id_sets(person_ids)
+        self.plan = []  # (survivor, absorbed, probability, survivor's sensitivity, absorbed's sensitivity)
+
+    def add(self, survivor: Person, absorbed: Person, probability: float) -> bool:
+        """Plan one merge; False (nothing planned) where ``_merge`` would refuse it: both persons — with what
+        they absorbed earlier in the batch — hold valid mainland IDs and none agrees (twins)."""
+        kept, given = self.valid_ids.get(survivor.pk, set()), self.valid_ids.get(absorbed.pk, set())
+        if kept and given and not kept & given:
+            return False
+        self.valid_ids[survivor.pk] = kept | given
+        self.plan.append((survivor, absorbed, probability, survivor.sensitivity, absorbed.sensitivity))
+        return True
+
+    @transaction.atomic
+    def apply(self) -> list[MergeRecord]:
+        if not self.plan:
+            return []
+        try:
+            with transaction.atomic():
+                return self._apply_bulk()
+        except (IntegrityError, _Unsupported):
+            return self._apply_per_pair()
+
+    def _apply_per_pair(self) -> list[MergeRecord]:
+        merges = []
+        for survivor, absorbed, probability, *_sensitivity in self.plan:
+            merges.append(
+                _merge(
+                    Person.all_objects.get(pk=survivor.pk),
+                    Person.all_objects.get(pk=absorbed.pk),
+                    actor=self.actor,
+                    reason=_auto_merge_reason(self.model_version, probability),
+                )
+            )
+        return merges
+
+    def _apply_bulk(self) -> list[MergeRecord]:
+        from weibao.audit.services import record_many
+
+        involved = sorted({p.pk for s, a, *_ in self.plan for p in (s, a)})
+        by_model = {}
+        for model, field in _person_references():
+            by_model.setdefault(model, []).append(field)
+        # the rows pointing at an involved person, per model: {pk: {attname: value}}
+        rows, uniques, original = {}, {}, {}
+        for model, fields in by_model.items():
+            attnames = [model._meta.get_field(f).attname for f in fields]
+            uniques[model] = _unique_keys(model, fields)
+            columns = sorted({*attnames, *(a for key in uniques[model] for a in key)})
+            found = {}
+            for attname in attnames:
+                for q in id_in_slices(attname, involved):
+                    for values in model._base_manager.filter(q).order_by().values("pk", *columns):
+                        found[values.pop("pk")] = values
+            rows[model] = found
+            original[model] = {pk: {a: v[a] for a in attnames} for pk, v in found.items()}
+        # what each unique constraint already holds among those rows
+        taken = {
+            (model, key): {tuple(v[a] for a in key) for v in rows[model].values()}
+            for model in rows
+            for key in uniques[model]
+        }
+
+        holding = {}  # (model, attname) → {person pk: {row pks}}
+        for model, fields in by_model.items():
+            for field in fields:
+                attname = model._meta.get_field(field).attname
+                index = holding[(model, attname)] = {}
+                for pk, row in rows[model].items():
+                    index.setdefault(row[attname], set()).add(pk)
+
+        def free(model, row, attname, target):
+            for key in uniques[model]:
+                if attname in key:
+                    value = tuple(target if a == attname else row[a] for a in key)
+                    if None not in value and value in taken[(model, key)]:
+                        return False
+            return True
+
+        def move(model, pk, attname, target):
+            row = rows[model][pk]
+            for key in uniques[model]:
+                if attname in key:
+                    taken[(model, key)].discard(tuple(row[a] for a in key))
+            holding[(model, attname)][row[attname]].discard(pk)
+            holding[(model, attname)].setdefault(target, set()).add(pk)
+            row[attname] = target
+            for key in uniques[model]:
+                if attname in key:
+                    taken[(model, key)].add(tuple(row[a] for a in key))
+
+        records, sensitive = [], set()
+        for survivor, absorbed, probability, kept_sensitivity, given_sensitivity in self.plan:
+            moved = {}
+            for model, fields in by_model.items():
+                for field in fields:
+                    attname = model._meta.get_field(field).attname
+                    pks = []
+                    for pk in sorted(holding[(model, attname)].get(absorbed.pk, ())):
+                        if free(model, rows[model][pk], attname, survivor.pk):
+                            move(model, pk, attname, survivor.pk)
+                            pks.append(pk)
+                    if pks:
+                        moved[f"{model._meta.label_lower}.{field}"] = pks
+            moved["_survivor_sensitivity"] = kept_sensitivity
+            if given_sensitivity == "sensitive":
+                sensitive.add(survivor.pk)
+            records.append(
+                MergeRecord(
+                    survivor=survivor,
+                    absorbed=absorbed,
+                    moved=moved,
+                    reason=_auto_merge_reason(self.model_version, probability),
+                    merged_by=self.actor,
+                )
+            )
+
+        for model, fields in by_model.items():
+            for field in fields:
+                attname = model._meta.get_field(field).attname
+                changes = [
+                    (pk, row[attname])
+                    for pk, row in rows[model].items()
+                    if row[attname] != original[model][pk][attname]
+                ]
+                _update_by_pk(model, attname, changes)
+        _update_by_pk(Person, "merged_into_id", [(a.pk, s.pk) for s, a, *_ in self.plan])
+        if sensitive:
+            Person.all_objects.filter(pk__in=sorted(sensitive)).update(sensitivity="sensitive")
+        _insert_merge_records(records)
+        record_many(
+            (
+                self.actor,
+                AuditAction.MERGE,
+                merge.survivor,
+                {
+                    "reason": merge.reason,
+                    "extra": {
+                        "absorbed": str(merge.absorbed.uuid),
+                        "merge": str(merge.uuid),
+                        "moved": {k: len(v) for k, v in merge.moved.items()},
+                    },
+                },
+            )
+            for merge in records
+        )
+        return records
+
+
+def _insert_merge_records(records: list[MergeRecord]):
+    """Insert the merge records in one COPY on PostgreSQL (``bulk.insert_rows``), setting their ids."""
+    import json
+
+    from django.utils import timezone
+
+    from .bulk import insert_rows
+
+    now = timezone.now()
+    columns = [
+        "uuid",
+        "survivor_id",
+        "absorbed_id",
+        "moved",
+        "reason",
+        "merged_by_id",
+        "merged_at",
+        "split_reason",
+    ]
+    rows = [
+        (m.uuid, m.survivor_id, m.absorbed_id, json.dumps(m.moved), m.reason, m.merged_by_id, now, "")
+        for m in records
+    ]
+    for merge, pk in zip(records, insert_rows(MergeRecord, columns, rows, with_ids=True), strict=True):
+        merge.pk, merge.merged_at = pk, now
+
+
+def _update_by_pk(model, attname, changes, chunk=5000):
+    """Set ``attname`` per row: ``changes`` is [(pk, value)]. On PostgreSQL one UPDATE … FROM unnest(…) per
+    chunk; elsewhere one UPDATE per distinct value and chunk."""
+    from django.db import connection
+
+    if not changes:
+        return
+    table, column = model._meta.db_table, model._meta.get_field(attname).column
+    pk_column = model._meta.pk.column
+    for i in range(0, len(changes), chunk):
+        part = changes[i : i + chunk]
+        if connection.vendor == "postgresql":
+            t, c, k = (connection.ops.quote_name(n) for n in (table, column, pk_column))
+            statement = f"UPDATE {t} SET {c} = m.v FROM unnest(%s::bigint[], %s::bigint[]) AS m(k, v) WHERE {t}.{k} = m.k"  # noqa: S608, E501 — names from the models
+            with connection.cursor() as cursor:
+                cursor.execute(statement, [[pk for pk, _v in part], [v for _pk, v in part]])
+        else:
+            by_value = {}
+            for pk, value in part:
+                by_value.setdefault(value, []).append(pk)
+            for value, pks in by_value.items():
+                model._base_manager.filter(pk__in=pks).update(**{attname: value})

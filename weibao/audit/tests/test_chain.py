@@ -6,7 +6,7 @@ from django.db import DatabaseError, connection, transaction
 
 from weibao.audit.chain import GENESIS, verify
 from weibao.audit.models import AuditEvent
-from weibao.audit.services import diff, record
+from weibao.audit.services import diff, record, record_many
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +127,22 @@ def test_record_stores_actor_address_and_request(rf, django_user_model):
         "req-1",
         "季度统计",
     )
+
+
+def test_record_many_appends_a_chain_in_one_step(capsys):
+    _events(2)
+    actor_events = [
+        (None, "merge", None, {"object_type": "registry.person", "object_id": str(i), "username": "t",
+                               "reason": "bulk", "extra": {"n": i}})
+        for i in range(4)
+    ]  # fmt: skip
+    events = record_many(actor_events)
+    assert [e.seq for e in events] == [3, 4, 5, 6]
+    stored = list(AuditEvent.objects.order_by("seq"))
+    assert [e.prev_hash for e in stored[1:]] == [e.hash for e in stored[:-1]]
+    assert stored[-1].extra == {"n": 3} and stored[-1].reason == "bulk"
+    assert verify() == (6, None)
+    assert record_many([]) == [] and verify() == (6, None)
+    record(None, "view", object_type="registry.person", object_id="x", username="t")  # continues the chain
+    call_command("audit_verify")
+    assert "7 events verified" in capsys.readouterr().out
