@@ -232,6 +232,7 @@ SPECTACULAR_SETTINGS = {
         "SexEnum": "weibao.registry.choices.Sex",
         "UrgencyEnum": "weibao.reports.choices.Urgency",  # the same set as cases.choices.Priority
         "CaseStateEnum": "weibao.cases.choices.State",
+        "AlertStateEnum": "weibao.alerts.choices.AlertState",
         "PlanStatusEnum": "weibao.cases.choices.PlanStatus",
         "InterventionStatusEnum": "weibao.cases.choices.InterventionStatus",
         "ReferralStatusEnum": "weibao.cases.choices.ReferralStatus",

@@ -46,7 +46,7 @@ class DryRunSerializer(serializers.Serializer):
     sample = serializers.ListField(child=serializers.CharField(), help_text="脱敏姓名 (masked names)")
 
 
-class ReasonSerializer(serializers.Serializer):
+class RuleReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 

@@ -20,7 +20,7 @@ from .serializers import (
     AlertSerializer,
     DefinitionSerializer,
     DryRunSerializer,
-    ReasonSerializer,
+    RuleReasonSerializer,
     RuleSerializer,
     RuleWriteSerializer,
     TransitionSerializer,
@@ -77,19 +77,19 @@ class RuleViewSet(
         )
         return Response({"count": len(ids), "sample": [mask_name(n) for n in names[:10]]})
 
-    @extend_schema(request=ReasonSerializer, responses=RuleSerializer)
+    @extend_schema(request=RuleReasonSerializer, responses=RuleSerializer)
     @action(detail=True, methods=["post"])
     def activate(self, request, uuid=None):
         return self._status(RuleStatus.ACTIVE)
 
-    @extend_schema(request=ReasonSerializer, responses=RuleSerializer)
+    @extend_schema(request=RuleReasonSerializer, responses=RuleSerializer)
     @action(detail=True, methods=["post"])
     def retire(self, request, uuid=None):
         return self._status(RuleStatus.RETIRED)
 
     def _status(self, status_):
         rule = self.get_object()
-        body = ReasonSerializer(data=self.request.data)
+        body = RuleReasonSerializer(data=self.request.data)
         body.is_valid(raise_exception=True)
         services.set_status(rule, status_, actor=self.request.user, reason=body.validated_data["reason"])
         return Response(RuleSerializer(rule).data)

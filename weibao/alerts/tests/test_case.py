@@ -41,7 +41,9 @@ def test_closing_as_case_opened_needs_a_case(world, alert):
 def test_alert_opens_a_linked_case_and_closes(client, world, alert):
     worker = world.users["worker_a1"]
     alert = transition(alert, AlertState.ACKNOWLEDGED, actor=worker, reason="签收")
-    alert = transition(alert, AlertState.VISITING, actor=worker, reason="入户", visit_result="母亲称父亲酒后动手")
+    alert = transition(
+        alert, AlertState.VISITING, actor=worker, reason="入户", visit_result="母亲称父亲酒后动手"
+    )
     login(client, world, "worker_a1")
     page = client.get(reverse("alerts:alert_detail", args=[alert.uuid])).content.decode()
     assert f"/cases/new/?alert={alert.uuid}" in page
