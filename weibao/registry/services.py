@@ -408,30 +408,39 @@ def _valid_id_sets(pks) -> dict[int, set]:
 
 
 class _Unsupported(Exception):
-    """A unique constraint the bulk path does not model (a condition, expressions, nulls not distinct)."""
+    """A unique constraint the bulk path does not model (expressions, nulls not distinct, a condition on the
+    person field itself)."""
 
 
-def _unique_keys(model, field_names) -> list[tuple[str, ...]]:
-    """The attnames of every unique constraint of ``model`` that includes one of the person fields."""
+def _unique_keys(model, field_names) -> list[tuple[tuple[str, ...], Q | None]]:
+    """(attnames, condition) of every unique constraint of ``model`` that includes one of the person fields.
+
+    A condition (e.g. "one *open* alert per rule and person") must not read a person field: a merge does not
+    change which rows meet it, so it is evaluated once, before the moves.
+    """
     from django.db.models import UniqueConstraint
 
     names = set(field_names)
-    keys = [tuple(fields) for fields in model._meta.unique_together]
-    keys += [(f.name,) for f in model._meta.concrete_fields if f.unique and not f.primary_key]
+    keys = [(tuple(fields), None) for fields in model._meta.unique_together]
+    keys += [
+        ((f.name,), None)
+        for f in model._meta.concrete_fields
+        if f.unique and (not f.primary_key or f.name in names)  # a person as primary key (RiskSummary)
+    ]
     for constraint in model._meta.constraints:
-        if not isinstance(constraint, UniqueConstraint):
+        if not isinstance(constraint, UniqueConstraint) or not set(constraint.fields) & names:
+            if isinstance(constraint, UniqueConstraint) and constraint.contains_expressions:
+                raise _Unsupported(f"{model._meta.label}: {constraint.name}")
             continue
-        plain = (
-            constraint.condition is None
-            and not constraint.contains_expressions
-            and constraint.nulls_distinct is not False
+        condition = constraint.condition
+        reads_person = condition is not None and any(
+            isinstance(leaf, tuple) and leaf[0].split("__")[0] in names for leaf in condition.flatten()
         )
-        if plain:
-            keys.append(tuple(constraint.fields))
-        elif constraint.contains_expressions or set(constraint.fields) & names:
+        if constraint.contains_expressions or constraint.nulls_distinct is False or reads_person:
             raise _Unsupported(f"{model._meta.label}: {constraint.name}")
+        keys.append((tuple(constraint.fields), condition))
     attname = {f.name: f.attname for f in model._meta.concrete_fields}
-    return [tuple(attname[n] for n in key) for key in keys if set(key) & names]
+    return [(tuple(attname[n] for n in key), cond) for key, cond in keys if set(key) & names]
 
 
 class AutoMergeBatch:
@@ -492,10 +501,15 @@ class AutoMergeBatch:
         for model, field in _person_references():
             by_model.setdefault(model, []).append(field)
         # the rows pointing at an involved person, per model: {pk: {attname: value}}
-        rows, uniques, original = {}, {}, {}
+        rows, uniques, original, applies = {}, {}, {}, {}
+
+        def bound_by(model, key, pk) -> bool:
+            return pk in applies[(model, key)] if (model, key) in applies else True
+
         for model, fields in by_model.items():
             attnames = [model._meta.get_field(f).attname for f in fields]
-            uniques[model] = _unique_keys(model, fields)
+            keyed = _unique_keys(model, fields)
+            uniques[model] = [key for key, _cond in keyed]
             columns = sorted({*attnames, *(a for key in uniques[model] for a in key)})
             found = {}
             for attname in attnames:
@@ -504,9 +518,18 @@ class AutoMergeBatch:
                         found[values.pop("pk")] = values
             rows[model] = found
             original[model] = {pk: {a: v[a] for a in attnames} for pk, v in found.items()}
+            for key, cond in keyed:  # the rows a conditional constraint applies to (None: all)
+                if cond is not None:
+                    applies[(model, key)] = {
+                        pk
+                        for q in id_in_slices("pk", found)
+                        for pk in model._base_manager.filter(cond, q).values_list("pk", flat=True)
+                    }
         # what each unique constraint already holds among those rows
         taken = {
-            (model, key): {tuple(v[a] for a in key) for v in rows[model].values()}
+            (model, key): {
+                tuple(v[a] for a in key) for pk, v in rows[model].items() if bound_by(model, key, pk)
+            }
             for model in rows
             for key in uniques[model]
         }
@@ -519,9 +542,10 @@ class AutoMergeBatch:
                 for pk, row in rows[model].items():
                     index.setdefault(row[attname], set()).add(pk)
 
-        def free(model, row, attname, target):
+        def free(model, pk, attname, target):
+            row = rows[model][pk]
             for key in uniques[model]:
-                if attname in key:
+                if attname in key and bound_by(model, key, pk):
                     value = tuple(target if a == attname else row[a] for a in key)
                     if None not in value and value in taken[(model, key)]:
                         return False
@@ -529,15 +553,14 @@ class AutoMergeBatch:
 
         def move(model, pk, attname, target):
             row = rows[model][pk]
-            for key in uniques[model]:
-                if attname in key:
-                    taken[(model, key)].discard(tuple(row[a] for a in key))
+            keys = [key for key in uniques[model] if attname in key and bound_by(model, key, pk)]
+            for key in keys:
+                taken[(model, key)].discard(tuple(row[a] for a in key))
             holding[(model, attname)][row[attname]].discard(pk)
             holding[(model, attname)].setdefault(target, set()).add(pk)
             row[attname] = target
-            for key in uniques[model]:
-                if attname in key:
-                    taken[(model, key)].add(tuple(row[a] for a in key))
+            for key in keys:
+                taken[(model, key)].add(tuple(row[a] for a in key))
 
         records, sensitive = [], set()
         for survivor, absorbed, probability, kept_sensitivity, given_sensitivity in self.plan:
@@ -547,7 +570,7 @@ class AutoMergeBatch:
                     attname = model._meta.get_field(field).attname
                     pks = []
                     for pk in sorted(holding[(model, attname)].get(absorbed.pk, ())):
-                        if free(model, rows[model][pk], attname, survivor.pk):
+                        if free(model, pk, attname, survivor.pk):
                             move(model, pk, attname, survivor.pk)
                             pks.append(pk)
                     if pks:

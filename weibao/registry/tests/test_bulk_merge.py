@@ -190,3 +190,36 @@ def test_a_refused_bulk_write_falls_back_to_the_per_pair_path(world, monkeypatch
     monkeypatch.setattr(services, "_update_by_pk", refuse)
     _bulk(pks, plan, actor)
     assert _state() == expected and verify()[1] is None
+
+
+def test_conditional_and_primary_key_constraints_stay_on_the_bulk_path(world, monkeypatch):
+    """One *open* alert per rule and person (a conditional constraint) and the risk summary keyed by the
+    person: the bulk path models both, ends where the per-pair path ends and does not fall back."""
+    import datetime
+
+    from django.utils import timezone
+
+    from weibao.alerts.models import Alert, RiskSummary
+    from weibao.alerts.tests.test_engine import make_rule
+
+    actor = system_actor()
+    pks, plan = _world(world)
+    rule = make_rule()
+    by = {p.name: p for p in Person.objects.filter(pk__in=pks)}
+    now = timezone.now()
+    for name, state in [("R1", "new"), ("N1", "visiting"), ("N2", "closed"), ("N3", "new")]:
+        Alert.objects.create(
+            rule=rule, rule_version=rule.current, person=by[name], state=state,
+            fired_at=now, last_fired_at=now, deadline=now + datetime.timedelta(days=2),
+        )  # fmt: skip
+    for name in ("R1", "N1", "N2"):
+        RiskSummary.objects.create(person=by[name], score=20, open_alerts=1)
+    expected = _reference(pks, plan, actor)
+    monkeypatch.setattr(services.AutoMergeBatch, "_apply_per_pair", lambda self: pytest.fail("fell back"))
+    _bulk(pks, plan, actor)
+    assert _state() == expected and verify()[1] is None
+    r1 = Person.objects.get(pk=by["R1"].pk)
+    # N1's open alert collides with R1's and stays; N2's closed one moves; N3's moves to R2
+    assert sorted(Alert.objects.filter(person=r1).values_list("state", flat=True)) == ["closed", "new"]
+    assert Alert.objects.get(state="visiting").person_id == by["N1"].pk
+    assert RiskSummary.objects.filter(person=r1).count() == 1
