@@ -7,6 +7,9 @@ those querysets, and a record outside the scope is answered with the same 404 as
 Actions: ``view`` (list and detail), ``change`` (create, edit), ``export`` (files leaving the system).
 """
 
+import functools
+import operator
+
 from django.db.models import Q
 
 from .choices import AreaLevel, Role
@@ -69,6 +72,16 @@ def _area_q(area, street_field: str) -> Q:
     return Q(**{f"{street_field}_id": area.pk})
 
 
+def _any(clauses) -> Q | None:
+    """The OR of ``clauses``; ``None`` (nothing at all) when there are none."""
+    return functools.reduce(operator.or_, clauses) if clauses else None
+
+
+def _filter_any(queryset, clauses):
+    """Rows matching any of ``clauses``; no rows when there are none."""
+    return queryset.filter(_any(clauses)) if clauses else queryset.none()
+
+
 def person_q(user, action: str = VIEW, *, prefix: str = ""):
     """The filter for person-level rows ``user`` may ``action``, or ``None`` for nothing at all.
 
@@ -88,12 +101,7 @@ def person_q(user, action: str = VIEW, *, prefix: str = ""):
         if not a.may_read_sensitive:
             clause &= Q(**{f"{p}sensitivity": "normal"})
         clauses.append(clause)
-    if not clauses:
-        return None
-    combined = clauses[0]
-    for clause in clauses[1:]:
-        combined |= clause
-    return combined
+    return _any(clauses)
 
 
 def person_scope(queryset, user, action: str = VIEW, *, prefix: str = ""):
@@ -266,12 +274,7 @@ def feed_scope(queryset, user, action: str = VIEW, *, prefix: str = ""):
             clauses.append(
                 Q(**{f"{p}owner__area_id": a.area_id}) | Q(**{f"{p}owner__area__parent_id": a.area_id})
             )
-    if not clauses:
-        return queryset.none()
-    combined = clauses[0]
-    for clause in clauses[1:]:
-        combined |= clause
-    return queryset.filter(combined)
+    return _filter_any(queryset, clauses)
 
 
 def may_register_feeds(user) -> bool:
@@ -312,12 +315,7 @@ def report_scope(queryset, user, action: str = VIEW, *, prefix: str = ""):
             clauses.append(Q(**{f"{p}reporter_org_id": a.organisation_id}))  # status and feedback only
         if clause is not None:  # office and workstation staff: sexual-abuse reports need the sensitive flag
             clauses.append(clause if a.may_read_sensitive else clause & not_sensitive)
-    if not clauses:
-        return queryset.none()
-    combined = clauses[0]
-    for clause in clauses[1:]:
-        combined |= clause
-    return queryset.filter(combined)
+    return _filter_any(queryset, clauses)
 
 
 def may_file_reports(user) -> bool:
@@ -444,12 +442,7 @@ def case_scope(queryset, user, action: str = VIEW, *, prefix: str = ""):
             sensitive = CaseMember.objects.filter(person__sensitivity="sensitive").values("case_id")
             clause &= ~Q(**{f"{p}pk__in" if p else "pk__in": sensitive})
         clauses.append(clause)
-    if not clauses:
-        return queryset.none()
-    combined = clauses[0]
-    for clause in clauses[1:]:
-        combined |= clause
-    queryset = queryset.filter(combined)
+    queryset = _filter_any(queryset, clauses)
     if relation_path and any(a.role in RELATION_ROLES for a in _assignments(user)):
         queryset = queryset.distinct()
     return queryset
@@ -526,12 +519,7 @@ def alert_scope(queryset, user, action: str = VIEW, *, prefix: str = "person"):
         if not a.may_read_sensitive:
             clause &= Q(**{f"{p}sensitivity": "normal"})
         clauses.append(clause)
-    if not clauses:
-        return queryset.none()
-    combined = clauses[0]
-    for clause in clauses[1:]:
-        combined |= clause
-    return queryset.filter(combined)
+    return _filter_any(queryset, clauses)
 
 
 def can_manage_rules(user) -> bool:

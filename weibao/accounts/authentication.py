@@ -7,6 +7,7 @@ from rest_framework import authentication, exceptions
 
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
+from weibao.lib.bearer import bearer_key
 
 from .models import ApiToken
 
@@ -15,19 +16,9 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request):
-        header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() not in (b"bearer", b"token"):
+        key = bearer_key(request, keywords=(b"bearer", b"token"))
+        if key is None:
             return None
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed(
-                _("Authorization 头格式应为 “Bearer <令牌>” (malformed header)")
-            )
-        try:
-            key = header[1].decode()
-        except UnicodeError:
-            raise exceptions.AuthenticationFailed(
-                _("令牌含有无效字符 (invalid characters in token)")
-            ) from None
         token = (
             ApiToken.objects.usable().select_related("user").filter(key_hash=ApiToken.hash_key(key)).first()
         )

@@ -7,6 +7,7 @@ from rest_framework import authentication, exceptions, permissions
 
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
+from weibao.lib.bearer import bearer_key
 
 from ..models import PartnerChannel
 
@@ -15,19 +16,9 @@ class PartnerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request):
-        header = authentication.get_authorization_header(request).split()
-        if not header:
+        key = bearer_key(request)
+        if key is None:
             return None
-        if header[0].lower() != b"bearer" or len(header) != 2:
-            raise exceptions.AuthenticationFailed(
-                _("Authorization 头格式应为 “Bearer <渠道令牌>” (malformed header)")
-            )
-        try:
-            key = header[1].decode()
-        except UnicodeError:
-            raise exceptions.AuthenticationFailed(
-                _("令牌含有无效字符 (invalid characters in token)")
-            ) from None
         channel = PartnerChannel.objects.filter(token_hash=PartnerChannel.hash_token(key)).first()
         if channel is None or not channel.is_active or not key.startswith(PartnerChannel.PREFIX):
             record(
