@@ -46,9 +46,10 @@ def test_seed_demo_creates_population_users_and_links():
     assert not Person.objects.filter(street__kind=StreetKind.ZONE).exists()
     assert set(Person.objects.values_list("sensitivity", flat=True)) <= {"normal", "sensitive"}
 
-    links = DepartmentLink.objects.all()
+    links = DepartmentLink.objects.filter(basis="sent")
     assert 5 <= links.count() <= 70  # about one minor in ten
-    assert set(links.values_list("basis", flat=True)) == {"sent"}
+    # the demo casework: a school's report routed to the police links that child to them, nothing else
+    assert set(DepartmentLink.objects.exclude(basis="sent").values_list("basis", flat=True)) <= {"referred"}
     assert not links.filter(person__birth_date__lte=add_years(today, -18)).exists()
 
     # A user with a valid assignment for every role; 三员分立 holds.
@@ -145,3 +146,19 @@ def test_seeded_persons_have_unique_valid_encrypted_ids_households_and_guardians
     g = Guardianship.objects.select_related("minor", "guardian").first()
     assert g.guardian.household_id == g.minor.household_id and g.guardian.kind == "adult"
     assert minors.exclude(name_pinyin="").count() == 200
+
+
+def test_demo_casework_fills_reports_alerts_and_cases():
+    from weibao.alerts.models import Alert
+    from weibao.cases.models import Case
+    from weibao.reports.models import Report
+
+    out = seed("--minors", "10000")  # the default: about ten children in the demo street
+    assert "casework: 14 department events, 2 mandatory reports" in out
+    assert Report.objects.count() == 2 and Report.objects.filter(status="decided").count() == 1
+    assert Alert.objects.filter(rule__code="dv_repeated").count() == 1
+    assert Alert.objects.values("person").distinct().count() >= 4
+    case = Case.objects.get()
+    assert case.report.cases.get() == case and case.workers.get().username == "worker"
+    assert "casework" not in seed("--minors", "10000")  # a second run adds none
+    assert Report.objects.count() == 2

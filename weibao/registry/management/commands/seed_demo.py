@@ -188,6 +188,11 @@ class Command(BaseCommand):
             if minors
             else {"minors": 0, "guardians": 0, "households": 0, "department_links": 0}
         )
+        casework = {}
+        if minors and any(u["created"] for u in users):  # the first run with users: reports, alerts, a case
+            from weibao.ui.demo import seed_casework
+
+            casework = seed_casework(places, today)
         seconds = round(time.monotonic() - started, 1)
         users_created = sum(1 for u in users if u["created"])
         record(
@@ -213,6 +218,11 @@ class Command(BaseCommand):
                 f"population: {counts['minors']} minors, {counts['guardians']} guardians in "
                 f"{counts['households']} households, {counts['department_links']} department links "
                 f"({seconds} s)"
+            )
+        if casework:
+            self.stdout.write(
+                "casework: {events} department events, {reports} mandatory reports, {alerts} alerts, "
+                "{cases} case".format(**casework)
             )
         if users:
             self._report_users(users, password)
