@@ -101,6 +101,8 @@ def _copy_csv(cursor, name: str, sql: str, params) -> pa.Table:
             for chunk in copy:
                 tmp.write(chunk)
         tmp.flush()
+        if not tmp.tell():  # no rows (Arrow refuses an empty CSV file): an empty table of the same schema
+            return pa.table({c: pa.array([], type=ARROW_TYPES[t]) for c, t in types.items()})
         options = pacsv.ConvertOptions(column_types={c: ARROW_TYPES[t] for c, t in types.items()})
         read = pacsv.ReadOptions(column_names=list(types), block_size=16 << 20)
         return pacsv.read_csv(tmp.name, read_options=read, convert_options=options)
