@@ -49,15 +49,16 @@ def test_anonymous_visitor_gets_the_login_page(server, page, shoot):
 @pytest.mark.parametrize(
     "username,role_badge,nav_item,card",
     [
-        ("worker_a1", "街镇工作站社工", "未成年人", "未成年人（辖区内）"),
+        ("worker_b1", "街镇工作站社工", "未成年人", "未成年人（辖区内）"),
         ("city", "市未保办工作人员", "未成年人", "敏感记录"),
         ("auditor", "审计管理员", "审计日志", "24小时内登录失败"),
     ],
 )
 def test_role_logs_in_with_totp_and_sees_its_home(server, page, shoot, username, role_badge, nav_item, card):
     _login(page, server, username)
-    assert "/accounts/otp/setup/" in page.url  # first login: enrol a TOTP device
-    shoot(f"02-otp-setup-{username}")
+    if username not in SECRETS:  # first login: enrol a TOTP device (other flows of the session may have)
+        assert "/accounts/otp/setup/" in page.url
+        shoot(f"02-otp-setup-{username}")
     _second_factor(page, username)
     page.wait_for_url(f"{server}/")
     assert page.locator(".badge", has_text=role_badge).first.is_visible()

@@ -70,6 +70,7 @@ def test_school_files_police_decides_workstation_contacts_school_sees_feedback(s
     assert police.locator("[data-testid=unread-count]").is_visible()
     police.locator(".wb-nav").get_by_text("强制报告").click()
     police.get_by_role("link", name=number).click()
+    police.wait_for_url("**/reports/*-*-*-*-*/")
     assert (
         "王小明" in police.content()
         and "reporter" in police.locator("[data-testid=reporter-identity]").inner_text()
@@ -89,6 +90,7 @@ def test_school_files_police_decides_workstation_contacts_school_sees_feedback(s
     worker = _open(browser, server, "worker_a1")
     worker.goto(f"{server}/reports/")
     worker.get_by_role("link", name=number).click()
+    worker.wait_for_url("**/reports/*-*-*-*-*/")
     assert "王小明" in worker.content()
     assert worker.locator("[data-testid=reporter-identity]").count() == 0
     worker.fill("#id_contact_note", "已与母亲电话联系，当日下午家访。")
