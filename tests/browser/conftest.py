@@ -42,7 +42,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+# One server per test module: a long-lived runserver shared by every flow was seen to stop answering page
+# loads after a dozen flows (not yet diagnosed; see the closing note).
+@pytest.fixture(scope="module")
 def server(tmp_path_factory):
     db = tmp_path_factory.mktemp("browser") / "weibao.sqlite3"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
