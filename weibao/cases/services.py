@@ -1,7 +1,6 @@
 """Every write to a case goes through here: checked against the access rule and audited in one transaction."""
 
 import datetime
-import mimetypes
 from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,6 +14,7 @@ from weibao.accounts import access
 from weibao.accounts.choices import AreaLevel
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record, snapshot
+from weibao.lib import uploads
 from weibao.notifications.services import district_office, notify
 from weibao.registry.models import DepartmentLink, Person
 
@@ -56,15 +56,7 @@ CASE_FIELDS = ["number", "case_type", "risk_level", "priority", "origin", "origi
 WORKSTATION_TYPE = "workstation"
 # Attachments: what a workstation really receives (photos, scans, office files), ≤ 10 MB, checked by content.
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-ATTACHMENT_TYPES = {
-    ".pdf": (b"%PDF",),
-    ".png": (b"\x89PNG",),
-    ".jpg": (b"\xff\xd8\xff",),
-    ".jpeg": (b"\xff\xd8\xff",),
-    ".docx": (b"PK\x03\x04",),
-    ".xlsx": (b"PK\x03\x04",),
-    ".txt": (),
-}
+ATTACHMENT_KINDS = {"pdf", "png", "jpg", "docx", "xlsx", "txt"}
 
 
 def _require(case, actor, action=access.CHANGE):
@@ -728,38 +720,8 @@ def _tell_workstation(referral, subject):
 
 def check_upload(file) -> str:
     """The content type of an acceptable upload, or a ValidationError naming the reason."""
-    name = Path(file.name or "").name
-    ext = Path(name).suffix.lower()
-    if ext not in ATTACHMENT_TYPES:
-        raise ValidationError(
-            {
-                "file": _(
-                    "不支持的文件类型 %(e)s，可上传 PDF、图片、Word、Excel、文本 (file type not allowed)"
-                )
-                % {"e": ext or "?"}
-            }
-        )
-    if file.size > MAX_ATTACHMENT_BYTES:
-        raise ValidationError({"file": _("文件超过 10 MB (file too large)")})
-    if file.size == 0:
-        raise ValidationError({"file": _("文件为空 (empty file)")})
-    head = file.read(8)
-    file.seek(0)
-    magics = ATTACHMENT_TYPES[ext]
-    if magics and not any(head.startswith(m) for m in magics):
-        raise ValidationError({"file": _("文件内容与扩展名不符 (content does not match the extension)")})
-    if ext == ".txt":
-        try:
-            file.read().decode("utf-8")
-        except UnicodeDecodeError:
-            raise ValidationError({"file": _("文本文件须为 UTF-8 编码 (text must be UTF-8)")}) from None
-        finally:
-            file.seek(0)
-    return (
-        mimetypes.types_map.get(ext, "application/octet-stream")
-        if ext != ".docx"
-        else ("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
-    )
+    kind = uploads.check_upload(file, kinds=ATTACHMENT_KINDS, max_bytes=MAX_ATTACHMENT_BYTES, field="file")
+    return uploads.CONTENT_TYPES[kind]
 
 
 def add_attachment(case, actor, file, *, note=None, referral=None) -> Attachment:

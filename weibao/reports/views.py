@@ -13,6 +13,7 @@ from weibao.accounts import access
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
 from weibao.lib.export import csv_response
+from weibao.lib.uploads import CONTENT_TYPES
 from weibao.lib.views import ScopedListView
 
 from . import attachments as files
@@ -310,7 +311,7 @@ def attachment(request, uuid):
     record(request.user, AuditAction.VIEW, report, extra={"attachment": item.filename})
     response = FileResponse(
         open(files.path_of(item), "rb"),  # noqa: SIM115 (FileResponse closes it)
-        content_type=files.CONTENT_TYPES[item.kind],
+        content_type=CONTENT_TYPES[item.kind],
         as_attachment=True,
         filename=item.filename,
     )

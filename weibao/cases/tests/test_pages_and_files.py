@@ -122,7 +122,7 @@ def test_open_case_page_then_work_it(world):
 @pytest.mark.parametrize(
     "name, content, reason",
     [
-        ("x.exe", b"MZ...", "不支持的文件类型"),
+        ("x.exe", b"MZ...", "类型不允许"),
         ("fake.pdf", b"hello", "不符"),
         ("empty.png", b"", "为空"),
         ("gbk.txt", "中文".encode("gbk"), "UTF-8"),
