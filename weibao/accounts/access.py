@@ -538,3 +538,13 @@ def rule_scope(queryset, user, action: str = VIEW):
 
 def can_view_alerts(user) -> bool:
     return has_role(user, *ALERT_ACTIONS[VIEW])
+
+
+# --- notifications -------------------------------------------------------------------------------
+
+
+def notification_scope(queryset, user, action: str = VIEW):
+    """A notification is its recipient's alone: no one else reads it, administrators included."""
+    if not getattr(user, "is_authenticated", False):
+        return queryset.none()
+    return queryset.filter(recipient=user)

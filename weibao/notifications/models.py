@@ -4,13 +4,12 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from weibao.accounts import access
+
 
 class NotificationQuerySet(models.QuerySet):
     def visible_to(self, user, action: str = "view"):
-        """A notification is its recipient's alone (no one else reads it, administrators included)."""
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(recipient=user)
+        return access.notification_scope(self, user, action)
 
     def unread(self):
         return self.filter(read_at__isnull=True)

@@ -25,18 +25,19 @@ DISTRICT_OFFICE_TYPE, WORKSTATION_TYPE, POLICE_TYPE = "district_office", "workst
 
 
 def users_of(organisations, roles=None):
-    """Active users holding a current role in any of ``organisations`` (optionally only ``roles``)."""
+    """Active users holding a current role in any of ``organisations`` (optionally only ``roles``): the role,
+    the organisation and the dates are conditions on the same assignment."""
+    from weibao.accounts.models import RoleAssignment
+
     today = timezone.localdate()
-    current = Q(role_assignments__valid_until__isnull=True) | Q(role_assignments__valid_until__gte=today)
-    qs = User.objects.filter(
-        current,
-        is_active=True,
-        role_assignments__organisation__in=list(organisations),
-        role_assignments__valid_from__lte=today,
+    current = RoleAssignment.objects.filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=today),
+        organisation__in=list(organisations),
+        valid_from__lte=today,
     )
     if roles:
-        qs = qs.filter(role_assignments__role__in=list(roles))
-    return qs.distinct()
+        current = current.filter(role__in=list(roles))
+    return User.objects.filter(is_active=True, pk__in=current.values("user_id"))
 
 
 def notify(

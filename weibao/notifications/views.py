@@ -22,7 +22,8 @@ class NotificationListView(ScopedListView):
 @require_POST
 def mark_read(request):
     ids = request.POST.getlist("id") or None
-    services.mark_read(request.user, [int(i) for i in ids if i.isdigit()] if ids else None)
+    numbers = [int(i) for i in ids if i.isascii() and i.isdigit() and len(i) <= 18] if ids else None
+    services.mark_read(request.user, numbers)
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
         return redirect(target)

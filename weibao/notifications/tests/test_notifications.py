@@ -111,3 +111,29 @@ def test_check_deadlines_command(monkeypatch):
     out = StringIO()
     call_command("check_deadlines", stdout=out)
     assert out.getvalue() == "cases: 3 escalated\n"
+
+
+def test_role_and_organisation_are_one_assignment(world):
+    """A lead elsewhere who is only a worker here is not reached as a lead of this workstation."""
+    import datetime
+
+    from weibao.accounts.models import RoleAssignment
+
+    ws_a1, ws_b1 = t.org("workstation", t.A1), t.org("workstation", t.B1)
+    worker = world.users["worker_a1"]
+    RoleAssignment.objects.create(
+        user=worker, role=Role.WORKSTATION_LEAD, organisation=ws_b1, area=t.area(t.B1)
+    )
+    created = services.notify(subject="s", organisations=[ws_a1], roles=[Role.WORKSTATION_LEAD], email=False)
+    assert {n.recipient.username for n in created} == {"lead_a1"}
+    RoleAssignment.objects.filter(user=world.users["lead_a1"]).update(
+        valid_until=datetime.date.today() - datetime.timedelta(days=1)
+    )
+    assert not services.notify(subject="s", organisations=[ws_a1], roles=[Role.WORKSTATION_LEAD], email=False)
+
+
+def test_mark_read_ignores_ids_that_are_not_numbers(world, client):
+    services.notify(subject="x", users=[world.users["police_a"]], email=False)
+    t.verify_second_factor(client, world.users["police_a"])
+    response = client.post(reverse("notifications:mark_read"), {"id": ["²", "9" * 40, "abc"]})
+    assert response.status_code == 302 and Notification.objects.unread().count() == 1
