@@ -104,7 +104,8 @@ def feed_upload(request, uuid):
             messages.error(request, _("上传的文件已失效，请重新上传"))
             return redirect("feeds:feed_upload", uuid=feed.uuid)
         request.session.pop("feeds_upload", None)
-        if batch.status == BatchStatus.DONE:  # landed and processed: the clear-text upload is not kept
+        if batch.status in (BatchStatus.DONE, BatchStatus.FAILED):
+            # processed, or unreadable: the clear-text upload is not kept (an interrupted one is, to resume)
             Path(pending["path"]).unlink(missing_ok=True)
         return redirect("feeds:batch_detail", uuid=batch.uuid)
     if pending and pending.get("feed") == str(feed.uuid):
@@ -114,6 +115,7 @@ def feed_upload(request, uuid):
         except FileError as exc:
             messages.error(request, str(exc))
             request.session.pop("feeds_upload", None)
+            Path(pending["path"]).unlink(missing_ok=True)  # unreadable: nothing can use it, nothing kept
     return render(request, "feeds/feed_upload.html", context)
 
 

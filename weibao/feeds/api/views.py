@@ -1,10 +1,12 @@
 """Feeds over REST: send a batch (idempotent), read batch reports, list and fix records needing fixing."""
 
+import uuid
+
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -125,7 +127,10 @@ class LandingRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
             if feed := self.request.query_params.get("feed"):
                 qs = qs.filter(batch__feed__code=feed)
             if batch := self.request.query_params.get("batch"):
-                qs = qs.filter(batch__uuid=batch)
+                try:
+                    qs = qs.filter(batch__uuid=uuid.UUID(batch))
+                except ValueError:
+                    raise ValidationError({"batch": ["批次编号格式不正确 (not a batch id)"]}) from None
         return qs.order_by("batch_id", "row_number")
 
     def list(self, request, *args, **kwargs):
@@ -136,14 +141,14 @@ class LandingRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
             AuditAction.VIEW_FULL_ID,
             object_type="feeds.landingrecord",
             object_repr="landing records (API list)",
-            extra={"rows": len(response.data.get("results", []))},
+            extra={"ids": [row["id"] for row in response.data.get("results", [])]},
         )
         return response
 
     def retrieve(self, request, *args, **kwargs):
-        response = super().retrieve(request, *args, **kwargs)
-        record(request.user, AuditAction.VIEW_FULL_ID, self.get_object())
-        return response
+        instance = self.get_object()
+        record(request.user, AuditAction.VIEW_FULL_ID, instance)
+        return Response(self.get_serializer(instance).data)
 
     @extend_schema(request=FixSerializer, responses=LandingRecordSerializer)
     @action(detail=True, methods=["post"])

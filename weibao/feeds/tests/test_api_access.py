@@ -2,6 +2,7 @@ import pytest
 from django.test import Client
 
 from weibao.accounts.access import SEND
+from weibao.audit.models import AuditEvent
 from weibao.feeds import services
 from weibao.feeds.models import Batch, Event, Feed, LandingRecord
 from weibao.lib.testing import verify_second_factor
@@ -31,6 +32,10 @@ def test_post_batch_is_idempotent_and_reports(world):
     assert [b["uuid"] for b in client.get("/api/feeds/edu_absence/batches/").json()] == [body["uuid"]]
     rejected = client.get("/api/feeds/landing-records/", {"feed": "edu_absence"}).json()["results"]
     assert len(rejected) == 1 and list(rejected[0]["errors"]) == ["id_number"]
+    listed = AuditEvent.objects.filter(action="view_full_id", object_type="feeds.landingrecord").last()
+    assert listed.extra["ids"] == [rejected[0]["id"]]  # which rows were shown, not only how many
+    bad = client.get("/api/feeds/landing-records/", {"batch": "not-a-uuid"})
+    assert bad.status_code == 400 and "batch" in bad.json()["errors"]
     fixed = client.post(
         f"/api/feeds/landing-records/{rejected[0]['id']}/fix/",
         {"fields": {"id_number": "1"}}, content_type="application/json",

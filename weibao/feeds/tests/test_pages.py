@@ -48,3 +48,16 @@ def test_upload_preview_mapping_report_and_fixing_pages(world, tmp_path, setting
     assert client.post(f"/feeds/needs-fixing/{other.pk}/discard/", {"reason": "重复"}).status_code == 302
     other.refresh_from_db()
     assert other.status == "discarded"
+
+
+def test_an_unreadable_upload_is_explained_and_not_kept(world, tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    feed = edu_feed(world)
+    client = _client(world.users["edu_city"])
+    upload = tmp_path / "bad.xlsx"
+    upload.write_bytes(b"PK\x03\x04 this is no workbook")
+    with upload.open("rb") as fh:
+        page = client.post(f"/feeds/{feed.uuid}/upload/", {"file": fh}, follow=True)
+    assert page.status_code == 200
+    kept = [p for p in (tmp_path / "media").rglob("*") if p.is_file()]
+    assert kept == []
