@@ -16,7 +16,10 @@ services' back), the cache is rebuilt. ``refresh(rebuild=True)`` (``manage.py
 relink --rebuild-features``) starts over; a change to the engine's features changes ``FEATURE_VERSION`` and so
 the file name. Street names are read through the person's street: renaming a street needs a rebuild.
 
-The cache holds no identifier in clear: the exact key ``idk`` is the blind index, as in the database.
+The cache holds no ID number in clear (the exact key ``idk`` is the blind index, as in the database), but it
+does hold person data in clear — names, pinyin, birth dates, addresses, phones, guardians' names, sensitive
+persons included — like the database itself. It is written owner-only (directory 0700, file 0600) and belongs on
+the same protected disk as the database; it is never served and never read outside the linkage engine.
 """
 
 import datetime
@@ -60,9 +63,12 @@ def _read(path: Path) -> tuple[pa.Table, datetime.datetime] | None:
 
 
 def _write(path: Path, table: pa.Table, built_at: datetime.datetime) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
     table = table.replace_schema_metadata({_BUILT_AT: built_at.isoformat().encode()})
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.touch(mode=0o600)
+    tmp.chmod(0o600)
     feather.write_feather(table, tmp, compression="lz4")
     tmp.replace(path)  # atomic: a concurrent reader sees the old file or the new one
 

@@ -5,7 +5,8 @@ from django.tasks import task
 
 @task()
 def link_new_persons(person_ids: list[int]) -> dict:
-    """Link the persons a feed batch created against the registry (enqueued when the batch commits)."""
+    """Link the persons one chunk of a feed batch (or one report) created against the registry; enqueued when
+    that chunk commits, so a long file is linked as it lands."""
     from .linking import link_persons
 
     return link_persons(person_ids)

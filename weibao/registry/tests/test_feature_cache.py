@@ -146,3 +146,14 @@ def test_unreadable_cache_is_rebuilt(world):
     _, done = refresh()
     assert done["rebuilt"]
     _assert_fresh()
+
+
+def test_the_cache_file_is_owner_only(world):
+    import stat
+
+    _people(world.users["lead_a1"])
+    refresh()
+    files = [p for p in feature_cache.cache_path().parent.iterdir() if p.suffix == ".arrow"]
+    assert files
+    assert stat.S_IMODE(files[0].parent.stat().st_mode) == 0o700
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
