@@ -199,7 +199,6 @@ def main():
     parser.add_argument("--chunk", type=int, default=50_000)
     parser.add_argument("--api", type=int, default=10, help="number of 10,000-record API batches")
     parser.add_argument("--phases", action="store_true", help="print wall-clock time per pipeline phase")
-    parser.add_argument("--sequential", action="store_true", help="no worker thread (pipeline.OVERLAP off)")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/weibao_bench")
     if not url.startswith("postgres"):
@@ -258,10 +257,6 @@ def main():
     print(f"raw COPY: {copy_seconds:.2f} s ({args.rows / copy_seconds:,.0f} rows/s)")
 
     phases = time_phases() if args.phases else None
-    if args.sequential:
-        from weibao.feeds import pipeline
-
-        pipeline.OVERLAP = False
     rss_before = rss_mb()
     backends = BackendCPU(dbname)
     cpu0 = cpu_seconds()

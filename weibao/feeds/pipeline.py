@@ -17,11 +17,9 @@ a source id resent with the same content is counted as a duplicate and ignored.
 import datetime
 import hashlib
 import json
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connection, transaction
 from django.db.models import Max, Q
@@ -32,7 +30,7 @@ from weibao.audit.services import record
 from weibao.lib.crypto import blind_index_many, encrypt_many
 from weibao.lib.masking import mask_id_number
 from weibao.registry import bulk
-from weibao.registry.bulk import allocate_ids, insert_rows  # noqa: F401 - re-exported for callers
+from weibao.registry.bulk import insert_rows, is_postgres
 
 from .choices import BatchStatus, Carries, LandingStatus
 from .models import Batch, Event, LandingRecord, SourceRecord
@@ -49,10 +47,6 @@ _to_sorted_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
 class BatchBusy(Exception):
     """Another worker is processing this batch."""
-
-
-def _is_postgres() -> bool:
-    return connection.vendor == "postgresql"
 
 
 # --- landing ------------------------------------------------------------------------------------------
@@ -163,7 +157,7 @@ def validate_chunk(validator: RecordValidator, rows, result: ChunkResult, sealed
 def _known_sources(feed, source_ids: list[str]) -> dict[str, str]:
     if not source_ids:
         return {}
-    if _is_postgres():
+    if is_postgres():
         found = {}
         with connection.cursor() as cursor:
             for start in range(0, len(source_ids), bulk.LOOKUP_CHUNK):
@@ -222,7 +216,7 @@ def link_persons(feed, fresh: list, *, sensitive: bool) -> list[int]:
 
 def write_records(batch: Batch, feed, fresh: list, persons: list[int]) -> None:
     now = timezone.now()
-    stamp = now.isoformat() if _is_postgres() else now
+    stamp = now.isoformat() if is_postgres() else now
     source_rows = [
         (feed.pk, item[1]["source_id"], item[3], item[2], person, batch.pk, item[0], stamp)
         for item, person in zip(fresh, persons, strict=True)
@@ -254,7 +248,7 @@ def mark_landing(batch: Batch, rejected: dict[int, dict]) -> None:
     ``batch.processed_through`` in the same transaction makes them accepted (``LandingQuerySet``), so the
     ~98 % good rows are never rewritten."""
     table = LandingRecord._meta.db_table
-    if rejected and _is_postgres():
+    if rejected and is_postgres():
         numbers = list(rejected)
         with connection.cursor() as cursor:
             cursor.execute(
@@ -371,42 +365,6 @@ def last_landed(batch: Batch) -> int:
     return max(last or 0, batch.landed_through)
 
 
-OVERLAP = True  # PostgreSQL: store chunk N in a second thread while chunk N+1 is landed and validated
-
-
-def overlap_allowed() -> bool:
-    """Only on PostgreSQL, and not inside an outer transaction (a second connection would not see it)."""
-    return OVERLAP and _is_postgres() and not connection.in_atomic_block
-
-
-def _close_worker_connection() -> None:
-    if threading.current_thread() is not threading.main_thread():
-        connection.close()  # the worker thread's own connection
-
-
-def _land_and_store_overlapped(batch: Batch, validator: RecordValidator, fresh: Iterable[list]) -> None:
-    """Two cores at work: while chunk N is written and committed by a worker thread (mostly waiting on
-    PostgreSQL, which releases the GIL), this thread reads, lands and validates chunk N+1. Chunks are
-    stored strictly in order and one at a time, so ``processed_through`` and the look-ups of earlier
-    chunks (repeated source ids, known persons) mean what they mean in the sequential path; at most two
-    chunks are in memory. An error in either thread stops the batch as interrupted (resumable)."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-store") as pool:
-        storing = None
-        try:
-            for chunk in fresh:
-                sealed = land_chunk(batch, chunk, validator)
-                result, valid = check_chunk(validator, chunk, sealed)
-                if storing is not None:
-                    storing.result()  # the previous chunk is committed (or its error is raised here)
-                storing = pool.submit(store_chunk, batch, chunk, result, valid)
-        finally:
-            try:
-                if storing is not None:
-                    storing.result()
-            finally:
-                pool.submit(_close_worker_connection).result()
-
-
 def run_batch(
     batch: Batch, rows: Iterable[tuple[int, dict]], *, chunk_size: int = CHUNK_SIZE, actor=None
 ) -> Batch:
@@ -425,12 +383,9 @@ def run_batch(
             process_chunk(batch, validator, chunk, sealed)
         landed = last_landed(batch)
         fresh = chunks((r for r in rows if r[0] > landed), chunk_size)
-        if overlap_allowed():
-            _land_and_store_overlapped(batch, validator, fresh)
-        else:
-            for chunk in fresh:
-                sealed = land_chunk(batch, chunk, validator)
-                process_chunk(batch, validator, chunk, sealed)
+        for chunk in fresh:
+            sealed = land_chunk(batch, chunk, validator)
+            process_chunk(batch, validator, chunk, sealed)
     except BaseException as exc:
         batch.seconds += time.perf_counter() - started
         batch.status = BatchStatus.INTERRUPTED
