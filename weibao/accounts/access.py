@@ -367,11 +367,8 @@ def may_record_feedback(user, report) -> bool:
 
 
 def may_close_report(user, report) -> bool:
-    return (
-        may_act_as_police(user, report)
-        or _oversees(user, report)
-        or (report.police_id is None and may_record_contact(user, report))
-    )
+    """Who may tell the reporter may close the report (closing needs that feedback)."""
+    return may_record_feedback(user, report)
 
 
 def may_link_report_person(user, report) -> bool:
@@ -454,6 +451,7 @@ def sees_whole_case(user, case) -> bool:
 
 
 def can_open_cases(user) -> bool:
+    """Workstation staff: they carry cases of their own ("my cases"); district offices open cases too."""
     return has_role(user, Role.WORKSTATION_WORKER, Role.WORKSTATION_LEAD)
 
 
