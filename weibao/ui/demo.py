@@ -5,11 +5,12 @@ so that every page of the demo has something to show. Everything goes through th
 
 import datetime
 
+from django.db import transaction
 from django.utils import timezone
 
 from weibao.accounts.models import User
 from weibao.feeds.models import Batch, Event, EventType, Feed, SourceRecord
-from weibao.registry.models import Person
+from weibao.registry.models import DepartmentLink, Person
 
 # (event type, sending organisation key in seed_demo's places, days ago for each event) per demo child
 DEMO_EVENTS = (
@@ -45,6 +46,8 @@ def _event(person, code, sender, on, serial):
         batch=batch,
         row_number=serial,
     )
+    # the sender sees what it sent (the relation rule), as a feed batch would have arranged
+    DepartmentLink.objects.get_or_create(person=person, organisation=sender, basis="sent")
     return Event.objects.create(
         person=person,
         event_type=event_type,
@@ -55,6 +58,7 @@ def _event(person, code, sender, on, serial):
     )
 
 
+@transaction.atomic
 def seed_casework(places, today: datetime.date) -> dict:
     from weibao.alerts import engine
     from weibao.alerts.models import Alert
