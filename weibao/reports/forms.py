@@ -9,13 +9,15 @@ from django.utils.translation import gettext_lazy as _
 from weibao.accounts.choices import AreaLevel
 from weibao.accounts.models import Area
 from weibao.lib.checksums import id_birth_date, validate_id_number
+from weibao.lib.synthetic import add_years
 from weibao.registry.choices import Sex
 
 from . import conf
 from .choices import Decision, Relation, Situation
 from .models import Report
 
-# Fields a draft keeps (everything typed; files cannot be kept in a draft and are chosen again on submit).
+# Fields a draft keeps: everything typed except the minor's ID number (drafts are stored in clear; the form
+# asks for the number again) — and files, which cannot be kept in a draft and are chosen again on submit.
 DRAFT_FIELDS = [
     "situation",
     "description",
@@ -26,7 +28,6 @@ DRAFT_FIELDS = [
     "minor_sex",
     "minor_birth_date",
     "minor_age",
-    "minor_id_number",
     "minor_street",
     "minor_school",
     "suspect_relation",
@@ -112,7 +113,7 @@ class ReportForm(forms.Form):
     def clean_minor_birth_date(self):
         value = self.cleaned_data.get("minor_birth_date")
         today = timezone.localdate()
-        if value and (value > today or value < today.replace(year=today.year - 18)):
+        if value and (value > today or value < add_years(today, -18)):
             raise forms.ValidationError(_("出生日期应在最近 18 年内 (a minor's birth date)"))
         return value
 
@@ -188,7 +189,7 @@ class PublicReportForm(ReportForm):
     )
     website = forms.CharField(required=False, widget=forms.HiddenInput)  # a trap for form-filling robots
 
-    field_order = [*DRAFT_FIELDS, "reporter_name", "reporter_contact"]
+    field_order = [*ReportForm.base_fields, "reporter_name", "reporter_contact"]
 
 
 class DecisionForm(forms.Form):

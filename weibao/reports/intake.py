@@ -17,7 +17,7 @@ from weibao.audit.services import record
 from weibao.lib.crypto import blind_index
 
 from . import conf
-from .choices import Channel, Refusal
+from .choices import Refusal
 from .models import Submission
 
 URL = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
@@ -109,6 +109,3 @@ def keep(*, channel, accepted, address="", partner=None, refusal="", detail="", 
 def refuse_invalid(exc: ValidationError) -> Refused:
     errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
     return Refused(Refusal.INVALID, _("输入有误 (invalid input)"), errors=errors)
-
-
-__all__ = ["Channel", "Refused", "check_rate", "check_text", "client_address", "keep"]

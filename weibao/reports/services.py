@@ -13,11 +13,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from weibao.accounts import access
-from weibao.accounts.choices import AreaLevel, Role
+from weibao.accounts.choices import Role
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
 from weibao.lib.crypto import blind_index, encrypt
 from weibao.lib.masking import mask_id_number
+from weibao.notifications.services import _district_of as district_of
 from weibao.notifications.services import district_office, district_police, notify, workstation
 from weibao.registry.choices import DocumentType, LinkBasis
 from weibao.registry.models import DepartmentLink
@@ -61,19 +62,11 @@ def set_minor_id(report: Report, number: str) -> None:
     report.minor_id_masked = mask_id_number(number)
 
 
-def _district(area):
-    if area is None:
-        return None
-    if area.level == AreaLevel.STREET:
-        return area.parent
-    return area if area.level == AreaLevel.DISTRICT else None
-
-
 def route(report: Report) -> None:
     """Police of the district (for situations that need them) and the workstation of the minor's street, else
     of the street where it happened. The district follows the same street."""
     street = report.minor_street or report.occurred_street
-    report.district = _district(street) or _district(report.occurred_street)
+    report.district = district_of(street) or district_of(report.occurred_street)
     report.workstation = workstation(report.minor_street) or workstation(report.occurred_street)
     if report.situation in conf.get("POLICE_SITUATIONS"):
         report.police = district_police(street) or district_police(report.occurred_street)
@@ -93,16 +86,28 @@ def set_deadlines(report: Report) -> None:
             report.feedback_due = report.contact_due + _hours("FEEDBACK_HOURS")
 
 
-def link_person(report: Report) -> None:
+def link_person(report: Report, *, actor=None) -> None:
     """Exact match on the ID blind index; a new ID becomes a registry person through the bulk helper (which
-    queues probabilistic linkage). Without an ID the report stays unlinked until a handler links it."""
+    queues probabilistic linkage). Without an ID the report stays unlinked until a handler links it.
+
+    Only for staff-channel reports (``create_report`` checks): an identified, accountable reporter. A new
+    person and a person made sensitive are audited on the person."""
     if not report.minor_id_index:
         return
-    from weibao.registry.bulk import Entry, persons_for
+    from weibao.registry.bulk import Entry, known_persons, persons_for
+    from weibao.registry.choices import Sensitivity
+    from weibao.registry.models import Person
 
     receiver = report.workstation_id or report.police_id
     if receiver is None:
         return
+    sensitive = report.situation in SENSITIVE_SITUATIONS
+    known = known_persons([report.minor_id_index]).get(report.minor_id_index)
+    was = (
+        Person.all_objects.filter(pk=known).values_list("sensitivity", flat=True).first()
+        if known is not None
+        else None
+    )
     entry = Entry(
         index=report.minor_id_index,
         doc_type=ID_KIND,
@@ -116,8 +121,32 @@ def link_person(report: Report) -> None:
         address="",
         phone="",
     )
-    (report.person_id,) = persons_for(
-        [entry], organisation_id=receiver, sensitive=report.situation in SENSITIVE_SITUATIONS
+    (report.person_id,) = persons_for([entry], organisation_id=receiver, sensitive=sensitive)
+    person = Person.all_objects.get(pk=report.person_id)
+    if known is None:
+        record(
+            actor,
+            AuditAction.CREATE,
+            person,
+            after={"sensitivity": person.sensitivity},
+            reason=_("强制报告 %(n)s 中的身份证号码") % {"n": report.number},
+            extra={"report": report.number},
+        )
+    elif sensitive and was != Sensitivity.SENSITIVE:
+        _audit_sensitive(actor, person, was, report)
+
+
+def _audit_sensitive(actor, person, was, report: Report) -> None:
+    from weibao.registry.choices import Sensitivity
+
+    record(
+        actor,
+        AuditAction.UPDATE,
+        person,
+        before={"sensitivity": was},
+        after={"sensitivity": Sensitivity.SENSITIVE},
+        reason=_("关联性侵害强制报告 %(n)s") % {"n": report.number},
+        extra={"report": report.number},
     )
 
 
@@ -161,8 +190,9 @@ def create_report(report: Report, *, actor=None, attachments=()) -> Report:
     set_deadlines(report)
     report.full_clean(exclude=["minor_id_encrypted"])
     report.save()
-    link_person(report)
-    give_police_access(report)
+    if report.channel == Channel.STAFF:  # public and partner reports are linked by a handler (link_to_person)
+        link_person(report, actor=actor)
+        give_police_access(report)
     report.duplicate_of = find_duplicate(report)
     report.save(update_fields=["person", "duplicate_of"])
     for upload in attachments:
@@ -392,7 +422,10 @@ def link_to_person(report: Report, person, *, actor) -> Report:
     report.person = person
     report.save(update_fields=["person"])
     if report.situation in SENSITIVE_SITUATIONS:
-        Person.all_objects.filter(pk=person.pk).update(sensitivity=Sensitivity.SENSITIVE)
+        was = Person.all_objects.filter(pk=person.pk).values_list("sensitivity", flat=True).first()
+        if was != Sensitivity.SENSITIVE:
+            Person.all_objects.filter(pk=person.pk).update(sensitivity=Sensitivity.SENSITIVE)
+            _audit_sensitive(actor, person, was, report)
     give_police_access(report)
     record(actor, AuditAction.UPDATE, report, before=before, after={"person": str(person.uuid)})
     return report
@@ -468,18 +501,3 @@ def escalate_overdue(now) -> int:
                 record(system_actor(), AuditAction.UPDATE, locked, extra={"escalated": step})
             count += 1
     return count
-
-
-__all__ = [
-    "Channel",
-    "acknowledge",
-    "close",
-    "create_report",
-    "decide",
-    "escalate_overdue",
-    "merge",
-    "next_number",
-    "record_contact",
-    "record_feedback",
-    "report_for_case",
-]

@@ -3,7 +3,7 @@
 import datetime
 
 from weibao.lib.checksums import id_check_char
-from weibao.lib.testing import A1, B1, area, org
+from weibao.lib.testing import A1, area
 
 from . import services
 from .choices import Channel, Situation
@@ -45,6 +45,3 @@ def partner_with_token(code: str = "12355") -> tuple[PartnerChannel, str]:
     channel.token_hash = PartnerChannel.hash_token(token)
     channel.save()
     return channel, token
-
-
-__all__ = ["A1", "B1", "make_report", "org", "partner_with_token"]

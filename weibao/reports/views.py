@@ -1,5 +1,7 @@
 """Report pages: file (with server-side drafts), list, detail with the handling steps, public form, figures."""
 
+import uuid as uuidlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,15 +12,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from weibao.accounts import access
+from weibao.accounts.choices import Role
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
 from weibao.lib.export import csv_response
 from weibao.lib.uploads import CONTENT_TYPES
 from weibao.lib.views import ScopedListView
+from weibao.registry.models import Person
 
 from . import attachments as files
 from . import figures, intake, services
-from .choices import Channel, Status, Urgency
+from .choices import Channel, Refusal, Status, Urgency
 from .forms import (
     DRAFT_FIELDS,
     ContactForm,
@@ -78,10 +82,21 @@ def _draft_data(post) -> dict:
     return {k: post.get(k, "") for k in DRAFT_FIELDS if k in post}
 
 
+def _draft_uuid(value) -> uuidlib.UUID | None:
+    """The draft id sent by the page, or None when missing or malformed (a bad value is no draft)."""
+    try:
+        return uuidlib.UUID(str(value)) if value else None
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _own_draft(request, value) -> Draft | None:
+    key = _draft_uuid(value)
+    return Draft.objects.filter(owner=request.user, uuid=key).first() if key else None
+
+
 def _save_draft(request) -> Draft:
-    draft = None
-    if request.POST.get("draft"):
-        draft = Draft.objects.filter(owner=request.user, uuid=request.POST["draft"]).first()
+    draft = _own_draft(request, request.POST.get("draft"))
     if draft is None:
         draft = Draft(owner=request.user)
     draft.data = _draft_data(request.POST)
@@ -97,7 +112,9 @@ def report_new(request):
     if request.method == "POST":
         form = StaffReportForm(request.POST, request.FILES)
         if form.is_valid():
-            assignment = next(a for a in request.user.active_assignments() if a.role == "mandated_reporter")
+            assignment = next(
+                a for a in request.user.active_assignments() if a.role == Role.MANDATED_REPORTER
+            )
             report = form.to_report(
                 channel=Channel.STAFF,
                 reporter_user=request.user,
@@ -113,13 +130,17 @@ def report_new(request):
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
             else:
-                Draft.objects.filter(owner=request.user, uuid=request.POST.get("draft") or None).delete()
+                key = _draft_uuid(request.POST.get("draft"))
+                if key is not None:
+                    Draft.objects.filter(owner=request.user, uuid=key).delete()
                 messages.success(request, _("报告已提交，编号 %(n)s") % {"n": report.number})
                 return redirect("reports:detail", uuid=report.uuid)
         draft = _save_draft(request)  # an error loses nothing: what was typed is kept server-side too
     else:
         if request.GET.get("draft"):
-            draft = get_object_or_404(Draft, owner=request.user, uuid=request.GET["draft"])
+            draft = _own_draft(request, request.GET["draft"])
+            if draft is None:
+                raise Http404
         form = StaffReportForm(initial=draft.data if draft else None)
     return render(request, "reports/report_form.html", {"form": form, "draft": draft})
 
@@ -197,7 +218,7 @@ def report_detail(request, uuid):
         "cases": _cases_of(user, report),
         "may_open_case": open_ and _may_open_case(user, report),
         "person_visible": bool(report.person_id)
-        and report.person.__class__.objects.visible_to(user).filter(pk=report.person_id).exists(),
+        and Person.objects.visible_to(user).filter(pk=report.person_id).exists(),
     }
     return render(request, "reports/report_detail.html", ctx)
 
@@ -286,8 +307,6 @@ def merge(request, uuid):
 @login_required
 @require_POST
 def link_person(request, uuid):
-    from weibao.registry.models import Person
-
     def run(report, data):
         person = (
             Person.objects.visible_to(request.user, access.CHANGE)
@@ -308,9 +327,13 @@ def attachment(request, uuid):
     report = Report.objects.visible_to(request.user).filter(pk=item.report_id).first()
     if report is None or not access.may_see_report_details(request.user, report):
         raise Http404
+    try:
+        handle = open(files.path_of(item), "rb")  # noqa: SIM115 (FileResponse closes it)
+    except (OSError, ValidationError):  # the file is gone or its path is bad: not found, not a 500
+        raise Http404 from None
     record(request.user, AuditAction.VIEW, report, extra={"attachment": item.filename})
     response = FileResponse(
-        open(files.path_of(item), "rb"),  # noqa: SIM115 (FileResponse closes it)
+        handle,
         content_type=CONTENT_TYPES[item.kind],
         as_attachment=True,
         filename=item.filename,
@@ -364,15 +387,21 @@ def public_report(request):
                 reporter_name=form.cleaned_data.get("reporter_name", "").strip(),
                 reporter_contact=form.cleaned_data.get("reporter_contact", "").strip(),
             )
-            services.create_report(report, actor=None)
+            try:
+                services.create_report(report, actor=None)
+            except ValidationError as exc:
+                raise intake.refuse_invalid(exc) from None
         except intake.Refused as refused:
             intake.keep(
                 channel=Channel.PUBLIC, accepted=False, address=address, refusal=refused.refusal,
                 detail=refused.message, size=size,
             )  # fmt: skip
             for field, errors in refused.errors.items():
-                if field in form.fields and not form.has_error(field):
-                    form.add_error(field, errors)
+                if field in form.fields:
+                    if not form.has_error(field):
+                        form.add_error(field, errors)
+                elif refused.refusal == Refusal.INVALID:  # a model check the form does not make
+                    form.add_error(None, errors)
             return render(
                 request, "reports/public_form.html", {"form": form, "refused": refused.message},
                 status=refused.status if refused.status == 429 else 200,

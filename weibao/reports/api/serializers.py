@@ -1,3 +1,5 @@
+import datetime
+
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -52,7 +54,7 @@ class PartnerReportSerializer(serializers.Serializer):
             raise serializers.ValidationError(str(exc)) from None
 
     def validate_occurred_at(self, value):
-        if value and value > timezone.now() + timezone.timedelta(minutes=5):
+        if value and value > timezone.now() + datetime.timedelta(minutes=5):
             raise serializers.ValidationError(_("发现时间不能晚于现在 (cannot be in the future)"))
         return value
 

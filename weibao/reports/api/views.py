@@ -46,6 +46,13 @@ class PartnerMixin:
     permission_classes = [IsPartner]
 
 
+def _external_id(raw) -> str:
+    try:
+        return PartnerReportSerializer().fields["external_id"].run_validation(raw)
+    except ValidationError:
+        return ""
+
+
 class PartnerReportCreate(PartnerMixin, APIView):
     @extend_schema(
         request=PartnerReportSerializer,
@@ -63,40 +70,48 @@ class PartnerReportCreate(PartnerMixin, APIView):
     )
     def post(self, request):
         partner = request.auth
-        external_id = str(request.data.get("external_id", "")) if isinstance(request.data, dict) else ""
+        size = len(request.body or b"")
+        raw = request.data.get("external_id", "") if isinstance(request.data, dict) else ""
+        external_id = _external_id(raw)  # as the serializer keeps it (trimmed); "" when it is not valid
         existing = (
             Report.objects.filter(partner=partner, external_id=external_id).first() if external_id else None
         )
         if existing is not None:  # a resend: the same report, nothing new (the submission is still kept)
-            intake.keep(
-                channel=Channel.PARTNER, accepted=True, partner=partner, report=existing,
-                detail=f"resend {external_id}", size=len(request.body or b""),
-            )  # fmt: skip
-            return Response(PartnerReceiptSerializer(existing).data, status=status.HTTP_200_OK)
-        size = len(request.body or b"")
+            return self._resend(partner, existing, size)
         try:
             intake.check_rate(channel=Channel.PARTNER, partner=partner)
             serializer = PartnerReportSerializer(data=request.data)
             if not serializer.is_valid():
                 raise intake.Refused("invalid", "输入有误 (invalid input)", errors=serializer.errors)
+            external_id = serializer.validated_data["external_id"]
             intake.check_text(serializer.validated_data["description"])
             try:
                 with transaction.atomic():
                     report = services.create_report(serializer.to_report(partner), actor=None)
-            except IntegrityError:  # the same external id raced in: answer with the first one
-                report = Report.objects.get(partner=partner, external_id=external_id)
-                return Response(PartnerReceiptSerializer(report).data, status=status.HTTP_200_OK)
+            except (IntegrityError, DjangoValidationError):  # the same external id raced in: the first one
+                existing = Report.objects.filter(partner=partner, external_id=external_id).first()
+                if existing is None:  # not a race on the external id after all: refused (or a 500)
+                    raise
+                return self._resend(partner, existing, size)
         except (intake.Refused, DjangoValidationError) as exc:
             refused = exc if isinstance(exc, intake.Refused) else intake.refuse_invalid(exc)
             intake.keep(
                 channel=Channel.PARTNER, accepted=False, partner=partner, refusal=refused.refusal,
-                detail=f"{external_id} {refused.message}", size=size,
+                detail=f"{external_id or str(raw)[:64]} {refused.message}", size=size,
             )  # fmt: skip
             if refused.status == 429:
                 return Response({"detail": refused.message, "errors": {}}, status=429)
             raise ValidationError(refused.errors or {"description": [refused.message]}) from None
         intake.keep(channel=Channel.PARTNER, accepted=True, partner=partner, report=report, size=size)
         return Response(PartnerReceiptSerializer(report).data, status=status.HTTP_201_CREATED)
+
+    @staticmethod
+    def _resend(partner, report, size):
+        intake.keep(
+            channel=Channel.PARTNER, accepted=True, partner=partner, report=report,
+            detail=f"resend {report.external_id}", size=size,
+        )  # fmt: skip
+        return Response(PartnerReceiptSerializer(report).data, status=status.HTTP_200_OK)
 
 
 class PartnerReportStatus(PartnerMixin, APIView):

@@ -270,3 +270,72 @@ def test_a_report_not_for_the_police_is_answered_and_closed_by_the_workstation(w
     police_report = make_report(world, minor_name="另一个孩子")
     with pytest.raises(PermissionDenied):
         services.record_feedback(police_report, actor=worker, text="工作站不能代替公安反馈")
+
+
+def _person_events(person, action):
+    return AuditEvent.objects.filter(object_type="registry.person", object_id=str(person.uuid), action=action)
+
+
+def test_making_a_person_sensitive_is_audited_on_the_person(world):
+    person = world.persons["a2"]
+    assert person.sensitivity == "normal"
+    report = make_report(
+        world, street="310101013", minor_name=person.name, situation=Situation.GENITAL_INJURY
+    )
+    officer = world.users["district_a"]
+    officer.role_assignments.update(may_read_sensitive=True)
+    officer = type(officer).objects.get(pk=officer.pk)
+    services.link_to_person(report, person, actor=officer)
+    event = _person_events(person, "update").get()
+    assert event.changes == {"sensitivity": ["normal", "sensitive"]} and report.number in event.reason
+    assert event.actor_id == officer.pk
+    again = make_report(world, street="310101013", minor_name="另一名", situation=Situation.GENITAL_INJURY)
+    services.link_to_person(again, person, actor=officer)
+    assert _person_events(person, "update").count() == 1  # already sensitive: nothing changes, nothing logged
+
+
+def test_the_staff_auto_link_audits_a_new_person_and_a_person_made_sensitive(world):
+    reporter = world.users["reporter"]
+    report = make_report(world, id_number=id_number(11))
+    created = _person_events(report.person, "create").get()
+    assert created.actor_id == reporter.pk and report.number in created.reason
+    person = world.persons["a1"]
+    registry.add_document(person, "mainland_id", id_number(12), actor=world.users["city"])
+    make_report(world, id_number=id_number(12), situation=Situation.UNDER14_SEXUAL, minor_sex="F")
+    person.refresh_from_db()
+    assert person.sensitivity == "sensitive"
+    event = _person_events(person, "update").get()
+    assert event.changes == {"sensitivity": ["normal", "sensitive"]} and event.actor_id == reporter.pk
+
+
+def test_only_staff_reports_are_linked_to_the_registry_automatically(world):
+    from weibao.reports.choices import Channel
+
+    person = world.persons["a1"]
+    registry.add_document(person, "mainland_id", id_number(13), actor=world.users["city"])
+    persons = Person.all_objects.count()
+    for channel in (Channel.PUBLIC, Channel.PARTNER):
+        report = make_report(
+            world, by=None, id_number=id_number(13), channel=channel, situation=Situation.UNDER14_SEXUAL
+        )
+        assert report.person is None
+        report = make_report(world, by=None, id_number=id_number(14), channel=channel)
+        assert report.person is None
+    person.refresh_from_db()
+    assert person.sensitivity == "normal" and Person.all_objects.count() == persons
+    assert not DepartmentLink.objects.filter(person=person, basis="referred").exists()
+
+
+def test_birth_date_check_works_on_29_february(world):
+    from weibao.reports.forms import ReportForm
+
+    def form(born):
+        data = {"situation": "other", "description": "x" * 20, "minor_sex": "U", "suspect_relation": "unknown",
+                "minor_name": "小明", "minor_street": str(area(A1).pk), "minor_birth_date": born}  # fmt: skip
+        return ReportForm(data)
+
+    with time_machine.travel(datetime.datetime(2028, 2, 29, 4, 0, tzinfo=datetime.UTC)):  # noon in Shanghai
+        assert form("2010-02-28").is_valid()  # 18 years back from 29 February is 28 February
+        late = form("2010-02-27")
+        assert not late.is_valid() and "minor_birth_date" in late.errors
+        assert not form("2028-03-01").is_valid()  # the future
