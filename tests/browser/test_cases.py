@@ -153,24 +153,27 @@ def test_case_from_intake_to_closure_with_the_leads_approval(server, browser):
     download.value.save_as(pdf)
     context.close()
     assert pdf.read_bytes().startswith(b"%PDF")
-    if shutil.which("pdftoppm"):
-        subprocess.run(
-            [
-                "pdftoppm",
-                "-r",
-                "70",
-                "-png",
-                "-f",
-                "1",
-                "-l",
-                "1",
-                str(pdf),
-                str(SCREENSHOTS / "cases-summary"),
-            ],
-            check=True,
-        )
-        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True).stdout.decode()
-        assert number in text and "监护严重缺失" in text and "lead_a1" in text and "父母在外务工" in text
+    missing = [tool for tool in ("pdftoppm", "pdftotext") if not shutil.which(tool)]
+    assert not missing, (
+        f"{', '.join(missing)} not found: install poppler-utils (scripts/setup) to read the PDF"
+    )
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "70",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            str(pdf),
+            str(SCREENSHOTS / "cases-summary"),
+        ],
+        check=True,
+    )
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True).stdout.decode()
+    assert number in text and "监护严重缺失" in text and "lead_a1" in text and "父母在外务工" in text
 
 
 def test_referral_answered_by_the_member_unit_on_a_phone(server, browser, tmp_path):

@@ -9,7 +9,6 @@ from weibao.registry.models import Person
 from weibao.reports.models import Report
 
 from .choices import (
-    ORDER_KINDS,
     CaseType,
     InterventionKind,
     InterventionStatus,
@@ -161,11 +160,14 @@ class InterventionForm(forms.Form):
     terms = forms.CharField(label=_("令状内容"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     ORDER_FIELDS = ("issuer", "issued_on", "terms")
-    ORDER_KINDS = sorted(ORDER_KINDS)
 
-    def __init__(self, *args, case, **kwargs):
+    def __init__(self, *args, case, visible_persons=None, **kwargs):
+        """``visible_persons``: pks of the children the user may see; the others are offered without name."""
         super().__init__(*args, **kwargs)
-        self.fields["person"].queryset = case.persons.all()
+        field = self.fields["person"]
+        field.queryset = case.persons.all()
+        if visible_persons is not None:
+            field.label_from_instance = lambda p: str(p) if p.pk in visible_persons else _("（无权查看）")
 
 
 class InterventionUpdateForm(forms.Form):

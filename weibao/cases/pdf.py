@@ -93,10 +93,10 @@ def case_summary_pdf(case, user) -> bytes:
         pdf.multi_cell(0, 6, value, **NL)
 
     _section(pdf, "未成年人")
-    visible = Person.objects.visible_to(user)
+    visible = set(Person.objects.visible_to(user).filter(cases=case).values_list("pk", flat=True))
     for member in case.members.select_related("person"):
         p = member.person
-        if visible.filter(pk=p.pk).exists():
+        if p.pk in visible:
             _line(pdf, f"{p.name}　{p.get_sex_display()}　出生 {p.birth_date or '—'}")
         else:
             _line(pdf, "（无权查看的人员）")
@@ -108,7 +108,8 @@ def case_summary_pdf(case, user) -> bytes:
     for a in Assessment.objects.filter(case=case).select_related("instrument", "person"):
         _line(
             pdf,
-            f"{timezone.localtime(a.assessed_at):%Y-%m-%d}　{a.instrument.name}　{a.person.name}　"
+            f"{timezone.localtime(a.assessed_at):%Y-%m-%d}　{a.instrument.name}　"
+            f"{a.person.name if a.person_id in visible else '（无权查看）'}　"
             f"总分 {a.total}/{a.instrument.max_total}　{a.level}",
         )
         names = dict(a.instrument.domains.values_list("code", "name"))

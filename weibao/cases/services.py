@@ -647,13 +647,21 @@ def withdraw_referral(referral, actor, *, reason) -> Referral:
 
 
 def _drop_links_if_unreferred(referral):
-    """The receiver no longer needs to see the children once no active referral of the case is left to it."""
-    if not referral.case.referrals.filter(
-        to_organisation=referral.to_organisation, status__in=access.ACTIVE_REFERRAL_STATUSES
-    ).exists():
-        DepartmentLink.objects.filter(
-            person__in=referral.case.persons.all(), organisation=referral.to_organisation, basis="referred"
-        ).delete()
+    """The receiver no longer needs to see a child of the case once no active referral to it concerns the
+    child — on this case or on any other case the child is a member of."""
+    organisation = referral.to_organisation
+    persons = set(referral.case.members.values_list("person_id", flat=True))
+    # one filter() call: the member and the referral are of the same case
+    still_referred = set(
+        CaseMember.objects.filter(
+            person_id__in=persons,
+            case__referrals__to_organisation=organisation,
+            case__referrals__status__in=access.ACTIVE_REFERRAL_STATUSES,
+        ).values_list("person_id", flat=True)
+    )
+    DepartmentLink.objects.filter(
+        person_id__in=persons - still_referred, organisation=organisation, basis="referred"
+    ).delete()
 
 
 def _receiver_referral(referral, actor):
@@ -749,7 +757,7 @@ def add_attachment(case, actor, file, *, note=None, referral=None) -> Attachment
 
 
 @transaction.atomic
-def add_note(case, actor, *, kind, text, occurred_at=None, place="", files=()) -> Note:
+def add_note(case, actor, *, kind=NoteKind.VISIT, text, occurred_at=None, place="", files=()) -> Note:
     _require(case, actor)
     _choice(kind, NoteKind, "kind")
     if not (text or "").strip():

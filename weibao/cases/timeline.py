@@ -32,9 +32,14 @@ def cases_timeline(person, user):
             )
 
 
-def case_timeline(case, user, whole: bool) -> list[dict]:
+def case_timeline(case, user, whole: bool, visible_persons=None) -> list[dict]:
     """Everything on one case in date order (newest first). Department users (``whole`` False) see only
-    the referrals to them."""
+    the referrals to them. A child's name appears only when ``user`` may see the child (``visible_persons``,
+    the pks of ``Person.objects.visible_to(user)`` on the case; computed when not given)."""
+    if visible_persons is None:
+        from weibao.registry.models import Person
+
+        visible_persons = set(Person.objects.visible_to(user).filter(cases=case).values_list("pk", flat=True))
     entries = []
     referrals = (
         Referral.objects.visible_to(user).filter(case=case).select_related("to_organisation", "sent_by")
@@ -86,12 +91,13 @@ def case_timeline(case, user, whole: bool) -> list[dict]:
             )
         )
     for a in Assessment.objects.filter(case=case).select_related("instrument", "person", "assessed_by"):
+        name = a.person.name if a.person_id in visible_persons else _("（无权查看）")
         entries.append(
             dict(
                 when=a.assessed_at,
                 kind="assessment",
                 icon="clipboard-check",
-                title=f"{a.instrument.name}：{a.person.name} {a.total} 分 · {a.level}",
+                title=f"{a.instrument.name}：{name} {a.total} 分 · {a.level}",
                 detail=a.notes,
                 actor=a.assessed_by,
             )

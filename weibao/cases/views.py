@@ -4,12 +4,15 @@ Every page starts from ``visible_to``; a case outside the scope is a 404 like a 
 attempt is audited (``AuditAction.DENIED``) when the case exists.
 """
 
+import uuid as uuidlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
+from django.db.models import Count, Prefetch
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -23,7 +26,6 @@ from weibao.lib.views import RoleRequiredMixin, ScopedListView
 
 from . import forms, services
 from .choices import (
-    ORDER_KINDS,
     ApprovalStatus,
     CaseType,
     InterventionStatus,
@@ -37,6 +39,17 @@ from .choices import (
 from .models import Approval, Assessment, Attachment, Case, Instrument, Intervention, PlanItem, Referral
 from .timeline import case_timeline
 from .workflow import approval_kind_from, moves_from
+
+# The tabs of the case page a form may return to (``next_tab``); anything else is dropped.
+CASE_TABS = frozenset({"workflow", "timeline", "notes", "assessments", "plan", "interventions", "referrals"})
+
+
+def _uuid_or_none(value):
+    """``value`` as a UUID, or None when it is not one (a hand-edited address is not a server error)."""
+    try:
+        return uuidlib.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def scoped_case(user, uuid, action=access.VIEW) -> Case:
@@ -73,12 +86,19 @@ class CaseListView(ScopedListView):
     TABS = ("mine", "all", "overdue", "approvals")
 
     def get_queryset(self):
+        from weibao.registry.models import Person
+
         user = self.request.user
         qs = (
             super()
             .get_queryset()
             .select_related("workstation", "street")
-            .prefetch_related("persons", "workers")
+            .prefetch_related(
+                # names only of the children the user may see; ``members`` counts the others
+                Prefetch("persons", Person.objects.visible_to(user), to_attr="visible_persons"),
+                "members",
+                "workers",
+            )
         )
         self.tab = self.request.GET.get("tab") or ("mine" if access.can_open_cases(user) else "all")
         if self.tab == "mine":
@@ -143,12 +163,15 @@ class OpenCaseView(RoleRequiredMixin, FormView):
 
         user, initial = self.request.user, {}
         persons = Person.objects.visible_to(user, access.CHANGE)
-        if params.get("person"):
-            found = persons.filter(uuid=params["person"]).first()
+        person_uuid, report_uuid, alert_uuid = (
+            _uuid_or_none(params.get(name)) for name in ("person", "report", "alert")
+        )
+        if person_uuid:
+            found = persons.filter(uuid=person_uuid).first()
             if found:
                 initial["persons"] = [found.pk]
-        if params.get("report"):
-            report = Report.objects.visible_to(user, access.CHANGE).filter(uuid=params["report"]).first()
+        if report_uuid:
+            report = Report.objects.visible_to(user, access.CHANGE).filter(uuid=report_uuid).first()
             if report:
                 initial.update(
                     report=report.uuid,
@@ -161,10 +184,10 @@ class OpenCaseView(RoleRequiredMixin, FormView):
                     initial["workstation"] = report.workstation_id
                 if report.person_id and persons.filter(pk=report.person_id).exists():
                     initial["persons"] = [report.person_id]
-        if params.get("alert"):
+        if alert_uuid:
             alert = (
                 Alert.objects.visible_to(user, access.CHANGE)
-                .filter(uuid=params["alert"], state__in=OPEN_STATES)
+                .filter(uuid=alert_uuid, state__in=OPEN_STATES)
                 .select_related("rule", "rule_version__level", "person__street")
                 .first()
             )
@@ -229,8 +252,10 @@ def person_picker(request):
     return render(request, "cases/_person_picker.html", {"persons": persons, "q": q, "limit": PICKER_LIMIT})
 
 
-def _assessment_history(case):
-    """Per child and instrument: the assessments in order, for the change-over-time table and chart."""
+def _assessment_history(case, visible_persons):
+    """Per child and instrument: the assessments in order, for the change-over-time table and chart.
+
+    ``visible_persons`` are the pks of the children the user may see; the others are shown without name."""
     groups = {}
     for a in (
         Assessment.objects.filter(case=case).select_related("instrument", "person").order_by("assessed_at")
@@ -239,6 +264,7 @@ def _assessment_history(case):
     return [
         {
             "person": person,
+            "person_visible": person.pk in visible_persons,
             "instrument": name,
             "rows": rows,
             "chart": [[r.assessed_at.strftime("%m-%d %H:%M"), r.total] for r in rows],
@@ -275,7 +301,8 @@ def case_detail(request, uuid):
         "case": case,
         "whole": whole,
         "members": [(m, m.person_id in visible_persons) for m in members],
-        "entries": case_timeline(case, user, whole),
+        "visible_persons": visible_persons,
+        "entries": case_timeline(case, user, whole, visible_persons),
         "referrals": Referral.objects.visible_to(user)
         .filter(case=case)
         .select_related("to_organisation")
@@ -308,15 +335,14 @@ def case_detail(request, uuid):
             interventions=Intervention.objects.filter(case=case)
             .select_related("issuer", "person")
             .prefetch_related("reviews"),
-            history=_assessment_history(case),
+            history=_assessment_history(case, visible_persons),
             instruments=Instrument.objects.filter(is_active=True),
-            order_kinds=sorted(ORDER_KINDS),
         )
         if may_change:
             context.update(
                 note_form=forms.NoteForm(),
                 plan_form=forms.PlanItemForm(case=case),
-                intervention_form=forms.InterventionForm(case=case),
+                intervention_form=forms.InterventionForm(case=case, visible_persons=visible_persons),
                 referral_form=forms.ReferralForm(),
                 update_form=forms.CaseUpdateForm(
                     case=case,
@@ -369,11 +395,9 @@ def case_action(form_class, write, done, *, action=access.CHANGE, form_kwargs=No
                 messages.error(request, str(exc) or _("无权执行此操作"))
         else:
             _form_errors(request, form)
+        url = reverse("cases:case_detail", args=[case.uuid])
         target = request.POST.get("next_tab") or ""
-        response = redirect("cases:case_detail", uuid=case.uuid)
-        if target:
-            response["Location"] += f"#{target}"
-        return response
+        return redirect(f"{url}#{target}" if target in CASE_TABS else url)
 
     return view
 
@@ -487,7 +511,7 @@ def respond_referral(request, uuid):
             _errors_to_messages(request, exc)
     else:
         _form_errors(request, form)
-    if referral.case in Case.objects.visible_to(request.user):
+    if Case.objects.visible_to(request.user).filter(pk=referral.case_id).exists():
         return redirect("cases:case_detail", uuid=referral.case.uuid)
     return redirect("cases:referral_list")
 
@@ -542,7 +566,12 @@ def assessment_new(request, uuid):
     ).first()
     if instrument is None:
         raise Http404
+    from weibao.registry.models import Person
+
     persons = list(case.persons.all())
+    visible_persons = set(
+        Person.objects.visible_to(request.user).filter(cases=case).values_list("pk", flat=True)
+    )
     answers, errors, person, notes = {}, {}, None, ""
     if request.method == "POST":
         answers = {k[2:]: v for k, v in request.POST.items() if k.startswith("q_")}
@@ -555,7 +584,7 @@ def assessment_new(request, uuid):
                 case, request.user, person=person, instrument=instrument, answers=answers, notes=notes
             )
             messages.success(request, _("评估已保存"))
-            return redirect(f"{redirect('cases:case_detail', uuid=case.uuid)['Location']}#assessments")
+            return redirect(reverse("cases:case_detail", args=[case.uuid]) + "#assessments")
         except ValidationError as exc:
             errors = exc.message_dict
     domains = [
@@ -584,6 +613,7 @@ def assessment_new(request, uuid):
             "instrument": instrument,
             "domains": domains,
             "persons": persons,
+            "visible_persons": visible_persons,
             "answers": answers,
             "errors": errors,
             "chosen": person,
@@ -601,12 +631,15 @@ def attachment_download(request, uuid):
         attachment,
         object_repr=f"{attachment.case.number} {attachment.original_name}",
     )
-    return FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.original_name,
-        content_type=attachment.content_type,
+    try:
+        handle = attachment.file.open("rb")
+    except OSError:  # the row outlived its file (storage lost, restored without media)
+        raise Http404 from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type
     )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required

@@ -179,6 +179,7 @@ class PlanStatusSerializer(serializers.ModelSerializer):
     class Meta:
         model = PlanItem
         fields = ["status"]
+        extra_kwargs = {"status": {"required": True}}  # the only field: PATCH {} is a 400, not a KeyError
 
 
 class InterventionSerializer(CaseRowSerializer):

@@ -5,6 +5,7 @@ as ``denied``.
 """
 
 import django_filters
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
@@ -32,7 +33,7 @@ class CaseScopedViewSetMixin(ScopedViewSetMixin):
             value = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
             try:
                 existing = self.scoped_model.objects.filter(**{self.lookup_field: value}).first()
-            except (ValueError, TypeError, Exception):  # noqa: BLE001 - a malformed key is simply missing
+            except (ValueError, TypeError, ValidationError):  # a malformed key is simply missing
                 existing = None
             if existing is not None:
                 record(self.request.user, AuditAction.DENIED, existing, extra={"action": self.scope_action()})
@@ -151,6 +152,48 @@ class CaseViewSet(CaseScopedViewSetMixin, mixins.CreateModelMixin, viewsets.Read
         return Response(s.CaseSerializer(case, context=self.get_serializer_context()).data)
 
 
+class CaseRowViewSetMixin(CaseScopedViewSetMixin):
+    """The rows of a case that concern its children (assessments, notes, plan, interventions, referrals,
+    transitions): reading them is audited like reading the case.
+
+    ``retrieve`` records a ``view`` of the row. ``list`` filtered by ``?case=`` records one ``view`` of each
+    case whose rows were returned; any other list records one ``search`` naming the rows returned.
+    """
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("case")
+
+    def retrieve(self, request, *args, **kwargs):
+        row = self.get_object()
+        record(request.user, AuditAction.VIEW, row, extra={"case": str(row.case.uuid)})
+        return Response(self.get_serializer(row).data)
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())  # a malformed ?case= is a 400 here
+        page = self.paginate_queryset(queryset)
+        rows = list(page if page is not None else queryset)
+        self._audit_list(request, rows)
+        data = self.get_serializer(rows, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    def _audit_list(self, request, rows):
+        object_type = f"{self.scoped_model._meta.app_label}.{self.scoped_model._meta.model_name}"
+        if request.query_params.get("case"):
+            cases = {row.case_id: row.case for row in rows}
+            for case in cases.values():
+                record(request.user, AuditAction.VIEW, case, extra={"rows": object_type, "count": len(rows)})
+            return
+        record(
+            request.user,
+            AuditAction.SEARCH,
+            object_type=object_type,
+            extra={
+                "ids": [str(getattr(row, "uuid", None) or row.pk) for row in rows],
+                "query": {k: request.query_params.getlist(k) for k in request.query_params},
+            },
+        )
+
+
 class CaseRowFilter(django_filters.FilterSet):
     case = django_filters.UUIDFilter(field_name="case__uuid")
 
@@ -163,7 +206,7 @@ def row_filter(row_model, extra=()):
     )
 
 
-class CaseTransitionViewSet(CaseScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+class CaseTransitionViewSet(CaseRowViewSetMixin, viewsets.ReadOnlyModelViewSet):
     scoped_model = CaseTransition
     serializer_class = s.CaseTransitionSerializer
     lookup_field = "pk"
@@ -173,7 +216,7 @@ class CaseTransitionViewSet(CaseScopedViewSetMixin, viewsets.ReadOnlyModelViewSe
         return super().get_queryset().select_related("case", "actor")
 
 
-class AssessmentViewSet(CaseScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class AssessmentViewSet(CaseRowViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     scoped_model = Assessment
     serializer_class = s.AssessmentSerializer
     filterset_class = row_filter(Assessment)
@@ -194,7 +237,7 @@ class AssessmentViewSet(CaseScopedViewSetMixin, mixins.CreateModelMixin, viewset
 
 
 class PlanItemViewSet(
-    CaseScopedViewSetMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
+    CaseRowViewSetMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
 ):
     """Goals and actions. Creating goes through the service; an update changes the status only."""
 
@@ -211,13 +254,17 @@ class PlanItemViewSet(
         d.pop("status", None)
         serializer.instance = services.add_plan_item(case, self.request.user, **d)
 
+    def partial_update(self, request, *args, **kwargs):
+        # ``status`` is the only field: validate as a full update so that PATCH {} is a 400, not a KeyError
+        return self.update(request, *args, **{**kwargs, "partial": False})
+
     def perform_update(self, serializer):
         serializer.instance = services.set_plan_status(
             serializer.instance, self.request.user, status=serializer.validated_data["status"]
         )
 
 
-class InterventionViewSet(CaseScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class InterventionViewSet(CaseRowViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     scoped_model = Intervention
     serializer_class = s.InterventionSerializer
     filterset_class = row_filter(Intervention, ["kind", "status"])
@@ -228,7 +275,7 @@ class InterventionViewSet(CaseScopedViewSetMixin, mixins.CreateModelMixin, views
         serializer.instance = services.add_intervention(case, self.request.user, **d)
 
 
-class ReferralViewSet(CaseScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class ReferralViewSet(CaseRowViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Referrals sent by the caller's workstations or received by the caller's organisation."""
 
     scoped_model = Referral
@@ -285,7 +332,7 @@ class ReferralViewSet(CaseScopedViewSetMixin, mixins.CreateModelMixin, viewsets.
         return Response(s.ReferralSerializer(referral, context=self.get_serializer_context()).data)
 
 
-class NoteViewSet(CaseScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class NoteViewSet(CaseRowViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Visits, calls and notes (attachments are uploaded on the case page)."""
 
     scoped_model = Note

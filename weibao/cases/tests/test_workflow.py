@@ -9,6 +9,7 @@ from weibao.cases.models import Case, CaseTransition
 from weibao.cases.testing import open_test_case
 from weibao.cases.workflow import TRANSITIONS
 from weibao.lib.testing import A1, org
+from weibao.registry.models import Person
 
 
 def test_numbers_are_per_year_and_sequential(world):
@@ -108,8 +109,15 @@ def test_merge_moves_case_membership_and_split_restores(world):
     lead = world.users["lead_a1"]
     a1, a2 = world.persons["a1"], world.persons["a2"]
     case = open_test_case(world.users["district_a"], [a2], reason="区办立案")
+    last_seq = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
     merge = merge_persons(a1, a2, actor=world.users["district_a"], reason="同一人")
     assert case.members.get().person_id == a1.pk
+    # the lead of the case's workstation sees the merged child (living on A1) on the case...
+    assert list(Person.objects.visible_to(lead).filter(cases=case)) == [a1]
     split_merge(merge, actor=world.users["district_a"], reason="误合并")
     assert case.members.get().person_id == a2.pk
-    assert lead  # the lead of A1 took no part
+    # ...and after the split no longer does: a2 lives on A2, outside the lead's person scope
+    assert not Person.objects.visible_to(lead).filter(cases=case).exists()
+    assert Case.objects.visible_to(lead).filter(pk=case.pk).exists()
+    # the lead of A1 took no part
+    assert not AuditEvent.objects.filter(actor_id=lead.pk, seq__gt=last_seq).exists()
