@@ -506,8 +506,9 @@ ALERT_ACTIONS = {
 
 
 def alert_scope(queryset, user, action: str = VIEW, *, prefix: str = "person"):
-    """Alerts (and risk summaries) by where the child lives; ``change`` = move an alert through its states."""
-    p = f"{prefix}__"
+    """Alerts (and risk summaries) by where the child lives; ``change`` = move an alert through its states.
+    ``prefix`` is the path to the person (empty: ``Person`` itself)."""
+    p = f"{prefix}__" if prefix else ""
     allowed = ALERT_ACTIONS.get(action, set())
     clauses = []
     for a in _assignments(user):

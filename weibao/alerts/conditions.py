@@ -17,9 +17,18 @@ variable ``today``. It returns one row per flagged person: ``person_id`` and ``e
 empty for rules about absences). Only living minors (``kind = 'minor'``, under 18 today) are screened.
 """
 
+import json
+import re
+
 from django.core.exceptions import ValidationError
 
 MAX_DEPTH, MAX_CHILDREN, MAX_DAYS = 5, 20, 3650
+# Bounds on the size of a rule: clauses in all (groups and leaves; YAML aliases cannot blow a small text up
+# into a huge tree past it), and characters of the definition as text (typed, sent or imported).
+MAX_NODES, MAX_TEXT = 100, 20_000
+# Every code interpolated into SQL must match this (the alphabet of Django's SlugField, which the
+# EventType and Category codes are): no quote, space or punctuation can ever reach the SQL text.
+CODE_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
 LEAVES = ("event_count", "events_across_departments", "no_event", "category", "age", "no_other_guardian")
 GROUPS = ("all", "any")
 TODAY = "getvariable('today')"
@@ -32,11 +41,18 @@ class _Checker:
     def __init__(self, event_types: set[str], categories: set[str]):
         self.event_types, self.categories = event_types, categories
         self.errors: list[str] = []
+        self.nodes, self.too_big = 0, False
 
     def fail(self, path: str, zh: str, en: str) -> None:
         self.errors.append(f"{path}：{zh} ({en})")
 
     def clause(self, node, path: str, depth: int) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:  # stop walking: an alias-expanded tree may be enormous
+            if not self.too_big:
+                self.too_big = True
+                self.fail("条件", f"总共最多 {MAX_NODES} 个条件", f"at most {MAX_NODES} clauses in all")
+            return None
         if depth > MAX_DEPTH:
             return self.fail(path, f"嵌套不能超过 {MAX_DEPTH} 层", f"nesting deeper than {MAX_DEPTH}")
         if not isinstance(node, dict) or len(node) != 1:
@@ -53,6 +69,8 @@ class _Checker:
             if len(body) > MAX_CHILDREN:
                 return self.fail(where, f"最多 {MAX_CHILDREN} 个条件", f"at most {MAX_CHILDREN} clauses")
             for i, child in enumerate(body):
+                if self.too_big:
+                    break
                 self.clause(child, f"{where}[{i}]", depth + 1)
             return None
         if kind not in LEAVES:
@@ -66,7 +84,7 @@ class _Checker:
         return None
 
     def _keys(self, body: dict, where: str, allowed: set[str]) -> None:
-        for key in sorted(set(body) - allowed):
+        for key in sorted(set(body) - allowed, key=str):  # YAML keys may be ints, dates, …
             self.fail(f"{where}.{key}", "不认识的参数", "unknown parameter")
 
     def _int(self, body, key, where, lo, hi, *, required=True):
@@ -92,6 +110,8 @@ class _Checker:
         for code in codes:
             if code not in known:
                 self.fail(f"{where}.{key}", f"没有代码为“{code}”的{label}", f"unknown {label} code {code!r}")
+            elif not CODE_RE.match(code):
+                self.fail(f"{where}.{key}", f"代码“{code}”含有不允许的字符", f"invalid code {code!r}")
 
     def event_count(self, body, where):
         self._keys(body, where, {"event_type", "within_days", "min"})
@@ -144,45 +164,74 @@ def validate(definition, *, event_types: set[str] | None = None, categories: set
         )
     checker = _Checker(event_types, categories)
     checker.clause(definition, "条件", 1)
+    if not checker.too_big:
+        try:
+            check_text_length(definition)
+        except ValidationError as exc:
+            checker.errors += exc.message_dict["definition"]
     if checker.errors:
         raise ValidationError({"definition": checker.errors})
 
 
-def event_types_used(definition) -> set[str]:
-    """Every event-type code a definition names (for documentation and the YAML export)."""
-    found: set[str] = set()
+def _too_long() -> ValidationError:
+    return ValidationError(
+        {
+            "definition": [
+                f"条件文本不能超过 {MAX_TEXT} 个字符 (the definition may be at most {MAX_TEXT} characters)"
+            ]
+        }
+    )
 
-    def walk(node):
-        ((kind, body),) = node.items()
-        if kind in GROUPS:
-            for child in body:
-                walk(child)
-            return
-        for key in ("event_type", "event_types"):
-            value = body.get(key)
-            if value:
-                found.update([value] if isinstance(value, str) else value)
 
-    walk(definition)
-    return found
+def check_text_length(definition) -> None:
+    """Raise ``ValidationError({"definition": …})`` if the definition, as JSON, is longer than ``MAX_TEXT``.
+
+    Only call it on a tree of at most ``MAX_NODES`` clauses (``validate`` does): it serialises the tree."""
+    try:
+        text = json.dumps(definition, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):  # e.g. non-string keys in a nested object: the checker reports those
+        return
+    if len(text) > MAX_TEXT:
+        raise _too_long()
+
+
+def check_text(text: str) -> None:
+    """The same bound on a definition as typed (YAML or JSON), before it is parsed."""
+    if len(text or "") > MAX_TEXT:
+        raise _too_long()
 
 
 # --- compilation --------------------------------------------------------------------------------------
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def _refuse(what) -> ValidationError:
+    return ValidationError({"definition": [f"条件无法编译：{what!r} 不合法 (refusing to compile {what!r})"]})
+
+
+def _code(value) -> str:
+    """A code as an SQL literal, only if it matches ``CODE_RE`` (stored definitions are checked again here)."""
+    if not isinstance(value, str) or not CODE_RE.match(value):
+        raise _refuse(value)
+    return f"'{value}'"
 
 
 def _in_codes(value) -> str:
     codes = [value] if isinstance(value, str) else value
-    return "(" + ", ".join(_quote(c) for c in codes) + ")"
+    if not isinstance(codes, list) or not codes:
+        raise _refuse(value)
+    return "(" + ", ".join(_code(c) for c in codes) + ")"
+
+
+def _int(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _refuse(value)
+    return value
 
 
 def _window(days, column="e.occurred_on") -> str:
     if days is None:
         return f"{column} <= {TODAY}"
-    return f"{column} > {TODAY} - {int(days)} AND {column} <= {TODAY}"
+    return f"{column} > {TODAY} - {_int(days)} AND {column} <= {TODAY}"
 
 
 def _types(value) -> str:
@@ -194,19 +243,27 @@ class _Compiler:
         self.ctes: list[tuple[str, str]] = []
 
     def add(self, sql: str) -> str:
+        if len(self.ctes) >= MAX_NODES:
+            raise _refuse(f"more than {MAX_NODES} clauses")
         name = f"c{len(self.ctes) + 1}"
         self.ctes.append((name, sql))
         return name
 
     def node(self, node) -> str:
+        if not isinstance(node, dict) or len(node) != 1:
+            raise _refuse(node)
         ((kind, body),) = node.items()
         if kind in GROUPS:
+            if not isinstance(body, list) or not body:
+                raise _refuse(kind)
             names = [self.node(child) for child in body]
             union = " UNION ALL ".join(f"SELECT person_id, event_id FROM {n}" for n in names)
             if kind == "any" or len(names) == 1:
                 return self.add(union)
             held = " AND ".join(f"u.person_id IN (SELECT person_id FROM {n})" for n in names)
             return self.add(f"SELECT u.person_id, u.event_id FROM ({union}) u WHERE {held}")
+        if kind not in LEAVES or not isinstance(body, dict):
+            raise _refuse(kind)
         return self.add(getattr(self, kind)(body))
 
     def event_count(self, b) -> str:
@@ -214,8 +271,8 @@ class _Compiler:
             f"SELECT e.person_id, e.id AS event_id FROM events e "
             f"WHERE {_types(b['event_type'])} AND {_window(b['within_days'])}"
         )
-        if b.get("min", 1) > 1:
-            sql += f" QUALIFY count(*) OVER (PARTITION BY e.person_id) >= {int(b['min'])}"
+        if _int(b.get("min", 1)) > 1:
+            sql += f" QUALIFY count(*) OVER (PARTITION BY e.person_id) >= {_int(b['min'])}"
         return sql
 
     def events_across_departments(self, b) -> str:
@@ -225,7 +282,7 @@ class _Compiler:
             f"WHERE {typed}{_window(b['within_days'])} AND e.person_id IN ("
             "SELECT e.person_id FROM events e JOIN event_types t ON t.id = e.type_id "
             f"WHERE {typed}{_window(b['within_days'])} "
-            f"GROUP BY e.person_id HAVING count(DISTINCT t.domain) >= {int(b['min_departments'])})"
+            f"GROUP BY e.person_id HAVING count(DISTINCT t.domain) >= {_int(b['min_departments'])})"
         )
 
     def no_event(self, b) -> str:
@@ -246,9 +303,9 @@ class _Compiler:
     def age(self, b) -> str:
         clauses = ["p.birth_date IS NOT NULL"]
         if b.get("min") is not None:
-            clauses.append(f"p.birth_date <= CAST({TODAY} - INTERVAL {int(b['min'])} YEAR AS DATE)")
+            clauses.append(f"p.birth_date <= CAST({TODAY} - INTERVAL {_int(b['min'])} YEAR AS DATE)")
         if b.get("max") is not None:
-            clauses.append(f"p.birth_date > CAST({TODAY} - INTERVAL {int(b['max']) + 1} YEAR AS DATE)")
+            clauses.append(f"p.birth_date > CAST({TODAY} - INTERVAL {_int(b['max']) + 1} YEAR AS DATE)")
         return (
             f"SELECT p.id AS person_id, NULL::BIGINT AS event_id FROM persons p WHERE {' AND '.join(clauses)}"
         )

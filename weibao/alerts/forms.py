@@ -5,12 +5,20 @@ from django.utils.translation import gettext_lazy as _
 from weibao.accounts.choices import AreaLevel
 from weibao.accounts.models import Area
 
+from . import conditions
 from .choices import AlertState, Outcome, Recipient
 from .models import AlertLevel
 
 
 def parse_definition(text: str):
-    """The conditions as typed: YAML or JSON (JSON is YAML). Raises ``forms.ValidationError``."""
+    """The conditions as typed: YAML or JSON (JSON is YAML). Raises ``forms.ValidationError``.
+
+    The text is bounded (``conditions.MAX_TEXT``); the parsed tree is bounded by ``conditions.validate``
+    (``MAX_NODES`` clauses), which the service runs before any save or dry run."""
+    if len(text or "") > conditions.MAX_TEXT:
+        raise forms.ValidationError(
+            _("条件文本不能超过 %(n)s 个字符 (at most %(n)s characters)") % {"n": conditions.MAX_TEXT}
+        )
     try:
         value = yaml.safe_load(text or "")
     except yaml.YAMLError as exc:
@@ -37,6 +45,7 @@ class RuleForm(forms.Form):
     deadline_hours = forms.IntegerField(label=_("处置时限（小时）"), min_value=1, max_value=2160)
     definition = forms.CharField(
         label=_("触发条件（YAML 或 JSON）"),
+        max_length=conditions.MAX_TEXT,
         widget=forms.Textarea(attrs={"rows": 10, "class": "font-monospace", "spellcheck": "false"}),
         help_text=_(
             "条件类型：all、any、event_count、events_across_departments、no_event、category、age、no_other_guardian"

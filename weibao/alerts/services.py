@@ -6,25 +6,31 @@ Each write records an audit event in the same transaction.
 import datetime
 import io
 import json
+import logging
 from collections import defaultdict
 
 import pyarrow.csv as pacsv
 import yaml
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from weibao.accounts.models import Area
 from weibao.audit.models import AuditAction
-from weibao.audit.services import record
+from weibao.audit.services import record, record_many
 from weibao.notifications.services import district_office, notify, workstation
 
 from . import conditions
 from .choices import OPEN_STATES, TRANSITIONS, AlertState, Outcome, Recipient, RuleStatus
 from .models import Alert, AlertLevel, AlertTransition, Rule, RuleVersion
 
+log = logging.getLogger(__name__)
 VERSION_FIELDS = ("name", "description", "definition", "level", "recipient", "deadline_hours")
+CODE_LENGTH, NAME_LENGTH = 60, 100  # Rule.code, RuleVersion.name
+# The open states as an SQL list, for the set-based statements below (the values are fixed identifiers).
+OPEN_SQL = "(" + ", ".join(f"'{state.value}'" for state in OPEN_STATES) + ")"
 
 
 # --- rules ----------------------------------------------------------------------------------------------
@@ -48,6 +54,8 @@ def _check_version(data: dict) -> None:
     errors = {}
     if not str(data.get("name") or "").strip():
         errors["name"] = ["必填 (required)"]
+    elif len(str(data["name"]).strip()) > NAME_LENGTH:
+        errors["name"] = [f"不能超过 {NAME_LENGTH} 个字符 (at most {NAME_LENGTH} characters)"]
     hours = data.get("deadline_hours")
     if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 24 * 90:
         errors["deadline_hours"] = ["必须是 1–2160 的整数小时 (must be 1–2160 hours)"]
@@ -65,6 +73,20 @@ def _check_version(data: dict) -> None:
         raise ValidationError(errors)
 
 
+def _check_code(code) -> None:
+    """A rule code: a slug (letters, digits, ``-``, ``_``) of at most 60 characters."""
+    if not isinstance(code, str) or not code:
+        raise ValidationError({"code": ["必填 (required)"]})
+    if len(code) > CODE_LENGTH:
+        raise ValidationError({"code": [f"不能超过 {CODE_LENGTH} 个字符 (at most {CODE_LENGTH} characters)"]})
+    try:
+        validate_slug(code)
+    except ValidationError as exc:
+        raise ValidationError(
+            {"code": ["只能包含字母、数字、连字符和下划线 (letters, digits, hyphens and underscores only)"]}
+        ) from exc
+
+
 def save_rule(*, actor, data: dict, rule: Rule | None = None, code: str = "", reason: str = "") -> Rule:
     """Create a rule (draft) or give an existing one a new version. ``data`` holds the VERSION_FIELDS."""
     data = {k: data.get(k) for k in VERSION_FIELDS}
@@ -73,7 +95,8 @@ def save_rule(*, actor, data: dict, rule: Rule | None = None, code: str = "", re
     _check_version(data)
     with transaction.atomic():
         if rule is None:
-            if not code or Rule.objects.filter(code=code).exists():
+            _check_code(code)
+            if Rule.objects.filter(code=code).exists():
                 raise ValidationError({"code": ["代码必填且不能重复 (code required and unique)"]})
             rule = Rule.objects.create(code=code)
             before, number = None, 1
@@ -135,6 +158,31 @@ def dry_run(definition, *, today: datetime.date | None = None) -> list[int]:
         con.close()
 
 
+def dry_run_sample(user, definition, *, limit: int = 10, today: datetime.date | None = None):
+    """Dry-run ``definition``: (how many persons it flags, the first ``limit`` of them ``user`` may see in the
+    alert scope, by id). Scoped before the sample is cut, so it is never empty while some are visible; the
+    persons shown are recorded as a search (person-level data)."""
+    from weibao.accounts import access
+    from weibao.registry.models import Person
+
+    ids = dry_run(definition, today=today)
+    visible = access.alert_scope(Person.objects.all(), user, access.VIEW, prefix="")
+    sample: list = []
+    for start in range(0, len(ids), 500):  # bounded IN lists, stop as soon as the sample is full
+        chunk = visible.filter(pk__in=ids[start : start + 500])
+        sample += chunk.select_related("street").order_by("pk")[: limit - len(sample)]
+        if len(sample) >= limit:
+            break
+    record(
+        user,
+        AuditAction.SEARCH,
+        object_type="registry.person",
+        object_repr="规则试运行",
+        extra={"dry_run": True, "count": len(ids), "person_ids": [p.pk for p in sample]},
+    )
+    return len(ids), sample
+
+
 # --- YAML ---------------------------------------------------------------------------------------------
 
 
@@ -172,25 +220,30 @@ def import_yaml(text: str, *, actor, reason: str = "YAML import") -> list[Rule]:
         for i, item in enumerate(doc["rules"]):
             if not isinstance(item, dict) or not isinstance(item.get("code"), str):
                 raise ValidationError({f"rules[{i}].code": ["必填 (required)"]})
+            level = item.get("level")  # a list or a mapping here would be unhashable: codes are strings
             data = {k: item.get(k) for k in VERSION_FIELDS}
-            data["level"] = levels.get(item.get("level"))
+            data["name"] = str(data["name"] or "").strip()
+            data["description"] = str(data["description"] or "")  # as save_rule stores it
+            data["level"] = levels.get(level) if isinstance(level, str) else None
             data["recipient"] = item.get("recipient") or Recipient.WORKSTATION
-            rule = Rule.objects.filter(code=item["code"]).select_related("current__level").first()
             try:
-                if rule is not None and _version_dict(rule.current) | {"number": 0} == {
+                _check_code(item["code"])
+                # bounded before anything walks or compares it (YAML aliases can expand a small file)
+                conditions.validate(data["definition"])
+                rule = Rule.objects.filter(code=item["code"]).select_related("current__level").first()
+                unchanged = rule is not None and _version_dict(rule.current) | {"number": 0} == {
                     **{k: data[k] for k in VERSION_FIELDS},
                     "level": getattr(data["level"], "code", None),
                     "number": 0,
-                }:
-                    saved.append(rule)
-                    continue
-                rule = save_rule(actor=actor, data=data, rule=rule, code=item["code"], reason=reason)
-                status = item.get("status")
+                }
+                if not unchanged:
+                    rule = save_rule(actor=actor, data=data, rule=rule, code=item["code"], reason=reason)
+                status = item.get("status")  # applied to unchanged rules too: a status-only change
                 if status in (RuleStatus.ACTIVE, RuleStatus.RETIRED) and rule.status != status:
                     set_status(rule, status, actor=actor, reason=reason)
             except ValidationError as exc:
                 raise ValidationError(
-                    {f"rules[{i}]({item['code']}).{k}": v for k, v in exc.message_dict.items()}
+                    {f"rules[{i}]({item['code'][:CODE_LENGTH]}).{k}": v for k, v in exc.message_dict.items()}
                 ) from exc
             saved.append(rule)
     return saved
@@ -235,7 +288,7 @@ def upsert_alerts(hits, *, actor=None, full: bool, rules: int = 0) -> tuple[int,
     at = connection.ops.adapt_datetimefield_value(now)
     postgres = connection.vendor == "postgresql"
     new_uuid = "gen_random_uuid()" if postgres else "lower(hex(randomblob(16)))"
-    open_states = "('new', 'acknowledged', 'visiting')"
+    open_states = OPEN_SQL
     with transaction.atomic(), connection.cursor() as cursor:
         _stage_hits(cursor, hits)
         # What is new is decided before inserting: an anti-join against the table being filled would make
@@ -254,7 +307,10 @@ def upsert_alerts(hits, *, actor=None, full: bool, rules: int = 0) -> tuple[int,
             "INSERT INTO alerts_alert (uuid, rule_id, rule_version_id, person_id, state, outcome, visit_result, "
             "fired_at, last_fired_at, deadline, escalated_at, closed_at) "
             f"SELECT {new_uuid}, rule_id, version_id, person_id, 'new', '', '', %s, %s, {deadline}, NULL, NULL "
-            "FROM screen_new",
+            # a concurrent screening (a batch racing the full one) may have opened the same (rule, person)
+            # since screen_new was built: the partial unique constraint then skips the row instead of
+            # aborting the transaction. ``WHERE true``: SQLite would otherwise parse ON as a join constraint.
+            "FROM screen_new WHERE true ON CONFLICT DO NOTHING",
             [at, at, at],
         )
         new_alerts = cursor.rowcount
@@ -336,7 +392,7 @@ def refresh_risk(person_ids=None, *, staged: bool = False) -> None:
             "INSERT INTO alerts_risksummary (person_id, score, open_alerts, updated) "
             "SELECT person_id, sum(l.weight), count(*), %s FROM alerts_alert a "
             "JOIN alerts_ruleversion v ON v.id = a.rule_version_id JOIN alerts_alertlevel l ON l.id = v.level_id "
-            f"WHERE a.state IN ('new', 'acknowledged', 'visiting'){where} GROUP BY person_id",
+            f"WHERE a.state IN {OPEN_SQL}{where} GROUP BY person_id",
             [connection.ops.adapt_datetimefield_value(timezone.now()), *params],
         )
 
@@ -368,6 +424,14 @@ def transition(
     now = timezone.now()
     with transaction.atomic():
         alert = Alert.objects.select_for_update().get(pk=alert.pk)
+        if to_state not in TRANSITIONS.get(alert.state, ()):  # someone else moved it meanwhile
+            raise ValidationError(
+                {
+                    "to_state": [
+                        f"预警当前为“{alert.get_state_display()}”，不能转为该状态 (not allowed from {alert.state})"
+                    ]
+                }
+            )
         before = {"state": alert.state}
         AlertTransition.objects.create(
             alert=alert, from_state=alert.state, to_state=to_state, reason=reason, actor=actor, at=now
@@ -392,7 +456,14 @@ def transition(
 
 
 def escalate_overdue(now) -> int:
-    """Open alerts past their deadline and not yet escalated: tell the district office once each."""
+    """Open alerts past their deadline and not yet escalated: tell the district office once each.
+
+    Only alerts whose district office was found and notified are marked escalated (and audited). An alert
+    with no district office (no street, or no office organisation for its district) stays unmarked and is
+    tried again at the next run, with a warning in the log: marking it would claim an escalation that never
+    happened. There is deliberately no fallback to the city office: it sees every overdue alert in the alert
+    list (``?overdue=1``) already. Returns how many alerts were escalated.
+    """
     overdue = list(
         Alert.objects.filter(
             state__in=OPEN_STATES, deadline__lt=now, escalated_at__isnull=True
@@ -401,25 +472,31 @@ def escalate_overdue(now) -> int:
     per_office = defaultdict(list)
     for alert in overdue:
         office = district_office(alert.person.street) if alert.person.street_id else None
+        if office is None:
+            log.warning("overdue alert %s: no district office to escalate to, retried next run", alert.uuid)
+            continue
         per_office[office].append(alert)
+    escalated = [alert for alerts in per_office.values() for alert in alerts]
+    if not escalated:
+        return 0
     with transaction.atomic():
+        Alert.objects.filter(pk__in=[a.pk for a in escalated]).update(escalated_at=now)
+        record_many(
+            (
+                None,
+                AuditAction.UPDATE,
+                alert,
+                {"after": {"escalated_at": now.isoformat()}, "reason": "超期上报"},
+            )
+            for alert in escalated
+        )
         for office, alerts in per_office.items():
-            Alert.objects.filter(pk__in=[a.pk for a in alerts]).update(escalated_at=now)
-            for alert in alerts:
-                record(
-                    None,
-                    AuditAction.UPDATE,
-                    alert,
-                    after={"escalated_at": now.isoformat()},
-                    reason="超期上报",
-                )
-            if office is not None:
-                notify(
-                    subject=f"预警超期未处置 {len(alerts)} 条",
-                    body="请督促街镇工作站处置。",
-                    url=reverse("alerts:alert_list") + "?overdue=1",
-                    kind="alert_overdue",
-                    organisations=[office],
-                    escalation=True,
-                )
-    return len(overdue)
+            notify(
+                subject=f"预警超期未处置 {len(alerts)} 条",
+                body="请督促街镇工作站处置。",
+                url=reverse("alerts:alert_list") + "?overdue=1",
+                kind="alert_overdue",
+                organisations=[office],
+                escalation=True,
+            )
+    return len(escalated)

@@ -51,11 +51,11 @@ ARROW_TYPES = {"BIGINT": pa.int64(), "VARCHAR": pa.string(), "DATE": pa.date32()
 
 
 def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection that never downloads or auto-loads an extension."""
-    config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
-    if threads:
-        config["threads"] = threads
-    return duckdb.connect(":memory:", config=config)
+    """An in-memory DuckDB connection that never downloads or auto-loads an extension, spilling (if ever)
+    into a temporary directory, never the working one: the linkage engine's connection, shared."""
+    from weibao.registry.linkage.model import connect as linkage_connect  # lazily: the package loads Splink
+
+    return linkage_connect(threads)
 
 
 def _select(name: str, person_ids) -> str:

@@ -18,7 +18,6 @@ from weibao.cases.models import Case
 from weibao.feeds.models import Event
 from weibao.lib.views import RoleRequiredMixin, ScopedDetailView, ScopedListView
 from weibao.notifications.services import workstation
-from weibao.registry.models import Person
 
 from . import services
 from .choices import OPEN_STATES, TRANSITIONS, AlertState, RuleStatus
@@ -37,9 +36,8 @@ def _form_errors(form, exc: ValidationError) -> None:
 
 
 def _dry_run_context(user, definition) -> dict:
-    ids = services.dry_run(definition)
-    sample = list(Person.objects.visible_to(user).filter(pk__in=ids[:500]).select_related("street")[:SAMPLE])
-    return {"count": len(ids), "sample": sample}
+    count, sample = services.dry_run_sample(user, definition, limit=SAMPLE)
+    return {"count": count, "sample": sample}
 
 
 # --- rules ----------------------------------------------------------------------------------------------
@@ -149,9 +147,11 @@ def rule_status(request, uuid, status):
 @require_POST
 def rule_dry_run(request, uuid):
     rule = get_object_or_404(Rule.objects.visible_to(request.user, access.CHANGE), uuid=uuid)
-    return render(
-        request, "alerts/dry_run.html", {"dry_run": _dry_run_context(request.user, rule.current.definition)}
-    )
+    try:
+        context = {"dry_run": _dry_run_context(request.user, rule.current.definition)}
+    except ValidationError as exc:  # a stored definition that no longer validates (e.g. a code removed)
+        return render(request, "alerts/dry_run_error.html", {"errors": exc.messages}, status=400)
+    return render(request, "alerts/dry_run.html", context)
 
 
 @login_required

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import format_html
@@ -57,9 +57,15 @@ class PersonListView(ScopedListView):
         qs = search(super().get_queryset().select_related("street", "street__parent"), self.search_form)
         self.show_risk = access.can_view_alerts(self.request.user)  # risk column (weibao.alerts)
         if self.show_risk:
-            qs = qs.select_related("risk")
+            # the risk the user may see: in the alert scope (RiskSummary.visible_to), not the person scope
+            from weibao.alerts.models import RiskSummary
+
+            visible_risk = RiskSummary.objects.visible_to(self.request.user)
+            qs = qs.annotate(
+                risk_score=Subquery(visible_risk.filter(person=OuterRef("pk")).values("score")[:1])
+            )
             if self.request.GET.get("sort") == "risk":
-                qs = qs.order_by(F("risk__score").desc(nulls_last=True), "name", "pk")
+                qs = qs.order_by(F("risk_score").desc(nulls_last=True), "name", "pk")
         if self.search_form.is_valid() and any(self.search_form.cleaned_data.values()):
             record(
                 self.request.user,

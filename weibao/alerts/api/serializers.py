@@ -1,5 +1,7 @@
+from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
+from .. import conditions
 from ..choices import AlertState, Outcome, Recipient
 from ..models import Alert, AlertLevel, Rule, RuleVersion
 
@@ -24,13 +26,22 @@ class RuleSerializer(serializers.ModelSerializer):
         fields = ["uuid", "code", "status", "current", "created", "updated"]
 
 
+def _bounded_definition(value):
+    """At most ``conditions.MAX_TEXT`` characters as JSON (the clause count is checked by the service)."""
+    try:
+        conditions.check_text_length(value)
+    except ValidationError as exc:
+        raise serializers.ValidationError(exc.message_dict["definition"]) from exc
+    return value
+
+
 class RuleWriteSerializer(serializers.Serializer):
     """A new rule (``code`` required) or a new version of one. Conditions are checked by the service."""
 
     code = serializers.SlugField(max_length=60, required=False)
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    definition = serializers.JSONField()
+    definition = serializers.JSONField(validators=[_bounded_definition])
     level = serializers.SlugRelatedField(slug_field="code", queryset=AlertLevel.objects.all())
     recipient = serializers.ChoiceField(choices=Recipient.choices, default=Recipient.WORKSTATION)
     deadline_hours = serializers.IntegerField(min_value=1, max_value=2160)
@@ -38,7 +49,7 @@ class RuleWriteSerializer(serializers.Serializer):
 
 
 class DefinitionSerializer(serializers.Serializer):
-    definition = serializers.JSONField(required=False)
+    definition = serializers.JSONField(required=False, validators=[_bounded_definition])
 
 
 class DryRunSerializer(serializers.Serializer):

@@ -11,7 +11,6 @@ from weibao.audit.models import AuditAction
 from weibao.audit.services import record
 from weibao.lib.api import ScopedViewSetMixin
 from weibao.lib.masking import mask_name
-from weibao.registry.models import Person
 
 from .. import services
 from ..choices import RuleStatus
@@ -71,11 +70,8 @@ class RuleViewSet(
         body = DefinitionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         definition = body.validated_data.get("definition") or rule.current.definition
-        ids = services.dry_run(definition)
-        names = (
-            Person.objects.visible_to(request.user).filter(pk__in=ids[:500]).values_list("name", flat=True)
-        )
-        return Response({"count": len(ids), "sample": [mask_name(n) for n in names[:10]]})
+        count, sample = services.dry_run_sample(request.user, definition, limit=10)
+        return Response({"count": count, "sample": [mask_name(p.name) for p in sample]})
 
     @extend_schema(request=RuleReasonSerializer, responses=RuleSerializer)
     @action(detail=True, methods=["post"])

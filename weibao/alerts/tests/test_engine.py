@@ -63,11 +63,13 @@ def test_validation_names_the_field_and_the_reason(definition, expected):
 
 
 def test_valid_definitions_pass():
-    conditions.validate(
-        {"all": [DV, {"age": {"min": 6, "max": 15}}, {"no_event": {"event_type": ["edu_absence"]}}]},
-        event_types=KNOWN,
-        categories=set(),
-    )
+    definition = {"all": [DV, {"age": {"min": 6, "max": 15}}, {"no_event": {"event_type": ["edu_absence"]}}]}
+    assert conditions.validate(definition, event_types=KNOWN, categories=set()) is None
+    sql = conditions.compile_sql(definition)
+    assert sql.startswith("WITH screened AS (") and "c4 AS (SELECT u.person_id" in sql
+    assert "code IN ('police_dv_callout')" in sql and "count(*) OVER (PARTITION BY e.person_id) >= 2" in sql
+    assert "INTERVAL 6 YEAR" in sql and "INTERVAL 16 YEAR" in sql and "code IN ('edu_absence')" in sql
+    assert "FROM c4 r WHERE r.person_id IN (SELECT person_id FROM screened)" in sql
 
 
 def flag(definition, today=TODAY):
