@@ -122,18 +122,21 @@ def _events_in_parallel(snapshot_id: str):
 def take(person_ids=None, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection holding the snapshot tables (all persons, or only ``person_ids``).
 
-    The full snapshot on PostgreSQL exports its snapshot and streams the events table over a second
-    connection at the same time (``SET TRANSACTION SNAPSHOT``: both see exactly the same data).
+    On PostgreSQL every table is read in one REPEATABLE READ transaction (unless the caller already holds a
+    transaction, whose view is then used); the full snapshot also exports it and streams the events table over
+    a second connection at the same time (``SET TRANSACTION SNAPSHOT``: both see exactly the same data).
     """
     con = connect(threads)
     ids = None if person_ids is None else [int(i) for i in person_ids]
     postgres = _is_postgres()
-    parallel = postgres and ids is None and not connection.in_atomic_block
+    own_transaction = postgres and not connection.in_atomic_block
+    parallel = own_transaction and ids is None
     with transaction.atomic():
         with connection.cursor() as cursor:
             pending = None
-            if parallel:
+            if own_transaction:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            if parallel:
                 cursor.execute("SELECT pg_export_snapshot()")
                 snapshot_id = cursor.fetchone()[0]
                 pool = ThreadPoolExecutor(max_workers=1)
