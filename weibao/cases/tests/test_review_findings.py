@@ -5,6 +5,8 @@ import datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.test import Client
 from django.urls import reverse
 
@@ -185,7 +187,14 @@ def test_attachment_download_nosniff_and_missing_file(world):
     client = client_for(worker)
     response = client.get(reverse("cases:attachment", args=[attachment.uuid]))
     assert response.status_code == 200 and response["X-Content-Type-Options"] == "nosniff"
-    response.close()
+    assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+    # Closing a response fires request_finished, which would close the test's database connection
+    # (Django's test client unhooks the same receiver while it runs a request).
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
     attachment.file.storage.delete(attachment.file.name)
     assert client.get(reverse("cases:attachment", args=[attachment.uuid])).status_code == 404
 
