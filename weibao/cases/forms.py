@@ -19,6 +19,7 @@ from .choices import (
     Priority,
     RiskLevel,
 )
+from .services import responsible_users
 
 DATE = forms.DateInput(attrs={"type": "date"})
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -135,9 +136,7 @@ class PlanItemForm(forms.Form):
     def __init__(self, *args, case, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["goal"].queryset = case.plan_items.filter(kind=PlanKind.GOAL)
-        self.fields["responsible_user"].queryset = User.objects.filter(
-            is_active=True, role_assignments__organisation=case.workstation
-        ).distinct()
+        self.fields["responsible_user"].queryset = responsible_users(case)
 
 
 class PlanStatusForm(forms.Form):

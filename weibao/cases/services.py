@@ -434,6 +434,13 @@ def record_assessment(case, actor, *, person, instrument, answers, notes="") -> 
 # --- plan and interventions ------------------------------------------------------------------------
 
 
+def responsible_users(case):
+    """Who may be made responsible for a plan item: the active staff of the case's workstation."""
+    from weibao.accounts.models import User
+
+    return User.objects.filter(is_active=True, role_assignments__organisation=case.workstation).distinct()
+
+
 @transaction.atomic
 def add_plan_item(
     case, actor, *, kind, title, goal=None, responsible_user=None, responsible_organisation=None, due=None
@@ -446,6 +453,16 @@ def add_plan_item(
         raise ValidationError({"goal": _("须为本案件的目标 (must be a goal of this case)")})
     if kind == PlanKind.GOAL and goal is not None:
         raise ValidationError({"goal": _("目标不能隶属于其他目标 (a goal has no parent)")})
+    if responsible_user is not None and not responsible_users(case).filter(pk=responsible_user.pk).exists():
+        raise ValidationError(
+            {
+                "responsible_user": _(
+                    "责任人须为本工作站的在岗人员 (must be active staff of the case's workstation)"
+                )
+            }
+        )
+    if responsible_organisation is not None and not responsible_organisation.is_active:
+        raise ValidationError({"responsible_organisation": _("该单位已停用 (organisation is inactive)")})
     item = PlanItem.objects.create(
         case=case,
         kind=kind,
@@ -593,11 +610,12 @@ def send_referral(case, actor, *, to_organisation, reason, due=None, files=()) -
         due = now + (time_limit("referral_response") or datetime.timedelta(days=5))
     elif due <= now:
         raise ValidationError({"due": _("答复期限须晚于现在 (due date must be in the future)")})
+    for file in files:  # every file checked before any is stored
+        check_upload(file)
     referral = Referral.objects.create(
         case=case, to_organisation=to_organisation, reason=reason, sent_by=actor, sent_at=now, due=due
     )
-    for file in files:
-        add_attachment(case, actor, file, referral=referral)
+    _attach(case, actor, files, referral=referral)
     for member in case.members.all():
         DepartmentLink.objects.get_or_create(
             person_id=member.person_id, organisation=to_organisation, basis="referred"
@@ -756,6 +774,14 @@ def add_attachment(case, actor, file, *, note=None, referral=None) -> Attachment
     return attachment
 
 
+def _attach(case, actor, files, **owner) -> None:
+    """Store ``files``; if one fails, the ones already stored are removed (their rows roll back)."""
+    with uploads.removed_on_error() as written:
+        for file in files:
+            attachment = add_attachment(case, actor, file, **owner)
+            written(lambda name=attachment.file.name, storage=attachment.file.storage: storage.delete(name))
+
+
 @transaction.atomic
 def add_note(case, actor, *, kind=NoteKind.VISIT, text, occurred_at=None, place="", files=()) -> Note:
     _require(case, actor)
@@ -765,11 +791,12 @@ def add_note(case, actor, *, kind=NoteKind.VISIT, text, occurred_at=None, place=
     occurred_at = occurred_at or timezone.now()
     if occurred_at > timezone.now() + datetime.timedelta(minutes=5):
         raise ValidationError({"occurred_at": _("时间不能晚于现在 (cannot be in the future)")})
+    for file in files:  # every file checked before any is stored
+        check_upload(file)
     note = Note.objects.create(
         case=case, kind=kind, text=text.strip(), occurred_at=occurred_at, place=place, author=actor
     )
-    for file in files:
-        add_attachment(case, actor, file, note=note)
+    _attach(case, actor, files, note=note)
     record(
         actor,
         AuditAction.CREATE,

@@ -7,6 +7,8 @@ must be UTF-8). Errors name the file and the reason, Chinese first.
 
 import io
 import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -84,3 +86,21 @@ def check_upload(upload, *, kinds, max_bytes: int, field: str) -> str:
             {field: _("文件“%(f)s”的内容与扩展名不符 (content does not match the extension)") % {"f": name}}
         )
     return kind
+
+
+@contextmanager
+def removed_on_error() -> Iterator[Callable[[Callable[[], object]], None]]:
+    """Undo file writes when the block fails: ``with removed_on_error() as written: …; written(remove)``.
+
+    A failure inside the block rolls its database transaction back; the files it already wrote would stay
+    on disk without a row pointing at them. Each ``remove`` registered runs if the block raises."""
+    removers: list[Callable[[], object]] = []
+    try:
+        yield removers.append
+    except BaseException:
+        for remove in removers:
+            try:
+                remove()
+            except OSError:
+                pass
+        raise

@@ -16,6 +16,7 @@ from weibao.accounts import access
 from weibao.accounts.choices import Role
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
+from weibao.lib import uploads
 from weibao.lib.crypto import blind_index, encrypt
 from weibao.lib.masking import mask_id_number
 from weibao.notifications.services import _district_of as district_of
@@ -181,7 +182,7 @@ def find_duplicate(report: Report) -> Report | None:
 @transaction.atomic
 def create_report(report: Report, *, actor=None, attachments=()) -> Report:
     """Number, route, link, deadline and notify a new report (already validated by its form or serializer)."""
-    from .attachments import store
+    from .attachments import path_of, store
 
     report.created = timezone.now()
     report.number = next_number(report.created)
@@ -195,8 +196,10 @@ def create_report(report: Report, *, actor=None, attachments=()) -> Report:
         give_police_access(report)
     report.duplicate_of = find_duplicate(report)
     report.save(update_fields=["person", "duplicate_of"])
-    for upload in attachments:
-        store(report, upload)
+    with uploads.removed_on_error() as written:
+        for upload in attachments:
+            stored = store(report, upload)
+            written(path_of(stored).unlink)
     record(
         actor,
         AuditAction.CREATE,

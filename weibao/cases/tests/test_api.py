@@ -162,3 +162,39 @@ def test_assessment_ugly_answers(world, api):
     assert response.status_code == 400
     errors = response.json()["errors"]
     assert "injury" in errors and "alone" in errors
+
+
+def test_plan_item_responsible_must_be_of_the_case_workstation(world, api):
+    case = world.cases["a1"]
+    outsider = world.users["worker_b1"]  # staff of another street's workstation
+    response = api.post(
+        "/api/cases/plan-items/",
+        {"case": str(case.uuid), "kind": "goal", "title": "安全", "responsible_user": outsider.username},
+        content_type="application/json",
+    )
+    assert response.status_code == 400, response.content.decode()
+    assert "责任人须为本工作站的在岗人员" in response.json()["errors"]["responsible_user"][0]
+    colleague = world.users["worker_a1"]
+    response = api.post(
+        "/api/cases/plan-items/",
+        {"case": str(case.uuid), "kind": "goal", "title": "安全", "responsible_user": colleague.username},
+        content_type="application/json",
+    )
+    assert response.status_code == 201 and response.json()["responsible_user"] == colleague.username
+    inactive = world.orgs["edu"]
+    inactive.is_active = False
+    inactive.save(update_fields=["is_active"])
+    response = api.post(
+        "/api/cases/plan-items/",
+        {
+            "case": str(case.uuid),
+            "kind": "goal",
+            "title": "安全",
+            "responsible_organisation": str(inactive.uuid),
+        },
+        content_type="application/json",
+    )
+    assert (
+        response.status_code == 400
+        and "该单位已停用" in response.json()["errors"]["responsible_organisation"][0]
+    )

@@ -4,6 +4,7 @@ another case still needs, and ugly input that used to be a 500."""
 import datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.signals import request_finished
 from django.db import close_old_connections
@@ -207,3 +208,36 @@ def test_receiver_goes_back_to_the_case_it_may_see(world):
     )
     assert response.status_code == 302
     assert response["Location"] == reverse("cases:case_detail", args=[referral.case.uuid])
+
+
+def test_a_bad_file_among_several_stores_none_of_them(world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    case = world.cases["a1"]
+    good = SimpleUploadedFile("照片.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64)
+    bad = SimpleUploadedFile("伪装.pdf", b"MZ not a pdf")
+    with pytest.raises(ValidationError) as caught:
+        services.add_note(case, world.users["worker_a1"], kind="note", text="两份材料", files=[good, bad])
+    assert "伪装.pdf" in str(caught.value)
+    assert not Note.objects.filter(case=case, text="两份材料").exists()
+    assert not Attachment.objects.filter(case=case).exists()
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_files_written_before_a_failure_are_removed(world, settings, tmp_path, monkeypatch):
+    settings.MEDIA_ROOT = tmp_path
+    case = world.cases["a1"]
+    real = services.add_attachment
+    calls = []
+
+    def second_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "add_attachment", second_fails)
+    files = [SimpleUploadedFile(f"照片{i}.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64) for i in range(2)]
+    with pytest.raises(OSError):
+        services.add_note(case, world.users["worker_a1"], kind="note", text="两张照片", files=files)
+    assert not Attachment.objects.filter(case=case).exists()
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
