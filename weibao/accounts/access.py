@@ -15,6 +15,7 @@ from django.db.models import Q
 from .choices import AreaLevel, Role
 
 VIEW, CHANGE, EXPORT = "view", "change", "export"
+COUNT = "count"  # aggregate figures only: no record is shown, so sensitivity does not narrow them
 SEND = "send"  # submitting batches to a feed, and reading/fixing what it sent (landing rows hold person data)
 ACTIONS = (VIEW, CHANGE, EXPORT, SEND)
 
@@ -285,10 +286,11 @@ def may_register_feeds(user) -> bool:
 
 
 def report_scope(queryset, user, action: str = VIEW, *, prefix: str = ""):
-    """Mandatory reports ``user`` may ``action`` (view; change = record a step; export = CSV).
+    """Mandatory reports ``user`` may ``action`` (view; change = record a step; export = CSV; count =
+    aggregate figures).
 
-    * city office: every report (view, change, export);
-    * district office: reports of its district (view, change, export);
+    * city office: every report (view, change, export, count);
+    * district office: reports of its district (view, change, export, count);
     * police officer: reports routed to its police organisation (view, change);
     * workstation worker or lead: reports routed to its workstation (view, change; the lead exports);
     * mandated reporter: the reports its own organisation filed (view only; pages show status and feedback);
@@ -313,8 +315,10 @@ def report_scope(queryset, user, action: str = VIEW, *, prefix: str = ""):
             clause = Q(**{f"{p}workstation_id": a.organisation_id})
         elif a.role == Role.MANDATED_REPORTER and action == VIEW:
             clauses.append(Q(**{f"{p}reporter_org_id": a.organisation_id}))  # status and feedback only
+        if clause is not None and action == COUNT and a.role not in (Role.CITY_OFFICE, Role.DISTRICT_OFFICE):
+            clause = None  # figures are the offices'
         if clause is not None:  # office and workstation staff: sexual-abuse reports need the sensitive flag
-            clauses.append(clause if a.may_read_sensitive else clause & not_sensitive)
+            clauses.append(clause if a.may_read_sensitive or action == COUNT else clause & not_sensitive)
     return _filter_any(queryset, clauses)
 
 

@@ -70,3 +70,23 @@ def test_home_page_counts_open_reports_for_those_who_see_them(world):
         verify_second_factor(client, world.users[persona])
         html = client.get("/").content.decode()
         assert ("未办结的强制报告" in html) is shown, persona
+
+
+def test_figures_count_sensitive_reports_that_the_office_may_not_open(world):
+    from weibao.accounts import access
+    from weibao.reports.choices import Situation
+
+    make_report(world)
+    hidden = make_report(world, minor_name="李四", situation=Situation.UNDER14_SEXUAL)
+    office = world.users["district_a"]
+    assert not any(a.may_read_sensitive for a in office.active_assignments())
+    assert hidden not in Report.objects.visible_to(office)  # the record stays closed to this office …
+    counted = Report.objects.visible_to(office, access.COUNT)
+    assert hidden in counted and counted.count() == 2  # … but its figures count it
+    for persona in ("police_a", "worker_a1", "reporter", "sysadmin"):
+        assert not Report.objects.visible_to(world.users[persona], access.COUNT).exists()
+    client = Client()
+    verify_second_factor(client, office)
+    response = client.get("/reports/figures/")
+    assert response.context["total"] == 2
+    assert sum(row["filed"] for row in response.context["table"]) == 2
