@@ -42,11 +42,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-# One server per test module: a long-lived runserver shared by every flow was seen to stop answering page
-# loads after a dozen flows (not yet diagnosed; see the closing note).
+# One server (and database) per test module, so that modules do not see each other's data. Its log goes to
+# a file: an unread pipe fills up after a few hundred logged requests and then blocks the server mid-request
+# (that was the "server stops answering after a dozen flows" hang).
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    db = tmp_path_factory.mktemp("browser") / "weibao.sqlite3"
+    where = tmp_path_factory.mktemp("browser")
+    db = where / "weibao.sqlite3"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
     env.update(DATABASE_URL=f"sqlite:///{db}", WEIBAO_DEBUG="true", PYTHONUNBUFFERED="1")
     manage = [sys.executable, str(ROOT / "manage.py")]
@@ -58,13 +60,15 @@ def server(tmp_path_factory):
         cwd=ROOT,
     )
     port = _free_port()
-    proc = subprocess.Popen(
-        [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log = where / "runserver.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
+            env=env,
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -74,7 +78,7 @@ def server(tmp_path_factory):
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                pytest.fail("runserver did not start: " + proc.stderr.read().decode(errors="replace")[-2000:])
+                pytest.fail("runserver did not start: " + log.read_text(errors="replace")[-2000:])
             time.sleep(0.2)
     yield url
     proc.terminate()

@@ -242,6 +242,8 @@ def test_case_list_tabs_and_caseload_pages(world):
     worker = client_for(world.users["worker_a1"])
     for tab in ("mine", "all", "overdue", "approvals"):
         assert worker.get(reverse("cases:case_list"), {"tab": tab}).status_code == 200
+    assert worker.get(reverse("cases:case_list")).context["tab"] == "mine"  # the worker has open cases
+    assert client_for(world.users["district_a"]).get(reverse("cases:case_list")).context["tab"] == "all"
     page = worker.get(reverse("cases:case_list"), {"tab": "all", "risk_level": "high"}).content.decode()
     assert world.cases["a1"].number in page and world.cases["b1"].number not in page
     for persona in ("city", "district_a", "worker_a1", "edu_city"):
