@@ -36,6 +36,23 @@ def _chromium() -> str:
     return path
 
 
+class Server(str):
+    """The server's base URL; ``run_tasks()`` runs what the pages queued, as the demo's task worker would."""
+
+    def __new__(cls, url: str, manage: list[str], env: dict):
+        server = super().__new__(cls, url)
+        server.manage, server.env = manage, env
+        return server
+
+    def run_tasks(self) -> None:
+        subprocess.run(
+            [*self.manage, "db_worker", "--batch", "--no-startup-delay", "--no-reload", "-v", "0"],
+            env=self.env,
+            check=True,
+            cwd=ROOT,
+        )
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -80,7 +97,7 @@ def server(tmp_path_factory):
                 proc.kill()
                 pytest.fail("runserver did not start: " + log.read_text(errors="replace")[-2000:])
             time.sleep(0.2)
-    yield url
+    yield Server(url, manage, env)
     proc.terminate()
     proc.wait(timeout=10)
 

@@ -77,8 +77,11 @@ def test_rule_to_alert_to_closed_visit(server, page, shoot, tmp_path):
     shoot("62-alerts-rule-active")
     page.goto(f"{server}/alerts/rules/")
     page.locator("#screen-now").click()
+    assert "已开始全量筛查" in page.locator(".alert-success").inner_text()
+    server.run_tasks()  # the task worker screens; the city user is told
+    page.goto(f"{server}/notifications/")
     # the starter rule "dv_repeated" (two call-outs within a year) fires for the same child too
-    assert "新预警 2 条" in page.locator(".alert-success").inner_text()
+    assert "新预警 2 条" in page.locator(".page-body").inner_text()
     _logout(page, server)
 
     # 3. the A1 worker gets it, acknowledges, visits and closes it with the visit result

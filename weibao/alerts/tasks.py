@@ -1,4 +1,5 @@
-"""Background work of the alerts app: incremental screening after each feed batch commits."""
+"""Background work of the alerts app: incremental screening after each feed batch commits, and a full
+re-screen asked for from the rules page."""
 
 from django.tasks import task
 
@@ -12,6 +13,30 @@ def screen_batch(batch_id: int) -> dict:
 
     persons = Event.objects.filter(source_record__batch_id=batch_id).values_list("person_id", flat=True)
     return screen(list(set(persons))).as_dict()
+
+
+@task()
+def screen_all(actor_id: int) -> dict:
+    """Screen everyone with every active rule; tell the person who asked how it went."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    from weibao.accounts.models import User
+    from weibao.notifications.services import notify
+
+    from .engine import screen
+
+    actor = User.objects.get(pk=actor_id)
+    result = screen(actor=actor)
+    notify(
+        users=[actor],
+        kind="alert_screen",
+        subject=_("全量筛查完成：%(p)s 人，%(r)s 条规则，新预警 %(n)s 条")
+        % {"p": result.persons, "r": result.rules, "n": result.new_alerts},
+        url=reverse("alerts:alert_list"),
+        email=False,
+    )
+    return result.as_dict()
 
 
 def on_batch_committed(sender, batch, **kwargs) -> None:

@@ -160,14 +160,10 @@ def screen_now(request):
     """A full re-screen on demand (normally incremental after each feed batch, and nightly in full)."""
     if not access.can_manage_rules(request.user):
         raise PermissionDenied
-    from .engine import screen
+    from .tasks import screen_all
 
-    result = screen(actor=request.user)
-    messages.success(
-        request,
-        _("筛查完成：%(p)s 人，%(r)s 条规则，新预警 %(n)s 条")
-        % {"p": result.persons, "r": result.rules, "n": result.new_alerts},
-    )
+    screen_all.enqueue(request.user.pk)  # a city-wide run takes longer than a page may wait
+    messages.success(request, _("已开始全量筛查，完成后将通知您。"))
     return redirect("alerts:rule_list")
 
 

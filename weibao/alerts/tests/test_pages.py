@@ -220,3 +220,22 @@ def test_alert_list_filters(client, world, only_own_rules):
     Alert.objects.update(deadline=timezone.now() - datetime.timedelta(hours=1))
     assert listed(overdue="1") == 2
     assert client.get(url, {"state": "nonsense", "level": "x"}).status_code == 200
+
+
+def test_screen_now_runs_in_the_background_and_tells_who_asked(client, world, only_own_rules):
+    from weibao.alerts.tests.test_engine import make_rule
+
+    make_rule(definition={"event_count": {"event_type": "police_dv_callout", "within_days": 30, "min": 2}})
+    dv_twice(world.persons["a1"])
+    for persona in ("worker_a1", "district_a", "sysadmin"):
+        other = login(type(client)(), world, persona)
+        assert other.post(reverse("alerts:screen_now")).status_code == 403
+    assert not Alert.objects.exists()
+    login(client, world, "city")
+    # the test settings run tasks at once (ImmediateBackend); in production the worker picks it up
+    response = client.post(reverse("alerts:screen_now"), follow=True)
+    assert "已开始全量筛查，完成后将通知您。" in response.content.decode()
+    assert Alert.objects.filter(person=world.persons["a1"]).count() == 1
+    told = Notification.objects.get(recipient=world.users["city"], kind="alert_screen")
+    assert "新预警 1 条" in told.subject and told.url == reverse("alerts:alert_list")
+    assert client.get(reverse("alerts:screen_now")).status_code == 405
