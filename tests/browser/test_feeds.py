@@ -46,6 +46,9 @@ def test_police_upload_preview_map_report_and_fix(server, page, shoot, tmp_path)
     shoot("30-police-upload-preview")
     page.get_by_role("button", name="保存字段对应并导入").click()
     page.wait_for_url("**/feeds/batches/**")
+    assert page.locator("#batch-waiting").is_visible()  # queued for the task worker
+    server.run_tasks()
+    page.locator("#batch-waiting").wait_for(state="detached")  # the report refreshes itself (HTMX)
     shoot("31-police-batch-report")
     body = page.locator(".page-body").inner_text()
     assert "3" in body and "校验位" in body

@@ -177,6 +177,35 @@ def ingest_file(
     return batch
 
 
+def queue_file(feed: Feed, path: str | Path, *, actor, filename: str = "") -> tuple[Batch, bool]:
+    """An uploaded file's batch (keyed by the file's SHA-256) and whether this upload was queued for the task
+    worker (``ingest_upload``). Not queued — the caller drops its copy — when the same file was ingested
+    before, is waiting in the queue, or is being ingested; an interrupted batch is resumed from this copy."""
+    path = Path(path)
+    batch, created = open_batch(
+        feed,
+        file_key(path),
+        source=BatchSource.FILE,
+        actor=actor,
+        filename=filename or path.name,
+        file_path=str(path),
+    )
+    if not created:
+        stale = batch.heartbeat is None or batch.heartbeat < timezone.now() - pipeline.STALE_AFTER
+        if batch.status in (BatchStatus.DONE, BatchStatus.FAILED, BatchStatus.RECEIVING) or (
+            batch.status == BatchStatus.PROCESSING and not stale
+        ):
+            return batch, False
+        if batch.file_path and batch.file_path != str(path):  # resumed from this copy: the old one goes
+            Path(batch.file_path).unlink(missing_ok=True)
+        batch.file_path = str(path)
+        Batch.objects.filter(pk=batch.pk).update(file_path=batch.file_path)
+    from .tasks import ingest_upload
+
+    ingest_upload.enqueue(batch.pk, str(path), actor.pk)
+    return batch, True
+
+
 # --- the "needs fixing" list --------------------------------------------------------------------------
 
 

@@ -20,7 +20,6 @@ from weibao.lib.views import ScopedDetailView, ScopedListView
 from . import services
 from .choices import BatchStatus, LandingStatus
 from .models import Batch, Feed, LandingRecord
-from .pipeline import BatchBusy
 from .protect import received
 from .readers import FileError
 from .validation import reason_label
@@ -95,18 +94,22 @@ def feed_upload(request, uuid):
             messages.error(request, "；".join(exc.messages))
             return redirect("feeds:feed_upload", uuid=feed.uuid)
         try:
-            batch = services.ingest_file(feed, pending["path"], actor=request.user, filename=pending["name"])
-        except BatchBusy:
-            messages.error(request, _("该文件正在导入，请稍候查看批次报告"))
-            return redirect("feeds:feed_detail", uuid=feed.uuid)
+            batch, queued = services.queue_file(
+                feed, pending["path"], actor=request.user, filename=pending["name"]
+            )
         except OSError:
             request.session.pop("feeds_upload", None)
             messages.error(request, _("上传的文件已失效，请重新上传"))
             return redirect("feeds:feed_upload", uuid=feed.uuid)
         request.session.pop("feeds_upload", None)
-        if batch.status in (BatchStatus.DONE, BatchStatus.FAILED):
-            # processed, or unreadable: the clear-text upload is not kept (an interrupted one is, to resume)
+        if queued:
+            messages.success(request, _("文件已提交，正在后台导入；本页自动更新。"))
+        else:  # the same file was sent before: its batch stands, this copy is not kept
             Path(pending["path"]).unlink(missing_ok=True)
+            if batch.status in (BatchStatus.DONE, BatchStatus.FAILED):
+                messages.info(request, _("该文件已导入过，以下是当时的批次报告。"))
+            else:
+                messages.info(request, _("该文件已在导入中，本页自动更新。"))
         return redirect("feeds:batch_detail", uuid=batch.uuid)
     if pending and pending.get("feed") == str(feed.uuid):
         try:

@@ -61,3 +61,73 @@ def test_an_unreadable_upload_is_explained_and_not_kept(world, tmp_path, setting
     assert page.status_code == 200
     kept = [p for p in (tmp_path / "media").rglob("*") if p.is_file()]
     assert kept == []
+
+
+def _upload(client, feed, path, mapping=None):
+    with path.open("rb") as fh:
+        client.post(f"/feeds/{feed.uuid}/upload/", {"file": fh})
+    stored = client.session["feeds_upload"]["path"]
+    confirm = {"confirm": "1", "map_source_id": "编号", "map_id_number": "身份证号", **(mapping or {})}
+    return stored, client.post(f"/feeds/{feed.uuid}/upload/", confirm, follow=True)
+
+
+def test_an_upload_is_ingested_by_the_task_worker_and_the_report_follows_it(world, tmp_path, settings):
+    from pathlib import Path
+
+    from weibao.feeds.choices import BatchStatus
+    from weibao.feeds.models import Batch
+    from weibao.feeds.tasks import ingest_upload
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}  # queued, not run
+    feed = edu_feed(world)
+    client = _client(world.users["edu_city"])
+    upload = tmp_path / "f.csv"
+    upload.write_bytes(
+        f"编号,身份证号,name,street,occurred_on,days\nS1,{id_number(1)},张三,310101002,2025-01-02,3\n".encode(
+            "gbk"
+        )
+    )
+    stored, page = _upload(client, feed, upload)
+    batch = Batch.objects.get(feed=feed)
+    html = page.content.decode()
+    assert batch.status == BatchStatus.RECEIVING and Path(stored).exists()
+    assert "正在后台导入" in html and "排队等待导入" in html and 'hx-trigger="every 2s"' in html
+    # the same file again while it waits: not queued twice, the second copy not kept
+    second, page = _upload(client, feed, upload)
+    assert "已在导入中" in page.content.decode() and not Path(second).exists() and Path(stored).exists()
+    # the worker runs it: the batch is done, the clear-text upload gone, the report stops refreshing
+    ingest_upload.call(batch.pk, stored, world.users["edu_city"].pk)
+    batch.refresh_from_db()
+    assert (batch.status, batch.accepted) == (BatchStatus.DONE, 1) and not Path(stored).exists()
+    html = client.get(f"/feeds/batches/{batch.uuid}/").content.decode()
+    assert "hx-trigger" not in html and "排队等待导入" not in html
+    third, page = _upload(client, feed, upload)
+    assert "该文件已导入过" in page.content.decode() and not Path(third).exists()
+    assert Batch.objects.filter(feed=feed).count() == 1 and Event.objects.count() == 1
+
+
+def test_an_interrupted_upload_resumes_from_the_new_copy(world, tmp_path, settings):
+    from pathlib import Path
+
+    from weibao.feeds.choices import BatchStatus
+    from weibao.feeds.models import Batch
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    feed = edu_feed(world)
+    client = _client(world.users["edu_city"])
+    upload = tmp_path / "f.csv"
+    upload.write_bytes(
+        f"编号,身份证号,name,street,occurred_on,days\nS1,{id_number(1)},张三,310101002,2025-01-02,3\n".encode(
+            "gbk"
+        )
+    )
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    first, _page = _upload(client, feed, upload)
+    Batch.objects.filter(feed=feed).update(status=BatchStatus.INTERRUPTED)  # the worker was killed
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    second, page = _upload(client, feed, upload)
+    batch = Batch.objects.get(feed=feed)
+    assert (batch.status, batch.accepted) == (BatchStatus.DONE, 1)
+    assert not Path(first).exists() and not Path(second).exists()
+    assert "interrupted" not in page.content.decode() and Event.objects.count() == 1
