@@ -7,7 +7,7 @@ document.querySelectorAll("[data-chart]").forEach(function (el) {
     tooltip: {},
     xAxis: { type: "value" },
     yAxis: { type: "category", inverse: true, data: rows.map(function (r) { return r[0]; }) },
-    series: [{ type: "bar", data: rows.map(function (r) { return r[1]; }), itemStyle: { color: "#b71c1c" } }]
+    series: [{ type: "bar", barMaxWidth: 28, data: rows.map(function (r) { return r[1]; }), itemStyle: { color: "#b71c1c" } }]
   });
   window.addEventListener("resize", function () { chart.resize(); });
 });
