@@ -36,6 +36,7 @@ from .choices import BatchStatus, Carries, LandingStatus
 from .models import Batch, Event, LandingRecord, SourceRecord
 from .protect import ciphertext_of, identifier_columns, protect_many, received
 from .signals import batch_committed
+from .tasks import link_batch
 from .validation import RecordValidator, content_hash
 
 CHUNK_SIZE = 5_000
@@ -201,9 +202,10 @@ def drop_repeats(feed, valid: list, result: ChunkResult) -> list:
     return fresh
 
 
-def link_persons(feed, fresh: list, *, sensitive: bool) -> list[int]:
+def link_persons(feed, fresh: list, *, sensitive: bool, link: bool = True) -> list[int]:
     """The person of each row: exact match on the ID blind index, else a new person (+ document) —
-    set-wise, in ``weibao.registry.bulk``."""
+    set-wise, in ``weibao.registry.bulk``. ``link=False``: the caller queues the new persons' probabilistic
+    linkage itself (a batch does so once, when it is done)."""
     Entry = bulk.Entry
     entries = [
         Entry(index, clean["id_type"], cipher, mask_id_number(clean["_number"]) if index else "",
@@ -211,7 +213,7 @@ def link_persons(feed, fresh: list, *, sensitive: bool) -> list[int]:
               clean["address"], clean["phone"])
         for (_n, clean, _t, _d, index, cipher) in fresh
     ]  # fmt: skip
-    return bulk.persons_for(entries, organisation_id=feed.owner_id, sensitive=sensitive)
+    return bulk.persons_for(entries, organisation_id=feed.owner_id, sensitive=sensitive, link=link)
 
 
 def write_records(batch: Batch, feed, fresh: list, persons: list[int]) -> None:
@@ -276,7 +278,7 @@ def store_chunk(batch: Batch, rows: list[tuple[int, dict]], result: ChunkResult,
     with transaction.atomic():
         fresh = drop_repeats(feed, valid, result)
         sensitive = bool(feed.event_type_id and feed.event_type.is_sensitive)
-        persons = link_persons(feed, fresh, sensitive=sensitive)
+        persons = link_persons(feed, fresh, sensitive=sensitive, link=False)
         write_records(batch, feed, fresh, persons)
         result.accepted = len(fresh)
         hi = rows[-1][0]
@@ -410,6 +412,7 @@ def run_batch(
             batch,
             extra=batch.report(),
         )
+        transaction.on_commit(lambda: link_batch.enqueue(batch.pk))
         transaction.on_commit(lambda: batch_committed.send(sender=Batch, batch=batch))
     return batch
 

@@ -141,9 +141,12 @@ def known_persons(indexes) -> dict[str, int]:
     )
 
 
-def persons_for(entries: list[Entry], *, organisation_id: int, sensitive: bool = False) -> list[int]:
+def persons_for(
+    entries: list[Entry], *, organisation_id: int, sensitive: bool = False, link: bool = True
+) -> list[int]:
     """The person id of each entry (existing by blind index, else new with its document), linked to
-    ``organisation_id``. See the module docstring."""
+    ``organisation_id``. See the module docstring. New persons are queued for probabilistic linkage when the
+    transaction commits, unless ``link`` is false (a feed batch queues its new persons once, at its end)."""
     known = known_persons(e.index for e in entries)
     now = timezone.now()
     stamp = now.isoformat() if is_postgres() else now
@@ -191,7 +194,7 @@ def persons_for(entries: list[Entry], *, organisation_id: int, sensitive: bool =
         ["person_id", "type", "number_encrypted", "number_index", "number_masked", "is_valid", "created"],
         documents,
     )
-    if new_ids:  # probabilistic linkage of the new persons runs in the background once this commits
+    if new_ids and link:  # probabilistic linkage of the new persons runs in the background once this commits
         ids = [int(pk) for pk in new_ids]
         transaction.on_commit(lambda: link_new_persons.enqueue(ids))
     persons = [new_ids[~p] if p < 0 else p for p in person_of]

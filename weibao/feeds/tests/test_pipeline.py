@@ -354,3 +354,40 @@ def test_a_file_failing_midway_keeps_what_came_before_and_logs_the_import(world,
         and event.extra["status"] == "failed"
         and "编码" in event.extra["message"]
     )
+
+
+def test_a_batch_links_its_new_persons_once_when_it_is_done_resumed_chunks_included(
+    world, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    from weibao.lib.testing import area
+    from weibao.registry import linking
+    from weibao.registry.services import document_fields
+
+    known = Person.objects.create(name="张三", sex="F", street=area(A1))
+    IdentityDocument.objects.create(person=known, **document_fields("mainland_id", id_number(1)))
+    linked = []
+    monkeypatch.setattr(linking, "link_persons", lambda ids, **kw: linked.append(list(ids)) or {"linked": 0})
+    path = tmp_path / "f.csv"
+    path.write_bytes(_csv([record(i, source_id=f"S{i}", id_number=id_number(i)) for i in range(1, 13)]))
+    feed = edu_feed(world)
+    real = pipeline.write_records
+    calls = {"n": 0}
+
+    def crash_on_second_chunk(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "write_records", crash_on_second_chunk)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        services.ingest_file(feed, path, actor=world.users["edu_city"], chunk_size=5)
+    assert linked == []  # nothing linked while the batch is unfinished
+    monkeypatch.setattr(pipeline, "write_records", real)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ingest_file(feed, path, actor=world.users["edu_city"], chunk_size=5)
+    created = set(
+        Person.objects.filter(source_records__isnull=False).exclude(pk=known.pk).values_list("pk", flat=True)
+    )
+    assert len(created) == 11  # twelve rows, the first of them about the known child
+    assert linked == [sorted(created)]  # one run, every chunk's new persons, the known child not among them
