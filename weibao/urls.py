@@ -1,7 +1,7 @@
 """Top-level URL map: one include per app, the API under /api/, the OpenAPI document at /api/schema/."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -15,7 +15,7 @@ urlpatterns = [
     path("alerts/", include("weibao.alerts.urls")),
     path("api/", include("weibao.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("weibao.ui.urls")),
 ]
 

@@ -168,6 +168,22 @@ def test_static_assets_are_self_hosted(client, world):
     assert "cdn" not in body.lower() and "https://" not in body
 
 
+def test_api_reference_page_is_self_hosted(client, world):
+    from django.contrib.staticfiles import finders
+
+    body = _as(client, world, "city").get(reverse("api-docs")).content.decode()
+    assert "cdn" not in body.lower() and "https://" not in body and "http://" not in body
+    for asset in (
+        "swagger-ui-bundle.js",
+        "swagger-ui-standalone-preset.js",
+        "swagger-ui.css",
+        "favicon-32x32.png",
+    ):
+        assert f"/static/vendor/swagger-ui/{asset}" in body
+        assert finders.find(f"vendor/swagger-ui/{asset}"), asset  # installed from npm by scripts/setup
+    assert '"validatorUrl": null' in body  # no call to the public schema validator
+
+
 def test_select_placeholders_are_chinese(client, world):
     body = _as(client, world, "worker_a1").get(reverse("registry:person_add")).content.decode()
     assert "Select an option" not in body and "（请选择" in body
