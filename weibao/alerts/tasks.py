@@ -27,7 +27,18 @@ def screen_all(actor_id: int) -> dict:
     from .engine import screen
 
     actor = User.objects.get(pk=actor_id)
-    result = screen(actor=actor)
+    try:
+        result = screen(actor=actor)
+    except Exception as exc:  # whoever asked is waiting for an answer
+        notify(
+            users=[actor],
+            kind="alert_screen",
+            subject=_("全量筛查失败：%(e)s") % {"e": exc.__class__.__name__},
+            body=str(exc)[:500],
+            url=reverse("alerts:rule_list"),
+            email=False,
+        )
+        raise
     notify(
         users=[actor],
         kind="alert_screen",

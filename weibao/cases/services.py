@@ -435,10 +435,12 @@ def record_assessment(case, actor, *, person, instrument, answers, notes="") -> 
 
 
 def responsible_users(case):
-    """Who may be made responsible for a plan item: the active staff of the case's workstation."""
-    from weibao.accounts.models import User
+    """Who may be made responsible for a plan item: the workstation's workers and lead, active, on a current
+    assignment."""
+    from weibao.accounts.choices import Role
+    from weibao.notifications.services import users_of
 
-    return User.objects.filter(is_active=True, role_assignments__organisation=case.workstation).distinct()
+    return users_of([case.workstation], roles=[Role.WORKSTATION_WORKER, Role.WORKSTATION_LEAD])
 
 
 @transaction.atomic
@@ -596,6 +598,7 @@ def add_compliance_review(intervention, actor, *, reviewed_on, complied, note=""
 # --- referrals -------------------------------------------------------------------------------------
 
 
+@uploads.removes_files_on_error
 @transaction.atomic
 def send_referral(case, actor, *, to_organisation, reason, due=None, files=()) -> Referral:
     """Refer the case; the receiver sees the children through a ``referred`` department link."""
@@ -615,7 +618,8 @@ def send_referral(case, actor, *, to_organisation, reason, due=None, files=()) -
     referral = Referral.objects.create(
         case=case, to_organisation=to_organisation, reason=reason, sent_by=actor, sent_at=now, due=due
     )
-    _attach(case, actor, files, referral=referral)
+    for file in files:
+        add_attachment(case, actor, file, referral=referral)
     for member in case.members.all():
         DepartmentLink.objects.get_or_create(
             person_id=member.person_id, organisation=to_organisation, basis="referred"
@@ -763,6 +767,7 @@ def add_attachment(case, actor, file, *, note=None, referral=None) -> Attachment
         uploaded_at=timezone.now(),
     )
     attachment.file.save("upload", file, save=False)
+    uploads.written(lambda name=attachment.file.name, storage=attachment.file.storage: storage.delete(name))
     attachment.save()
     record(
         actor,
@@ -774,14 +779,7 @@ def add_attachment(case, actor, file, *, note=None, referral=None) -> Attachment
     return attachment
 
 
-def _attach(case, actor, files, **owner) -> None:
-    """Store ``files``; if one fails, the ones already stored are removed (their rows roll back)."""
-    with uploads.removed_on_error() as written:
-        for file in files:
-            attachment = add_attachment(case, actor, file, **owner)
-            written(lambda name=attachment.file.name, storage=attachment.file.storage: storage.delete(name))
-
-
+@uploads.removes_files_on_error
 @transaction.atomic
 def add_note(case, actor, *, kind=NoteKind.VISIT, text, occurred_at=None, place="", files=()) -> Note:
     _require(case, actor)
@@ -796,7 +794,8 @@ def add_note(case, actor, *, kind=NoteKind.VISIT, text, occurred_at=None, place=
     note = Note.objects.create(
         case=case, kind=kind, text=text.strip(), occurred_at=occurred_at, place=place, author=actor
     )
-    _attach(case, actor, files, note=note)
+    for file in files:
+        add_attachment(case, actor, file, note=note)
     record(
         actor,
         AuditAction.CREATE,

@@ -87,7 +87,7 @@ class CaseListView(ScopedListView):
 
     @staticmethod
     def default_tab(qs, user) -> str:
-        """A worker with open cases starts on "mine"; a lead, an office or a worker without any on "all"."""
+        """Whoever may open cases and has open cases of their own starts on "mine"; everyone else on "all"."""
         mine = access.can_open_cases(user) and qs.filter(workers=user).exclude(state=State.CLOSED).exists()
         return "mine" if mine else "all"
 

@@ -368,14 +368,20 @@ def last_landed(batch: Batch) -> int:
 
 
 def run_batch(
-    batch: Batch, rows: Iterable[tuple[int, dict]], *, chunk_size: int = CHUNK_SIZE, actor=None
+    batch: Batch,
+    rows: Iterable[tuple[int, dict]],
+    *,
+    chunk_size: int = CHUNK_SIZE,
+    actor=None,
+    mapping: dict | None = None,
 ) -> Batch:
-    """Ingest ``rows`` into ``batch``; resumable. Returns the batch with its report filled in."""
+    """Ingest ``rows`` into ``batch``; resumable. Returns the batch with its report filled in. ``mapping``:
+    the column mapping to read them with (default: the feed's)."""
     if batch.status == BatchStatus.DONE:
         return batch
     if not claim(batch):
         raise BatchBusy(f"批次 {batch.uuid} 正在由其他进程处理 (batch is being processed elsewhere)")
-    validator = RecordValidator(batch.feed)
+    validator = RecordValidator(batch.feed, mapping=mapping)
     started = time.perf_counter()
     if batch.started is None:
         batch.started = timezone.now()
@@ -431,6 +437,7 @@ def fail_batch(batch: Batch, message: str, *, actor=None) -> Batch:
             batch,
             extra={**batch.report(), "message": batch.message},
         )
+        transaction.on_commit(lambda: link_batch.enqueue(batch.pk))  # the rows stored before the failure
     return batch
 
 

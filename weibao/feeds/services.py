@@ -5,8 +5,10 @@ event; batches log one summary event each (the pipeline does that when a batch f
 """
 
 import hashlib
+import uuid
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -154,6 +156,7 @@ def ingest_file(
     key: str = "",
     filename: str = "",
     chunk_size: int = pipeline.CHUNK_SIZE,
+    mapping: dict | None = None,
 ) -> Batch:
     """A CSV/XLSX/JSONL file; the key defaults to the file's SHA-256, so sending a file again changes nothing.
     Calling it again for an interrupted batch resumes it."""
@@ -171,38 +174,51 @@ def ingest_file(
         if batch.encoding != encoding:
             batch.encoding = encoding
             Batch.objects.filter(pk=batch.pk).update(encoding=encoding)
-        pipeline.run_batch(batch, rows, chunk_size=chunk_size, actor=actor)
+        pipeline.run_batch(batch, rows, chunk_size=chunk_size, actor=actor, mapping=mapping)
     except FileError as exc:
         pipeline.fail_batch(batch, str(exc), actor=actor)
     return batch
 
 
-def queue_file(feed: Feed, path: str | Path, *, actor, filename: str = "") -> tuple[Batch, bool]:
-    """An uploaded file's batch (keyed by the file's SHA-256) and whether this upload was queued for the task
-    worker (``ingest_upload``). Not queued — the caller drops its copy — when the same file was ingested
-    before, is waiting in the queue, or is being ingested; an interrupted batch is resumed from this copy."""
-    path = Path(path)
-    batch, created = open_batch(
-        feed,
-        file_key(path),
-        source=BatchSource.FILE,
-        actor=actor,
-        filename=filename or path.name,
-        file_path=str(path),
+def upload_dir() -> Path:
+    """Where uploaded files wait (private: under MEDIA_ROOT, which no URL serves)."""
+    path = Path(settings.MEDIA_ROOT) / "feeds"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def upload_copies(batch: Batch) -> list[Path]:
+    """The uploaded copies of a batch's file still on disk (named after the batch when queued)."""
+    return sorted(upload_dir().glob(f"{batch.uuid}-*"))
+
+
+def is_running(batch: Batch) -> bool:
+    """A worker holds the batch and its heartbeat is recent."""
+    return (
+        batch.status == BatchStatus.PROCESSING
+        and batch.heartbeat is not None
+        and batch.heartbeat >= timezone.now() - pipeline.STALE_AFTER
     )
-    if not created:
-        stale = batch.heartbeat is None or batch.heartbeat < timezone.now() - pipeline.STALE_AFTER
-        if batch.status in (BatchStatus.DONE, BatchStatus.FAILED, BatchStatus.RECEIVING) or (
-            batch.status == BatchStatus.PROCESSING and not stale
-        ):
-            return batch, False
-        if batch.file_path and batch.file_path != str(path):  # resumed from this copy: the old one goes
-            Path(batch.file_path).unlink(missing_ok=True)
-        batch.file_path = str(path)
-        Batch.objects.filter(pk=batch.pk).update(file_path=batch.file_path)
+
+
+def queue_file(feed: Feed, path: str | Path, *, actor, filename: str = "") -> tuple[Batch, bool]:
+    """Queue an uploaded file for the task worker (``tasks.ingest_upload``): ``(batch, queued)``, the batch
+    keyed by the file's SHA-256. The upload becomes a copy named after the batch, ingested with the column
+    mapping confirmed now. A file ingested before, or being ingested right now, is not queued again (this
+    upload is deleted); one that waits or was interrupted gets another task, which resumes it."""
+    path = Path(path)
+    batch, _created = open_batch(
+        feed, file_key(path), source=BatchSource.FILE, actor=actor, filename=filename or path.name
+    )
+    if batch.status in (BatchStatus.DONE, BatchStatus.FAILED) or is_running(batch):
+        path.unlink(missing_ok=True)
+        return batch, False
+    copy = upload_dir() / f"{batch.uuid}-{uuid.uuid4().hex[:12]}{path.suffix.lower()}"
+    path.rename(copy)
+    Batch.objects.filter(pk=batch.pk).update(file_path=str(copy))
     from .tasks import ingest_upload
 
-    ingest_upload.enqueue(batch.pk, str(path), actor.pk)
+    ingest_upload.enqueue(batch.pk, str(copy), actor.pk, feed.mapping)
     return batch, True
 
 

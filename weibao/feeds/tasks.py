@@ -7,9 +7,13 @@ from django.tasks import task
 
 
 @task()
-def ingest_upload(batch_id: int, path: str, actor_id: int) -> dict:
-    """Ingest (or resume) the uploaded file of a batch; the clear-text upload is deleted once the batch is
-    done or found unreadable (an interrupted batch keeps it, to be resumed)."""
+def ingest_upload(batch_id: int, path: str, actor_id: int, mapping: dict) -> dict:
+    """Ingest (or resume) a batch from an uploaded copy, with the column mapping confirmed with it (not one
+    saved for the feed since). A failure before the batch is claimed leaves it *interrupted* with the reason
+    (a new upload of the same file resumes it); once the batch is done or found unreadable, every uploaded
+    copy of it is deleted (an interrupted one keeps them, to be resumed)."""
+    from django.core.exceptions import PermissionDenied
+
     from weibao.accounts.models import User
 
     from . import services
@@ -18,15 +22,30 @@ def ingest_upload(batch_id: int, path: str, actor_id: int) -> dict:
     from .pipeline import BatchBusy
 
     batch = Batch.objects.select_related("feed").get(pk=batch_id)
-    actor = User.objects.get(pk=actor_id)
     try:
+        feed = batch.feed
+        if not feed.is_active:
+            raise PermissionDenied("该数据报送渠道已停用 (the feed is inactive)")
         batch = services.ingest_file(
-            batch.feed, path, actor=actor, key=batch.idempotency_key, filename=batch.filename
+            feed,
+            path,
+            actor=User.objects.get(pk=actor_id),
+            key=batch.idempotency_key,
+            filename=batch.filename,
+            mapping=mapping,
         )
-    except BatchBusy:  # another worker has it
-        return {"busy": True}
-    if batch.status in (BatchStatus.DONE, BatchStatus.FAILED):
+    except BatchBusy:  # another worker ingests it from its own copy; this one is not needed
         Path(path).unlink(missing_ok=True)
+        return {"busy": True}
+    except Exception as exc:
+        Batch.objects.filter(pk=batch_id, status=BatchStatus.RECEIVING).update(
+            status=BatchStatus.INTERRUPTED, message=f"{exc.__class__.__name__}: {exc}"[:500]
+        )
+        raise
+    finally:
+        if Batch.objects.filter(pk=batch_id, status__in=[BatchStatus.DONE, BatchStatus.FAILED]).exists():
+            for copy in services.upload_copies(batch):
+                copy.unlink(missing_ok=True)
     return batch.report()
 
 
@@ -40,10 +59,13 @@ def link_batch(batch_id: int) -> dict:
     from .models import Batch, SourceRecord
 
     batch = Batch.objects.get(pk=batch_id)
+    if batch.started is None:  # failed before any row was processed
+        return {"linked": 0, "review": 0, "new": 0}
     persons = (
         SourceRecord.objects.filter(batch=batch, person__created__gte=batch.started)
         .values_list("person_id", flat=True)
         .distinct()
     )
     ids = sorted(set(persons))
-    return link_persons(ids) if ids else {"linked": 0, "review": 0, "new": 0}
+    # within: the same child may come twice in one file without an ID number
+    return link_persons(ids, within=True) if ids else {"linked": 0, "review": 0, "new": 0}

@@ -99,11 +99,11 @@ def parse_date(text: str) -> datetime.date:
 class RecordValidator:
     """Everything needed to check one feed's records, computed once."""
 
-    def __init__(self, feed, *, today: datetime.date | None = None):
+    def __init__(self, feed, *, today: datetime.date | None = None, mapping: dict | None = None):
         self.feed = feed
         self.today = today or timezone.localdate()
         self.is_event = feed.carries == Carries.EVENTS
-        mapping = feed.mapping or {}
+        mapping = (feed.mapping if mapping is None else mapping) or {}  # a queued file keeps its own
         self.schema = (feed.event_type.fields or {}) if self.is_event and feed.event_type_id else {}
         fields = dict(PERSON_FIELDS)
         if self.is_event:

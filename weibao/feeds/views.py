@@ -1,5 +1,6 @@
 """Feed pages: list and detail, upload with preview and column mapping, batch report, "needs fixing"."""
 
+import datetime
 import tempfile
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -57,14 +59,20 @@ class BatchDetailView(ScopedDetailView):
     template_name = "feeds/batch_detail.html"
 
     def get_context_data(self, **kwargs):
-        reasons = [(reason_label(k), v) for k, v in self.object.rejected_by_reason.items()]
-        return super().get_context_data(reasons=reasons, **kwargs)
-
-
-def _upload_dir() -> Path:
-    path = Path(settings.MEDIA_ROOT) / "feeds"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+        batch = self.object
+        reasons = [(reason_label(k), v) for k, v in batch.rejected_by_reason.items()]
+        waiting = batch.status == BatchStatus.RECEIVING
+        stalled = batch.status == BatchStatus.PROCESSING and not services.is_running(batch)
+        # The page refreshes itself while the batch waits or runs, but not for longer than the idle logout:
+        # each refresh keeps the session alive, and an unattended screen must still log out.
+        recent = timezone.now() - batch.created < datetime.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+        return super().get_context_data(
+            reasons=reasons,
+            waiting=waiting,
+            stalled=stalled,
+            polling=(waiting or services.is_running(batch)) and recent,
+            **kwargs,
+        )
 
 
 @login_required
@@ -76,7 +84,7 @@ def feed_upload(request, uuid):
     if request.method == "POST" and "file" in request.FILES:
         upload = request.FILES["file"]
         suffix = Path(upload.name).suffix.lower()
-        with tempfile.NamedTemporaryFile(dir=_upload_dir(), suffix=suffix, delete=False) as fh:
+        with tempfile.NamedTemporaryFile(dir=services.upload_dir(), suffix=suffix, delete=False) as fh:
             for part in upload.chunks():
                 fh.write(part)
         request.session["feeds_upload"] = {"path": fh.name, "name": upload.name, "feed": str(feed.uuid)}
@@ -104,8 +112,7 @@ def feed_upload(request, uuid):
         request.session.pop("feeds_upload", None)
         if queued:
             messages.success(request, _("文件已提交，正在后台导入；本页自动更新。"))
-        else:  # the same file was sent before: its batch stands, this copy is not kept
-            Path(pending["path"]).unlink(missing_ok=True)
+        else:  # the same file was sent before: its batch stands (this copy was not kept)
             if batch.status in (BatchStatus.DONE, BatchStatus.FAILED):
                 messages.info(request, _("该文件已导入过，以下是当时的批次报告。"))
             else:

@@ -5,10 +5,11 @@ content is what the extension says (magic bytes; a .docx/.xlsx is a zip holding 
 must be UTF-8). Errors name the file and the reason, Chinese first.
 """
 
+import functools
 import io
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -88,19 +89,35 @@ def check_upload(upload, *, kinds, max_bytes: int, field: str) -> str:
     return kind
 
 
-@contextmanager
-def removed_on_error() -> Iterator[Callable[[Callable[[], object]], None]]:
-    """Undo file writes when the block fails: ``with removed_on_error() as written: …; written(remove)``.
+_removers: ContextVar[list | None] = ContextVar("upload_removers", default=None)
 
-    A failure inside the block rolls its database transaction back; the files it already wrote would stay
-    on disk without a row pointing at them. Each ``remove`` registered runs if the block raises."""
-    removers: list[Callable[[], object]] = []
-    try:
-        yield removers.append
-    except BaseException:
-        for remove in removers:
-            try:
-                remove()
-            except OSError:
-                pass
-        raise
+
+def written(remove: Callable[[], object]) -> None:
+    """Register how to remove a file just written, if a ``removes_files_on_error`` call around it fails."""
+    removers = _removers.get()
+    if removers is not None:
+        removers.append(remove)
+
+
+def removes_files_on_error(func):
+    """Decorate a service that stores files (outside its ``transaction.atomic``): when it fails, its
+    transaction rolls back, and the files it wrote (``written``) are removed too, instead of staying on disk
+    with no row pointing at them. (A rollback by a caller's own transaction later is not seen.)"""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        removers: list = []
+        token = _removers.set(removers)
+        try:
+            return func(*args, **kwargs)
+        except BaseException:
+            for remove in removers:
+                try:
+                    remove()
+                except OSError:
+                    pass
+            raise
+        finally:
+            _removers.reset(token)
+
+    return wrapper

@@ -98,28 +98,37 @@ def _thresholds() -> dict:
     return {"upper": settings.LINKAGE_UPPER_THRESHOLD, "lower": settings.LINKAGE_LOWER_THRESHOLD}
 
 
-def link_new(features: pd.DataFrame, person_ids):
+def link_new(features: pd.DataFrame, person_ids, *, within: bool = False):
     """The engine's pairs of the given (new) persons with the rest of the registry (``features``: all persons),
     or None when there is nothing to compare. The registry side is the whole table, not a copy without the new
-    persons (a filter copies every string of millions of rows): pairs that end on a new person are dropped."""
+    persons (a filter copies every string of millions of rows): pairs that end on a new person are dropped —
+    unless ``within``, when the new persons are also compared with each other (each pair once, the higher id
+    absorbed into the lower): the same child twice in one file without an ID number."""
     keys = {str(pk) for pk in person_ids}
     new = features[features["unique_id"].isin(keys).to_numpy()]
-    if new.empty or len(new) == len(features):
+    if new.empty or (len(new) == len(features) and not (within and len(new) > 1)):
         return None
     result = link(
         new, features, model=current_model(), features_ready=True,
         memory_limit=settings.LINKAGE_MEMORY_LIMIT, **_thresholds(),
     )  # fmt: skip
-    result.pairs = result.pairs[~result.pairs["right_id"].isin(keys)].reset_index(drop=True)
+    pairs = result.pairs
+    among_new = pairs["right_id"].isin(keys)
+    keep = ~among_new
+    if within:
+        left, right = pairs["left_id"].astype("int64"), pairs["right_id"].astype("int64")
+        keep |= among_new & (left > right)
+    result.pairs = pairs[keep].reset_index(drop=True)
     return result
 
 
-def link_persons(person_ids, *, actor=None) -> dict:
-    """Compare the given (new) persons with the rest of the registry and act on the result."""
+def link_persons(person_ids, *, actor=None, within: bool = False) -> dict:
+    """Compare the given (new) persons with the rest of the registry — and with each other if ``within`` —
+    and act on the result."""
     actor = actor or system_actor()
     features = registry_features()
     n_new = int(features["unique_id"].isin({str(pk) for pk in person_ids}).sum())
-    result = link_new(features, person_ids)
+    result = link_new(features, person_ids, within=within)
     del features
     if result is None:
         return {"linked": 0, "review": 0, "new": n_new}

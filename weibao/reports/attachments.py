@@ -11,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from weibao.lib import uploads
 from weibao.lib.uploads import check_upload
 
 from . import conf
@@ -38,6 +39,7 @@ def store(report, upload) -> Attachment:
     target = root() / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
+    uploads.written(target.unlink)
     return Attachment.objects.create(
         report=report,
         filename=Path(upload.name).name[:200],

@@ -179,10 +179,11 @@ def find_duplicate(report: Report) -> Report | None:
     )
 
 
+@uploads.removes_files_on_error
 @transaction.atomic
 def create_report(report: Report, *, actor=None, attachments=()) -> Report:
     """Number, route, link, deadline and notify a new report (already validated by its form or serializer)."""
-    from .attachments import path_of, store
+    from .attachments import store
 
     report.created = timezone.now()
     report.number = next_number(report.created)
@@ -196,10 +197,8 @@ def create_report(report: Report, *, actor=None, attachments=()) -> Report:
         give_police_access(report)
     report.duplicate_of = find_duplicate(report)
     report.save(update_fields=["person", "duplicate_of"])
-    with uploads.removed_on_error() as written:
-        for upload in attachments:
-            stored = store(report, upload)
-            written(path_of(stored).unlink)
+    for upload in attachments:
+        store(report, upload)
     record(
         actor,
         AuditAction.CREATE,

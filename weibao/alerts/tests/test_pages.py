@@ -239,3 +239,14 @@ def test_screen_now_runs_in_the_background_and_tells_who_asked(client, world, on
     told = Notification.objects.get(recipient=world.users["city"], kind="alert_screen")
     assert "新预警 1 条" in told.subject and told.url == reverse("alerts:alert_list")
     assert client.get(reverse("alerts:screen_now")).status_code == 405
+
+
+def test_a_failed_full_screen_tells_who_asked(client, world, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("snapshot failed")
+
+    monkeypatch.setattr(engine, "screen", broken)
+    login(client, world, "city")
+    client.post(reverse("alerts:screen_now"))  # the test settings run the task at once (it ends FAILED)
+    told = Notification.objects.get(recipient=world.users["city"], kind="alert_screen")
+    assert "全量筛查失败" in told.subject and "snapshot failed" in told.body

@@ -1,8 +1,11 @@
 """The case API end to end, and ugly input: clear field errors, never a 500."""
 
+import datetime
+
 import pytest
 from django.test import Client
 
+from weibao.cases import services
 from weibao.cases.models import Case, Instrument
 from weibao.lib.testing import org, verify_second_factor
 
@@ -181,6 +184,15 @@ def test_plan_item_responsible_must_be_of_the_case_workstation(world, api):
         content_type="application/json",
     )
     assert response.status_code == 201 and response.json()["responsible_user"] == colleague.username
+    lead = world.users["lead_a1"]
+    assert services.responsible_users(case).filter(pk=lead.pk).exists()
+    lead.role_assignments.update(valid_until=datetime.date.today() - datetime.timedelta(days=1))
+    response = api.post(
+        "/api/cases/plan-items/",
+        {"case": str(case.uuid), "kind": "goal", "title": "安全", "responsible_user": lead.username},
+        content_type="application/json",
+    )
+    assert response.status_code == 400  # the lead's assignment ended yesterday
     inactive = world.orgs["edu"]
     inactive.is_active = False
     inactive.save(update_fields=["is_active"])

@@ -241,3 +241,21 @@ def test_files_written_before_a_failure_are_removed(world, settings, tmp_path, m
         services.add_note(case, world.users["worker_a1"], kind="note", text="两张照片", files=files)
     assert not Attachment.objects.filter(case=case).exists()
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_files_are_removed_when_the_note_fails_after_storing_them(world, settings, tmp_path, monkeypatch):
+    settings.MEDIA_ROOT = tmp_path
+    case = world.cases["a1"]
+    real = services.record
+
+    def audit_fails_on_the_note(actor, action, obj, **kwargs):
+        if isinstance(obj, Note):
+            raise RuntimeError("audit trail unavailable")
+        return real(actor, action, obj, **kwargs)
+
+    monkeypatch.setattr(services, "record", audit_fails_on_the_note)
+    files = [SimpleUploadedFile("照片.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64)]
+    with pytest.raises(RuntimeError):
+        services.add_note(case, world.users["worker_a1"], kind="note", text="照片", files=files)
+    assert not Attachment.objects.filter(case=case).exists()
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

@@ -1,3 +1,5 @@
+import pytest
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 
 from weibao.feeds import services
@@ -71,63 +73,117 @@ def _upload(client, feed, path, mapping=None):
     return stored, client.post(f"/feeds/{feed.uuid}/upload/", confirm, follow=True)
 
 
+def _absence_file(tmp_path, *, id_column="身份证号"):
+    upload = tmp_path / "f.csv"
+    upload.write_bytes(
+        f"编号,{id_column},name,street,occurred_on,days\nS1,{id_number(1)},张三,310101002,2025-01-02,3\n".encode(
+            "gbk"
+        )
+    )
+    return upload
+
+
+QUEUED = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}  # enqueued, not run
+AT_ONCE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
 def test_an_upload_is_ingested_by_the_task_worker_and_the_report_follows_it(world, tmp_path, settings):
     from pathlib import Path
 
+    from django.tasks import default_task_backend
+
     from weibao.feeds.choices import BatchStatus
     from weibao.feeds.models import Batch
-    from weibao.feeds.tasks import ingest_upload
 
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}  # queued, not run
+    settings.TASKS = QUEUED
     feed = edu_feed(world)
     client = _client(world.users["edu_city"])
-    upload = tmp_path / "f.csv"
-    upload.write_bytes(
-        f"编号,身份证号,name,street,occurred_on,days\nS1,{id_number(1)},张三,310101002,2025-01-02,3\n".encode(
-            "gbk"
-        )
-    )
+    upload = _absence_file(tmp_path)
     stored, page = _upload(client, feed, upload)
     batch = Batch.objects.get(feed=feed)
+    (copy,) = services.upload_copies(batch)  # the upload, renamed after its batch
     html = page.content.decode()
-    assert batch.status == BatchStatus.RECEIVING and Path(stored).exists()
+    assert (
+        batch.status == BatchStatus.RECEIVING and not Path(stored).exists() and batch.file_path == str(copy)
+    )
     assert "正在后台导入" in html and "排队等待导入" in html and 'hx-trigger="every 2s"' in html
-    # the same file again while it waits: not queued twice, the second copy not kept
-    second, page = _upload(client, feed, upload)
-    assert "已在导入中" in page.content.decode() and not Path(second).exists() and Path(stored).exists()
-    # the worker runs it: the batch is done, the clear-text upload gone, the report stops refreshing
-    ingest_upload.call(batch.pk, stored, world.users["edu_city"].pk)
+    # a colleague saves another mapping before the worker runs: the queued file keeps the one it was sent with
+    feed.mapping = {"id_number": "证件"}
+    feed.save(update_fields=["mapping"])
+    (queued,) = default_task_backend.results
+    queued.task.call(*queued.args, **queued.kwargs)  # what the worker does
     batch.refresh_from_db()
-    assert (batch.status, batch.accepted) == (BatchStatus.DONE, 1) and not Path(stored).exists()
+    assert (batch.status, batch.accepted) == (BatchStatus.DONE, 1) and services.upload_copies(batch) == []
     html = client.get(f"/feeds/batches/{batch.uuid}/").content.decode()
     assert "hx-trigger" not in html and "排队等待导入" not in html
-    third, page = _upload(client, feed, upload)
-    assert "该文件已导入过" in page.content.decode() and not Path(third).exists()
+    again, page = _upload(client, feed, upload)
+    assert "该文件已导入过" in page.content.decode() and not Path(again).exists()
     assert Batch.objects.filter(feed=feed).count() == 1 and Event.objects.count() == 1
 
 
-def test_an_interrupted_upload_resumes_from_the_new_copy(world, tmp_path, settings):
-    from pathlib import Path
-
+def test_a_waiting_or_interrupted_upload_is_resumed_by_a_new_upload(world, tmp_path, settings):
     from weibao.feeds.choices import BatchStatus
     from weibao.feeds.models import Batch
 
     settings.MEDIA_ROOT = tmp_path / "media"
     feed = edu_feed(world)
     client = _client(world.users["edu_city"])
-    upload = tmp_path / "f.csv"
-    upload.write_bytes(
-        f"编号,身份证号,name,street,occurred_on,days\nS1,{id_number(1)},张三,310101002,2025-01-02,3\n".encode(
-            "gbk"
-        )
-    )
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
-    first, _page = _upload(client, feed, upload)
-    Batch.objects.filter(feed=feed).update(status=BatchStatus.INTERRUPTED)  # the worker was killed
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-    second, page = _upload(client, feed, upload)
+    upload = _absence_file(tmp_path)
+    settings.TASKS = QUEUED
+    _upload(client, feed, upload)
     batch = Batch.objects.get(feed=feed)
+    _upload(client, feed, upload)  # it waits: another task, another copy; either one finishes it
+    assert len(services.upload_copies(batch)) == 2
+    Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.INTERRUPTED)  # the worker was killed
+    settings.TASKS = AT_ONCE
+    _stored, page = _upload(client, feed, upload)
+    batch.refresh_from_db()
     assert (batch.status, batch.accepted) == (BatchStatus.DONE, 1)
-    assert not Path(first).exists() and not Path(second).exists()
-    assert "interrupted" not in page.content.decode() and Event.objects.count() == 1
+    assert (
+        services.upload_copies(batch) == [] and Event.objects.count() == 1
+    )  # every copy gone, nothing doubled
+    assert 'id="batch-interrupted"' not in page.content.decode()
+
+
+def test_a_failure_before_the_claim_leaves_the_batch_interrupted_with_the_reason(world, tmp_path, settings):
+    from weibao.accounts.models import RoleAssignment
+    from weibao.feeds.choices import BatchStatus
+    from weibao.feeds.models import Batch
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.TASKS = QUEUED
+    feed = edu_feed(world)
+    user = world.users["edu_city"]
+    client = _client(user)
+    _upload(client, feed, _absence_file(tmp_path))
+    batch = Batch.objects.get(feed=feed)
+    RoleAssignment.objects.filter(user=user).delete()  # the sender lost the role before the worker ran
+    from django.tasks import default_task_backend
+
+    (queued,) = default_task_backend.results
+    with pytest.raises(PermissionDenied):
+        queued.task.call(*queued.args, **queued.kwargs)
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.INTERRUPTED and "PermissionDenied" in batch.message
+    assert len(services.upload_copies(batch)) == 1  # kept, to be resumed by someone who may send
+
+
+def test_resuming_from_the_page_never_deletes_a_file_the_command_line_ingested(world, tmp_path, settings):
+    from weibao.feeds.choices import BatchStatus
+    from weibao.feeds.models import Batch
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.TASKS = AT_ONCE
+    feed = edu_feed(world)
+    original = _absence_file(tmp_path)
+    feed.mapping = {"source_id": "编号", "id_number": "身份证号"}
+    feed.save(update_fields=["mapping"])
+    batch = services.ingest_file(feed, original, actor=world.users["edu_city"])
+    Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.INTERRUPTED)  # as if killed mid-file
+    copy = tmp_path / "copy" / "f.csv"
+    copy.parent.mkdir()
+    copy.write_bytes(original.read_bytes())
+    _upload(_client(world.users["edu_city"]), feed, copy)
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.DONE and original.exists()  # the operator's own file is untouched

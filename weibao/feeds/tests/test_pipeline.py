@@ -366,7 +366,9 @@ def test_a_batch_links_its_new_persons_once_when_it_is_done_resumed_chunks_inclu
     known = Person.objects.create(name="张三", sex="F", street=area(A1))
     IdentityDocument.objects.create(person=known, **document_fields("mainland_id", id_number(1)))
     linked = []
-    monkeypatch.setattr(linking, "link_persons", lambda ids, **kw: linked.append(list(ids)) or {"linked": 0})
+    monkeypatch.setattr(
+        linking, "link_persons", lambda ids, **kw: linked.append((list(ids), kw)) or {"linked": 0}
+    )
     path = tmp_path / "f.csv"
     path.write_bytes(_csv([record(i, source_id=f"S{i}", id_number=id_number(i)) for i in range(1, 13)]))
     feed = edu_feed(world)
@@ -390,4 +392,5 @@ def test_a_batch_links_its_new_persons_once_when_it_is_done_resumed_chunks_inclu
         Person.objects.filter(source_records__isnull=False).exclude(pk=known.pk).values_list("pk", flat=True)
     )
     assert len(created) == 11  # twelve rows, the first of them about the known child
-    assert linked == [sorted(created)]  # one run, every chunk's new persons, the known child not among them
+    # one run, every chunk's new persons (and them with each other), the known child not among them
+    assert linked == [(sorted(created), {"within": True})]

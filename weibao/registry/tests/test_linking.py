@@ -64,6 +64,16 @@ def test_same_child_without_id_links_by_itself(db):
     assert AuditEvent.objects.filter(action="merge", reason__startswith="自动匹配").exists()
 
 
+def test_the_same_new_child_twice_links_within_the_new_persons_only_when_asked(db):
+    _background()
+    first = _person("陈思远", guardian="林美华", phone="13912345678")
+    second = _person("陈思远", guardian="林美华", phone="13912345678")
+    assert link_persons([first.pk, second.pk])["linked"] == 0  # new persons against the registry only
+    outcome = link_persons([first.pk, second.pk], within=True)  # a feed batch: also with each other
+    assert outcome["linked"] == 1
+    assert Person.all_objects.get(pk=second.pk).merged_into_id == first.pk  # the later into the earlier
+
+
 def test_uncertain_pair_goes_to_review_with_field_weights(db):
     _background()
     existing = _person("陈思远", id_number=_id(1))

@@ -444,3 +444,37 @@ def test_a_missing_attachment_file_is_not_found(world, settings, tmp_path):
     client = _staff(world, "police_a")
     assert client.get(f"/reports/attachments/{gone.uuid}/").status_code == 404
     assert client.get(f"/reports/attachments/{outside.uuid}/").status_code == 404
+
+
+def test_attachments_are_removed_when_the_report_fails_after_storing_them(
+    world, settings, tmp_path, monkeypatch
+):
+    import datetime
+
+    from weibao.reports import services
+    from weibao.reports.choices import Situation
+
+    settings.MEDIA_ROOT = tmp_path
+    user = world.users["reporter"]
+    report = Report(
+        channel=Channel.STAFF,
+        situation=Situation.ABUSE_INJURY,
+        description="孩子手臂有多处淤青。",
+        minor_name="王小明",
+        minor_sex="M",
+        minor_birth_date=datetime.date(2015, 6, 1),
+        minor_street=area(A1),
+        reporter_user=user,
+        reporter_org=user.active_assignments()[0].organisation,
+        reporter_name=user.username,
+    )
+
+    def announce_fails(report):
+        raise RuntimeError("notification service down")
+
+    monkeypatch.setattr(services, "_announce", announce_fails)
+    photo = SimpleUploadedFile("伤情.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64)
+    with pytest.raises(RuntimeError):
+        services.create_report(report, actor=user, attachments=[photo])
+    assert not Report.objects.exists() and not Attachment.objects.exists()
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
