@@ -9,6 +9,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from weibao.accounts import access
 from weibao.accounts.choices import AreaLevel
@@ -434,6 +435,11 @@ def record_assessment(case, actor, *, person, instrument, answers, notes="") -> 
 # --- plan and interventions ------------------------------------------------------------------------
 
 
+RESPONSIBLE_USER_ERROR = gettext_lazy(
+    "责任人须为本工作站的在岗人员 (must be active staff of the case's workstation)"
+)
+
+
 def responsible_users(case):
     """Who may be made responsible for a plan item: the workstation's workers and lead, active, on a current
     assignment."""
@@ -456,13 +462,7 @@ def add_plan_item(
     if kind == PlanKind.GOAL and goal is not None:
         raise ValidationError({"goal": _("目标不能隶属于其他目标 (a goal has no parent)")})
     if responsible_user is not None and not responsible_users(case).filter(pk=responsible_user.pk).exists():
-        raise ValidationError(
-            {
-                "responsible_user": _(
-                    "责任人须为本工作站的在岗人员 (must be active staff of the case's workstation)"
-                )
-            }
-        )
+        raise ValidationError({"responsible_user": RESPONSIBLE_USER_ERROR})
     if responsible_organisation is not None and not responsible_organisation.is_active:
         raise ValidationError({"responsible_organisation": _("该单位已停用 (organisation is inactive)")})
     item = PlanItem.objects.create(

@@ -8,6 +8,7 @@ from weibao.reports.models import Report
 
 from ..choices import CaseType, Origin, Priority, RiskLevel, State
 from ..models import Assessment, Case, CaseTransition, Instrument, Intervention, Note, PlanItem, Referral
+from ..services import RESPONSIBLE_USER_ERROR
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -153,7 +154,12 @@ class PlanItemSerializer(CaseRowSerializer):
         slug_field="uuid", queryset=PlanItem.objects.all(), required=False, allow_null=True
     )
     responsible_user = serializers.SlugRelatedField(
-        slug_field="username", queryset=User.objects.all(), required=False, allow_null=True
+        slug_field="username",
+        queryset=User.objects.all(),
+        required=False,
+        allow_null=True,
+        # the same answer as for someone else's staff (the service's check): no probing for usernames
+        error_messages={"does_not_exist": RESPONSIBLE_USER_ERROR},
     )
     responsible_organisation = serializers.SlugRelatedField(
         slug_field="uuid", queryset=Organisation.objects.all(), required=False, allow_null=True

@@ -193,6 +193,15 @@ def test_plan_item_responsible_must_be_of_the_case_workstation(world, api):
         content_type="application/json",
     )
     assert response.status_code == 400  # the lead's assignment ended yesterday
+    response = api.post(
+        "/api/cases/plan-items/",
+        {"case": str(case.uuid), "kind": "goal", "title": "安全", "responsible_user": "no-such-user"},
+        content_type="application/json",
+    )
+    assert (
+        response.status_code == 400
+    )  # the same answer as for someone else's staff: usernames are not probed
+    assert "责任人须为本工作站的在岗人员" in response.json()["errors"]["responsible_user"][0]
     inactive = world.orgs["edu"]
     inactive.is_active = False
     inactive.save(update_fields=["is_active"])
