@@ -159,9 +159,9 @@ def test_split_after_a_bulk_merge_restores_exactly(world):
     pks, plan = _world(world)
     initial = _state()
     merges = _bulk(pks, plan, actor)
-    for merge in reversed(merges):
+    for merge_id in reversed(merges):
         services.split_merge(
-            MergeRecord.objects.get(pk=merge.pk), actor=world.users["lead_a1"], reason="复核发现并非同一人"
+            MergeRecord.objects.get(pk=merge_id), actor=world.users["lead_a1"], reason="复核发现并非同一人"
         )
     after = _state()
     assert after["rows"] == initial["rows"] and after["persons"] == initial["persons"]
