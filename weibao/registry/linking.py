@@ -242,8 +242,10 @@ def queue_reviews(reviews) -> int:
             ignore_conflicts=True,
         )  # fmt: skip
         return MatchCandidate.objects.count() - before
-    columns = "n integer, person_id bigint, other_id bigint, match_probability double precision, " \
-        "model_version text, match_weights jsonb"  # fmt: skip
+    columns = (
+        "n integer, person_id bigint, other_id bigint, match_probability double precision, model_version text, "
+        "match_weights jsonb"
+    )
     staged = services.temp_table(
         columns, rows=((n, *review[:4], json.dumps(review[4])) for n, review in enumerate(reviews))
     )

@@ -409,7 +409,10 @@ class IdSet:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if self.table and exc_type is None:
+        from django.db import connection
+
+        # after an error inside a transaction the table goes with the rollback (and SQL would be refused)
+        if self.table and (exc_type is None or not connection.in_atomic_block):
             drop_temp_table(self.table)
 
     def filters(self, name: str):
