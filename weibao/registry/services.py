@@ -438,8 +438,9 @@ def id_in_slices(name: str, pks):
 
 def temp_table(columns: str, *, text: str = "", rows=()) -> str:
     """A new temporary table (PostgreSQL) with ``columns`` (SQL), filled by one COPY — of ``text`` (COPY text
-    format, one line per row: the fastest for plain numbers) or of ``rows`` (tuples, escaped by psycopg) —
-    and analysed; returns its name. Rolled back with the transaction; ``drop_temp_table`` when done."""
+    format, one line per row: the fastest for plain numbers) or of ``rows`` (tuples, escaped by psycopg);
+    returns its name. Not analysed: the planner takes its size from the file, which is what the joins need.
+    Rolled back with the transaction; ``drop_temp_table`` when done."""
     from django.db import connection
 
     name = f"weibao_tmp_{uuid_module.uuid4().hex[:16]}"
@@ -450,7 +451,6 @@ def temp_table(columns: str, *, text: str = "", rows=()) -> str:
                 copy.write(text)
             for row in rows:
                 copy.write_row(row)
-        cursor.execute(f"ANALYZE {name}")
     return name
 
 
