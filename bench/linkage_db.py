@@ -7,8 +7,8 @@ The database named in DATABASE_URL is dropped and re-created (it must be a throw
 with ``weibao_bench``). Records are made as in ``bench/linkage.py speed`` (noise model in
 ``bench/linkage_data.py``): a clean view of ``--registry`` persons becomes the registry (street by name, valid
 mainland IDs as encrypted documents with their blind index; guardians are left out), loaded with COPY,
-stamped two days old and analysed (production statistics; not timed); then a noisy view of ``--daily`` persons, 90 % of them registry persons, arrives as new
-persons. Timed, with peak RSS:
+stamped two days old and analysed (statistics as in production; not timed); then a noisy view of
+``--daily`` persons, 90 % of them registry persons, arrives as new persons. Timed, with peak RSS:
 
 1. the registry's features as every call built them before the cache (``person_features`` of all persons);
 2. the cache's cold build, and a refresh with nothing changed;
