@@ -22,6 +22,7 @@ persons included — like the database itself. It is written owner-only (directo
 the same protected disk as the database; it is never served and never read outside the linkage engine.
 """
 
+import contextlib
 import datetime
 import hashlib
 import os
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from pyarrow import feather
@@ -94,9 +96,31 @@ def _changed_since(since) -> Q:
     )
 
 
+@contextlib.contextmanager
+def _without_jit():
+    """PostgreSQL's JIT off for the reads inside (one transaction; the setting as before afterwards). The feature
+    query's cost estimate passes ``jit_above_cost`` once the registry has statistics, and compiling it took
+    ~0.7 s for a query that runs in ~0.5 s (50,000 changed persons among 300,000)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
+            before = cursor.fetchone()[0]
+        yield
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('jit', %s, true)", [before])
+
+
 def refresh(*, rebuild: bool = False) -> tuple[pa.Table, dict]:
     """The cache brought up to date: (table of pk + features, what it did: persons read from the database,
     rows kept from the cache)."""
+    with _without_jit():
+        return _refresh(rebuild=rebuild)
+
+
+def _refresh(*, rebuild: bool) -> tuple[pa.Table, dict]:
     from .linking import person_features
 
     path = cache_path()

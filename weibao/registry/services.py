@@ -1,5 +1,7 @@
 """Writes of the registry: validated, re-checked against the actor's scope and audited in one transaction."""
 
+import uuid as uuid_module
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -377,34 +379,111 @@ def auto_merge(
     )
 
 
+def _auto_merge_reason_template() -> str:
+    return _("自动匹配（模型 %(v)s，概率 %(p).3f）")
+
+
 def _auto_merge_reason(model_version: str, probability: float) -> str:
-    return _("自动匹配（模型 %(v)s，概率 %(p).3f）") % {"v": model_version or "prior", "p": probability}
+    return _auto_merge_reason_template() % {"v": model_version or "prior", "p": probability}
+
+
+class IdSet:
+    """Primary keys to filter by, possibly many times (``filters``): on PostgreSQL a temporary table filled by
+    one COPY for more than ``SMALL`` ids (an array parameter is quoted client-side on every query that uses
+    it), else one array parameter; elsewhere slices of 5,000 (SQLite limits the parameters of a query).
+    A context manager: the temporary table is dropped on leaving (rolled back with the transaction on error).
+    """
+
+    SMALL = 1000
+
+    def __init__(self, pks):
+        from django.db import connection
+
+        self.pks = sorted(set(pks))
+        self.postgres = connection.vendor == "postgresql"
+        self.table = None
+
+    def __enter__(self):
+        if self.postgres and len(self.pks) > self.SMALL:
+            self.table = temp_table("k bigint PRIMARY KEY", text="".join(f"{k}\n" for k in self.pks))
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        from django.db import connection
+
+        # after an error inside a transaction the table goes with the rollback (and SQL would be refused)
+        if self.table and (exc_type is None or not connection.in_atomic_block):
+            drop_temp_table(self.table)
+
+    def filters(self, name: str):
+        """``Q(name__in=…)`` objects whose union is the set (none for an empty set)."""
+        from django.db.models.expressions import RawSQL
+
+        if not self.pks:
+            return
+        if self.table:
+            yield Q(**{f"{name}__in": RawSQL(f"SELECT k FROM {self.table}", [])})  # noqa: S608 — own name
+        elif self.postgres:
+            yield Q(**{f"{name}__in": RawSQL("SELECT unnest(%s::bigint[])", [self.pks])})
+        else:
+            for i in range(0, len(self.pks), 5000):
+                yield Q(**{f"{name}__in": self.pks[i : i + 5000]})
 
 
 def id_in_slices(name: str, pks):
-    """``Q(name__in=…)`` over ``pks`` in as few queries as the database allows: on PostgreSQL one query with
-    the ids as one array parameter (thousands of placeholders cost more to build than to run), elsewhere
-    slices of 5,000 (SQLite limits the parameters of a query)."""
+    """``Q(name__in=…)`` over ``pks`` in as few queries as the database allows (``IdSet``, used once)."""
+    with IdSet(pks) as ids:
+        yield from ids.filters(name)
+
+
+def temp_table(columns: str, *, text: str = "", rows=()) -> str:
+    """A new temporary table (PostgreSQL) with ``columns`` (SQL), filled by one COPY — of ``text`` (COPY text
+    format, one line per row: the fastest for plain numbers) or of ``rows`` (tuples, escaped by psycopg);
+    returns its name. Not analysed: the planner takes its size from the file, which is what the joins need.
+    Rolled back with the transaction; ``drop_temp_table`` when done."""
     from django.db import connection
-    from django.db.models.expressions import RawSQL
 
-    pks = sorted(set(pks))
-    if connection.vendor == "postgresql":
-        if pks:
-            yield Q(**{f"{name}__in": RawSQL("SELECT unnest(%s::bigint[])", [pks])})
-        return
-    for i in range(0, len(pks), 5000):
-        yield Q(**{f"{name}__in": pks[i : i + 5000]})
+    name = f"weibao_tmp_{uuid_module.uuid4().hex[:16]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
+        with cursor.cursor.copy(f"COPY {name} FROM STDIN") as copy:  # noqa: S608 — own name
+            if text:
+                copy.write(text)
+            for row in rows:
+                copy.write_row(row)
+    return name
 
 
-def _valid_id_sets(pks) -> dict[int, set]:
+def drop_temp_table(name: str):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _valid_id_sets(ids: IdSet) -> dict[int, set]:
     """Blind indexes of each person's valid mainland IDs (the twin rule of ``_merge``)."""
     out = {}
-    for q in id_in_slices("person_id", pks):
-        docs = IdentityDocument.objects.filter(q, type=DocumentType.MAINLAND_ID, is_valid=True)
+    for q in ids.filters("person_id"):
+        docs = IdentityDocument.objects.filter(q, type=DocumentType.MAINLAND_ID, is_valid=True).order_by()
         for person_id, index in docs.values_list("person_id", "number_index"):
             out.setdefault(person_id, set()).add(index)
     return out
+
+
+class PersonRef:
+    """What the bulk merge needs of a person, read as values rather than as a model instance: primary key,
+    uuid, sensitivity and name (``str()`` gives the name, as ``str(Person)`` does)."""
+
+    __slots__ = ("pk", "uuid", "sensitivity", "name")
+
+    FIELDS = ("pk", "uuid", "sensitivity", "name")  # ``values_list(*PersonRef.FIELDS)``
+
+    def __init__(self, pk, uuid, sensitivity, name):
+        self.pk, self.uuid, self.sensitivity, self.name = pk, uuid, sensitivity, name
+
+    def __str__(self):
+        return self.name
 
 
 class _Unsupported(Exception):
@@ -457,12 +536,14 @@ class AutoMergeBatch:
 
     def __init__(self, *, actor, model_version: str, person_ids=()):
         self.actor, self.model_version = actor, model_version
-        self.valid_ids = _valid_id_sets(person_ids)
+        with IdSet(person_ids) as ids:
+            self.valid_ids = _valid_id_sets(ids)
         self.plan = []  # (survivor, absorbed, probability, survivor's sensitivity, absorbed's sensitivity)
 
-    def add(self, survivor: Person, absorbed: Person, probability: float) -> bool:
-        """Plan one merge; False (nothing planned) where ``_merge`` would refuse it: both persons — with what
-        they absorbed earlier in the batch — hold valid mainland IDs and none agrees (twins)."""
+    def add(self, survivor, absorbed, probability: float) -> bool:
+        """Plan one merge of two persons (``Person`` or ``PersonRef``); False (nothing planned) where
+        ``_merge`` would refuse it: both persons — with what they absorbed earlier in the batch — hold valid
+        mainland IDs and none agrees (twins)."""
         kept, given = self.valid_ids.get(survivor.pk, set()), self.valid_ids.get(absorbed.pk, set())
         if kept and given and not kept & given:
             return False
@@ -471,7 +552,8 @@ class AutoMergeBatch:
         return True
 
     @transaction.atomic
-    def apply(self) -> list[MergeRecord]:
+    def apply(self) -> list[int]:
+        """Apply the planned merges; returns the ids of their merge records, in the order they were added."""
         if not self.plan:
             return []
         try:
@@ -480,23 +562,25 @@ class AutoMergeBatch:
         except (IntegrityError, _Unsupported):
             return self._apply_per_pair()
 
-    def _apply_per_pair(self) -> list[MergeRecord]:
+    def _apply_per_pair(self) -> list[int]:
         merges = []
         for survivor, absorbed, probability, *_sensitivity in self.plan:
-            merges.append(
-                _merge(
-                    Person.all_objects.get(pk=survivor.pk),
-                    Person.all_objects.get(pk=absorbed.pk),
-                    actor=self.actor,
-                    reason=_auto_merge_reason(self.model_version, probability),
-                )
+            merge = _merge(
+                Person.all_objects.get(pk=survivor.pk),
+                Person.all_objects.get(pk=absorbed.pk),
+                actor=self.actor,
+                reason=_auto_merge_reason(self.model_version, probability),
             )
+            merges.append(merge.pk)
         return merges
 
-    def _apply_bulk(self) -> list[MergeRecord]:
+    def _apply_bulk(self) -> list[int]:
+        with IdSet(p.pk for s, a, *_ in self.plan for p in (s, a)) as involved:
+            return self._apply_bulk_over(involved)
+
+    def _apply_bulk_over(self, involved: IdSet) -> list[int]:
         from weibao.audit.services import record_many
 
-        involved = sorted({p.pk for s, a, *_ in self.plan for p in (s, a)})
         by_model = {}
         for model, field in _person_references():
             by_model.setdefault(model, []).append(field)
@@ -513,9 +597,9 @@ class AutoMergeBatch:
             columns = sorted({*attnames, *(a for key in uniques[model] for a in key)})
             found = {}
             for attname in attnames:
-                for q in id_in_slices(attname, involved):
-                    for values in model._base_manager.filter(q).order_by().values("pk", *columns):
-                        found[values.pop("pk")] = values
+                for q in involved.filters(attname):
+                    for pk, *values in model._base_manager.filter(q).order_by().values_list("pk", *columns):
+                        found[pk] = dict(zip(columns, values, strict=True))
             rows[model] = found
             original[model] = {pk: {a: v[a] for a in attnames} for pk, v in found.items()}
             for key, cond in keyed:  # the rows a conditional constraint applies to (None: all)
@@ -534,13 +618,18 @@ class AutoMergeBatch:
             for key in uniques[model]
         }
 
+        references = [
+            (model, model._meta.get_field(field).attname, f"{model._meta.label_lower}.{field}")
+            for model, fields in by_model.items()
+            for field in fields
+        ]
         holding = {}  # (model, attname) → {person pk: {row pks}}
-        for model, fields in by_model.items():
-            for field in fields:
-                attname = model._meta.get_field(field).attname
-                index = holding[(model, attname)] = {}
-                for pk, row in rows[model].items():
-                    index.setdefault(row[attname], set()).add(pk)
+        held_in = {}  # person pk → the references (in ``references`` order) that point at it
+        for n, (model, attname, _label) in enumerate(references):
+            index = holding[(model, attname)] = {}
+            for pk, row in rows[model].items():
+                index.setdefault(row[attname], set()).add(pk)
+                held_in.setdefault(row[attname], set()).add(n)
 
         def free(model, pk, attname, target):
             row = rows[model][pk]
@@ -562,66 +651,66 @@ class AutoMergeBatch:
             for key in keys:
                 taken[(model, key)].add(tuple(row[a] for a in key))
 
-        records, sensitive = [], set()
+        reason_template = _auto_merge_reason_template()
+        records, sensitive = [], set()  # records: (survivor, absorbed, moved, reason, uuid)
         for survivor, absorbed, probability, kept_sensitivity, given_sensitivity in self.plan:
             moved = {}
-            for model, fields in by_model.items():
-                for field in fields:
-                    attname = model._meta.get_field(field).attname
-                    pks = []
-                    for pk in sorted(holding[(model, attname)].get(absorbed.pk, ())):
-                        if free(model, pk, attname, survivor.pk):
-                            move(model, pk, attname, survivor.pk)
-                            pks.append(pk)
-                    if pks:
-                        moved[f"{model._meta.label_lower}.{field}"] = pks
+            for n in sorted(held_in.get(absorbed.pk, ())):
+                model, attname, label = references[n]
+                held = holding[(model, attname)].get(absorbed.pk)
+                if not held:
+                    continue
+                pks = []
+                for pk in sorted(held):
+                    if free(model, pk, attname, survivor.pk):
+                        move(model, pk, attname, survivor.pk)
+                        pks.append(pk)
+                if pks:
+                    moved[label] = pks
+                    held_in.setdefault(survivor.pk, set()).add(n)
             moved["_survivor_sensitivity"] = kept_sensitivity
             if given_sensitivity == "sensitive":
                 sensitive.add(survivor.pk)
-            records.append(
-                MergeRecord(
-                    survivor=survivor,
-                    absorbed=absorbed,
-                    moved=moved,
-                    reason=_auto_merge_reason(self.model_version, probability),
-                    merged_by=self.actor,
-                )
-            )
+            reason = reason_template % {"v": self.model_version or "prior", "p": probability}
+            records.append((survivor, absorbed, moved, reason, uuid_module.uuid4()))
 
-        for model, fields in by_model.items():
-            for field in fields:
-                attname = model._meta.get_field(field).attname
-                changes = [
-                    (pk, row[attname])
-                    for pk, row in rows[model].items()
-                    if row[attname] != original[model][pk][attname]
-                ]
-                _update_by_pk(model, attname, changes)
+        for model, attname, _label in references:
+            changes = [
+                (pk, row[attname])
+                for pk, row in rows[model].items()
+                if row[attname] != original[model][pk][attname]
+            ]
+            _update_by_pk(model, attname, changes)
         _update_by_pk(Person, "merged_into_id", [(a.pk, s.pk) for s, a, *_ in self.plan])
         if sensitive:
             Person.all_objects.filter(pk__in=sorted(sensitive)).update(sensitivity="sensitive")
-        _insert_merge_records(records)
+        ids = _insert_merge_records(records, self.actor)
+        person_type = f"{Person._meta.app_label}.{Person._meta.model_name}"
         record_many(
             (
                 self.actor,
                 AuditAction.MERGE,
-                merge.survivor,
+                None,
                 {
-                    "reason": merge.reason,
+                    "object_type": person_type,
+                    "object_id": str(survivor.uuid),
+                    "object_repr": str(survivor)[:200],
+                    "reason": reason,
                     "extra": {
-                        "absorbed": str(merge.absorbed.uuid),
-                        "merge": str(merge.uuid),
-                        "moved": {k: len(v) for k, v in merge.moved.items()},
+                        "absorbed": str(absorbed.uuid),
+                        "merge": str(merge_uuid),
+                        "moved": {k: len(v) for k, v in moved.items()},
                     },
                 },
             )
-            for merge in records
+            for survivor, absorbed, moved, reason, merge_uuid in records
         )
-        return records
+        return ids
 
 
-def _insert_merge_records(records: list[MergeRecord]):
-    """Insert the merge records in one COPY on PostgreSQL (``bulk.insert_rows``), setting their ids."""
+def _insert_merge_records(records, actor) -> list[int]:
+    """Insert the merge records ``(survivor, absorbed, moved, reason, uuid)`` in one COPY on PostgreSQL
+    (``bulk.insert_rows``); returns their ids."""
     import json
 
     from django.utils import timezone
@@ -640,32 +729,33 @@ def _insert_merge_records(records: list[MergeRecord]):
         "split_reason",
     ]
     rows = [
-        (m.uuid, m.survivor_id, m.absorbed_id, json.dumps(m.moved), m.reason, m.merged_by_id, now, "")
-        for m in records
+        (merge_uuid, survivor.pk, absorbed.pk, json.dumps(moved), reason, actor.pk, now, "")
+        for survivor, absorbed, moved, reason, merge_uuid in records
     ]
-    for merge, pk in zip(records, insert_rows(MergeRecord, columns, rows, with_ids=True), strict=True):
-        merge.pk, merge.merged_at = pk, now
+    return insert_rows(MergeRecord, columns, rows, with_ids=True)
 
 
 def _update_by_pk(model, attname, changes, chunk=5000):
-    """Set ``attname`` per row: ``changes`` is [(pk, value)]. On PostgreSQL one UPDATE … FROM unnest(…) per
-    chunk; elsewhere one UPDATE per distinct value and chunk."""
+    """Set ``attname`` per row: ``changes`` is [(pk, value)], values integers (person ids). On PostgreSQL the
+    mapping goes to a temporary table by one COPY, then one UPDATE … FROM it; elsewhere one UPDATE per
+    distinct value and chunk of 5,000 rows."""
     from django.db import connection
 
     if not changes:
         return
-    table, column = model._meta.db_table, model._meta.get_field(attname).column
-    pk_column = model._meta.pk.column
+    if connection.vendor == "postgresql":
+        table, column = model._meta.db_table, model._meta.get_field(attname).column
+        t, c, k = (connection.ops.quote_name(n) for n in (table, column, model._meta.pk.column))
+        mapping = temp_table(
+            "k bigint PRIMARY KEY, v bigint", text="".join(f"{pk}\t{v}\n" for pk, v in sorted(changes))
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {t} SET {c} = m.v FROM {mapping} AS m WHERE {t}.{k} = m.k")  # noqa: S608
+        drop_temp_table(mapping)
+        return
     for i in range(0, len(changes), chunk):
-        part = changes[i : i + chunk]
-        if connection.vendor == "postgresql":
-            t, c, k = (connection.ops.quote_name(n) for n in (table, column, pk_column))
-            statement = f"UPDATE {t} SET {c} = m.v FROM unnest(%s::bigint[], %s::bigint[]) AS m(k, v) WHERE {t}.{k} = m.k"  # noqa: S608, E501 — names from the models
-            with connection.cursor() as cursor:
-                cursor.execute(statement, [[pk for pk, _v in part], [v for _pk, v in part]])
-        else:
-            by_value = {}
-            for pk, value in part:
-                by_value.setdefault(value, []).append(pk)
-            for value, pks in by_value.items():
-                model._base_manager.filter(pk__in=pks).update(**{attname: value})
+        by_value = {}
+        for pk, value in changes[i : i + chunk]:
+            by_value.setdefault(value, []).append(pk)
+        for value, pks in by_value.items():
+            model._base_manager.filter(pk__in=pks).update(**{attname: value})

@@ -159,9 +159,9 @@ def test_split_after_a_bulk_merge_restores_exactly(world):
     pks, plan = _world(world)
     initial = _state()
     merges = _bulk(pks, plan, actor)
-    for merge in reversed(merges):
+    for merge_id in reversed(merges):
         services.split_merge(
-            MergeRecord.objects.get(pk=merge.pk), actor=world.users["lead_a1"], reason="复核发现并非同一人"
+            MergeRecord.objects.get(pk=merge_id), actor=world.users["lead_a1"], reason="复核发现并非同一人"
         )
     after = _state()
     assert after["rows"] == initial["rows"] and after["persons"] == initial["persons"]
@@ -223,3 +223,68 @@ def test_conditional_and_primary_key_constraints_stay_on_the_bulk_path(world, mo
     assert sorted(Alert.objects.filter(person=r1).values_list("state", flat=True)) == ["closed", "new"]
     assert Alert.objects.get(state="visiting").person_id == by["N1"].pk
     assert RiskSummary.objects.filter(person=r1).count() == 1
+
+
+def test_bulk_merge_of_values_through_temporary_tables_ends_where_the_per_pair_path_ends(world, monkeypatch):
+    """As ``linking`` calls it: persons as ``PersonRef`` values, every id set large enough for a temporary
+    table on PostgreSQL (``IdSet.SMALL`` lowered; elsewhere slices)."""
+    actor = system_actor()
+    pks, plan = _world(world)
+    expected = _reference(pks, plan, actor)
+    monkeypatch.setattr(services.IdSet, "SMALL", 0)
+    monkeypatch.setattr(services.AutoMergeBatch, "_apply_per_pair", lambda self: pytest.fail("fell back"))
+    refs = {
+        row[3]: services.PersonRef(*row)
+        for row in Person.objects.filter(pk__in=pks).values_list(*services.PersonRef.FIELDS)
+    }
+    assert all(str(ref) == ref.name for ref in refs.values())
+    batch = services.AutoMergeBatch(actor=actor, model_version="v1", person_ids=pks)
+    for s, a, prob in plan:
+        survivor, absorbed = refs[s], refs[a]
+        assert batch.add(survivor, absorbed, prob)
+        if absorbed.sensitivity == "sensitive":
+            survivor.sensitivity = "sensitive"
+    ids = batch.apply()
+    assert ids == list(MergeRecord.objects.order_by("pk").values_list("pk", flat=True))
+    assert _state() == expected and verify()[1] is None
+    assert not _temporary_tables()
+
+
+def _temporary_tables():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relpersistence = 't' AND relname LIKE 'weibao_tmp_%%'"
+        )
+        return cursor.fetchall()
+
+
+@pytest.mark.parametrize("small", [0, 1000])
+def test_id_set_filters_select_the_same_rows_and_leave_no_table(world, monkeypatch, small):
+    monkeypatch.setattr(services.IdSet, "SMALL", small)
+    pks, _plan = _world(world)
+    wanted = pks[::2]
+    with services.IdSet([*wanted, *wanted]) as ids:  # duplicates are harmless
+        found = {
+            pk for q in ids.filters("pk") for pk in Person.all_objects.filter(q).values_list("pk", flat=True)
+        }
+        assert not list(services.IdSet([]).filters("pk"))
+    assert found == set(wanted) and not _temporary_tables()
+    assert [
+        pk for q in services.id_in_slices("person_id", wanted) for pk in
+        IdentityDocument.objects.filter(q).values_list("person_id", flat=True)
+    ] == list(IdentityDocument.objects.filter(person__in=wanted).values_list("person_id", flat=True))  # fmt: skip
+    assert not _temporary_tables()
+
+
+def test_update_by_pk_sets_each_row(world):
+    pks, _plan = _world(world)
+    docs = list(IdentityDocument.objects.order_by("-pk").values_list("pk", flat=True))
+    holders = {p.name: p.pk for p in Person.objects.filter(pk__in=pks)}
+    mapping = dict(zip(docs, [holders[n] for n in ("X", "Y", "Z")], strict=True))
+    services._update_by_pk(IdentityDocument, "person_id", list(mapping.items()))
+    assert dict(IdentityDocument.objects.values_list("pk", "person_id")) == mapping
+    assert not _temporary_tables()

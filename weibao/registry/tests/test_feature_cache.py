@@ -157,3 +157,34 @@ def test_the_cache_file_is_owner_only(world):
     assert files
     assert stat.S_IMODE(files[0].parent.stat().st_mode) == 0o700
     assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+
+
+def test_refresh_reads_without_jit_and_leaves_the_setting_as_it_was(world, monkeypatch):
+    """PostgreSQL's JIT is off while the cache reads (compiling the feature query cost more than running it),
+    and as before afterwards — also inside a caller's transaction."""
+    from django.db import connection, transaction
+
+    from weibao.registry import linking
+
+    def jit():
+        if connection.vendor != "postgresql":
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW jit")
+            return cursor.fetchone()[0]
+
+    seen, build = [], linking.person_features
+
+    def recording(queryset):
+        seen.append(jit())
+        return build(queryset)
+
+    monkeypatch.setattr(linking, "person_features", recording)
+    _people(world.users["city"], n=2)
+    before = jit()
+    with transaction.atomic():
+        refresh(rebuild=True)
+        assert jit() == before
+    refresh()
+    assert jit() == before
+    assert seen == ["off" if connection.vendor == "postgresql" else None] * len(seen) and len(seen) >= 2

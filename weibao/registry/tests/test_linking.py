@@ -122,3 +122,43 @@ def test_linking_again_queues_a_pair_once(db):
     assert link_persons([new.pk])["review"] == 1
     assert link_persons([new.pk])["review"] == 0  # the pair is already waiting
     assert MatchCandidate.objects.filter(person=new, other=existing).count() == 1
+
+
+def test_queue_reviews_keeps_queued_pairs_and_the_given_order(db):
+    """The review pairs' bulk insert (COPY + ON CONFLICT on PostgreSQL, ``bulk_create`` elsewhere): a pair
+    already queued — whatever its status — stays as it is, new pairs are queued in order with their weights."""
+    from weibao.registry.linking import queue_reviews
+
+    a, b, c, d = (_person(n) for n in ("甲", "乙", "丙", "丁"))
+    decided = MatchCandidate.objects.create(
+        person=a, other=b, match_probability=0.7, model_version="v0", status=MatchCandidate.Status.DIFFERENT
+    )
+    queued = queue_reviews(
+        [
+            (a.pk, b.pk, 0.8, "v1", {"姓名": 1.5}),  # already there
+            (c.pk, d.pk, 0.6, "v1", {"姓名": -0.25, "出生日期": 3.0}),
+            (a.pk, c.pk, 0.55, "v1", {}),
+            (c.pk, d.pk, 0.61, "v1", {}),  # the same pair twice in a batch: the first stays
+        ]
+    )
+    assert queued == 2 and queue_reviews([]) == 0
+    decided.refresh_from_db()
+    assert (decided.status, decided.match_probability, decided.model_version) == ("different", 0.7, "v0")
+    new = list(MatchCandidate.objects.exclude(pk=decided.pk).order_by("pk"))
+    assert [(m.person_id, m.other_id, m.match_probability, m.model_version, m.match_weights, m.status)
+            for m in new] == [
+        (c.pk, d.pk, 0.6, "v1", {"姓名": -0.25, "出生日期": 3.0}, "pending"),
+        (a.pk, c.pk, 0.55, "v1", {}, "pending"),
+    ]  # fmt: skip
+    assert all(m.uuid and m.created for m in new) and len({m.uuid for m in new}) == 2
+
+
+def test_linking_leaves_garbage_collection_as_it_was(db):
+    import gc
+
+    _background()
+    _person("陈思远", id_number=_id(1), guardian="林美华", phone="13912345678")
+    new = _person("陈思远", guardian="林美华", phone="13912345678")
+    assert gc.isenabled()
+    assert link_persons([new.pk])["linked"] == 1
+    assert gc.isenabled()
