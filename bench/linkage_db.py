@@ -117,6 +117,11 @@ def main():
     parser.add_argument("--registry", type=int, default=300_000)
     parser.add_argument("--daily", type=int, default=5_000)
     parser.add_argument("--profile", help="write a cProfile of the decisions step to this file")
+    parser.add_argument(
+        "--daily-only",
+        action="store_true",
+        help="skip the before-the-cache feature build and the re-link (for a large --registry)",
+    )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     dbname = url.rsplit("/", 1)[-1]
@@ -176,11 +181,12 @@ def main():
     timed("analyse the registry's tables (not counted)", analyse)
     n = Person.objects.count()
     print(f"\nregistry of {n:,} persons")
-    timed(
-        "features of all persons, as each call built them before",
-        lambda: person_features(Person.objects.all()),
-        n,
-    )
+    if not args.daily_only:
+        timed(
+            "features of all persons, as each call built them before",
+            lambda: person_features(Person.objects.all()),
+            n,
+        )
     timed("feature cache: cold build", lambda: feature_cache.refresh(rebuild=True), n)
     timed("feature cache: refresh, nothing changed", feature_cache.refresh, n)
     model, _ = timed("train a model version (cached features)", train_model, n)
@@ -220,9 +226,10 @@ def main():
           f"{MergeRecord.objects.count():,} merge records; audit chain {checked:,} events, "
           f"{'intact' if broken is None else broken})")  # fmt: skip
 
-    print("\nre-link of the whole registry (batch job)")
-    outcome, _ = timed("relink_registry", relink_registry, Person.objects.count())
-    print(f"    {outcome}")
+    if not args.daily_only:
+        print("\nre-link of the whole registry (batch job)")
+        outcome, _ = timed("relink_registry", relink_registry, Person.objects.count())
+        print(f"    {outcome}")
     print(f"\npeak RSS {_peak():.2f} GiB")
 
 
