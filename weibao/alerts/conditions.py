@@ -336,3 +336,67 @@ def compile_sql(definition) -> str:
         "AS event_ids\n"
         f"FROM {root} r WHERE r.person_id IN (SELECT person_id FROM screened) GROUP BY r.person_id"
     )
+
+
+# --- what the compiled SQL can read (the snapshot loads no more) ----------------------------------------
+
+ALL_TYPES = "*"
+
+
+def _wider(a, b, *, first: bool):
+    """The wider of two look-back windows in days; ``None`` is "ever" (no lower bound)."""
+    if first:
+        return b
+    if a is None or b is None:
+        return None
+    return max(a, b)
+
+
+def reads(definitions) -> dict:
+    """Which snapshot rows the compiled SQL of ``definitions`` can read, besides the persons screened:
+
+    ``events``: event type code (or ``ALL_TYPES``) → the widest look-back window in days over the clauses that
+    read it (``None``: ever); every clause also stops at the screening day, so later events are never read.
+    ``categories``: the category codes any ``category`` clause names (only rows current on the day count).
+    ``guardianships``: whether a ``no_other_guardian`` clause exists (only current guardianships count).
+
+    Mirrors ``_Compiler``: a clause added there must say here what it reads (``test_snapshot_scope`` checks
+    every clause type against an unrestricted snapshot)."""
+    out = {"events": {}, "categories": set(), "guardianships": False}
+
+    def window(codes, days):
+        for code in [codes] if isinstance(codes, str) else codes:
+            if code != ALL_TYPES:
+                _code(code)
+            seen = code in out["events"]
+            out["events"][code] = _wider(out["events"].get(code), days, first=not seen)
+
+    def walk(node):
+        if not isinstance(node, dict) or len(node) != 1:
+            raise _refuse(node)
+        ((kind, body),) = node.items()
+        if kind in GROUPS:
+            if not isinstance(body, list) or not body:
+                raise _refuse(kind)
+            for child in body:
+                walk(child)
+            return
+        if kind not in LEAVES or not isinstance(body, dict):
+            raise _refuse(kind)
+        if kind == "event_count":
+            window(body["event_type"], _int(body["within_days"]))
+        elif kind == "events_across_departments":
+            window(body.get("event_types") or ALL_TYPES, _int(body["within_days"]))
+        elif kind == "no_event":
+            days = body.get("within_days")
+            window(body["event_type"], None if days is None else _int(days))
+        elif kind == "category":
+            codes = body["code"]
+            for code in [codes] if isinstance(codes, str) else codes:
+                out["categories"].add(_code(code)[1:-1])
+        elif kind == "no_other_guardian":
+            out["guardianships"] = True
+
+    for definition in definitions:
+        walk(definition)
+    return out

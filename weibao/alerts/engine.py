@@ -81,17 +81,20 @@ def screen(person_ids=None, *, actor=None, today: datetime.date | None = None, t
         if not person_ids or not versions:
             return result
     t = time.perf_counter()
-    con = snapshot.take(person_ids, threads=threads)
-    result.persons = con.execute("SELECT count(*) FROM persons").fetchall()[0][0]
-    result.seconds["snapshot"] = time.perf_counter() - t
-    t = time.perf_counter()
-    result.flagged = collect_hits(con, versions, today)
-    result.seconds["rules"] = time.perf_counter() - t
-    t = time.perf_counter()
-    hits = con.sql("SELECT * FROM hits").to_arrow_table()
-    con.close()
-    result.new_alerts, result.evidence_added = upsert_alerts(
-        hits, actor=actor, full=person_ids is None, rules=len(versions)
+    con = snapshot.take(
+        person_ids, threads=threads, today=today, definitions=[v.definition for v in versions]
     )
-    result.seconds["alerts"] = time.perf_counter() - t
+    try:
+        result.persons = con.execute("SELECT count(*) FROM persons").fetchall()[0][0]
+        result.seconds["snapshot"] = time.perf_counter() - t
+        t = time.perf_counter()
+        result.flagged = collect_hits(con, versions, today)
+        result.seconds["rules"] = time.perf_counter() - t
+        t = time.perf_counter()
+        result.new_alerts, result.evidence_added = upsert_alerts(
+            con, actor=actor, full=person_ids is None, rules=len(versions), person_ids=person_ids
+        )
+        result.seconds["alerts"] = time.perf_counter() - t
+    finally:
+        con.close()
     return result
