@@ -367,13 +367,14 @@ def _upsert(con, *, actor, full: bool, rules: int, hit_persons) -> tuple[int, in
             "SELECT DISTINCT h.rule_id, h.version_id, h.person_id FROM hits h WHERE NOT EXISTS ("
             "SELECT 1 FROM open_alerts o WHERE o.rule_id = h.rule_id AND o.person_id = h.person_id)"
         ).to_arrow_table()
+        # new evidence: ``alert_id`` the open alert it adds to, NULL for an alert opened just now
         evidence = con.sql(
-            "SELECT DISTINCT h.rule_id, h.person_id, h.event_id FROM hits h LEFT JOIN open_alerts o "
+            "SELECT DISTINCT o.id AS alert_id, h.rule_id, h.person_id, h.event_id FROM hits h LEFT JOIN open_alerts o "
             "ON o.rule_id = h.rule_id AND o.person_id = h.person_id WHERE h.event_id IS NOT NULL AND NOT EXISTS ("
             "SELECT 1 FROM open_evidence e WHERE e.alert_id = o.id AND e.event_id = h.event_id)"
         ).to_arrow_table()
         new_alerts = evidence_added = 0
-        new_by_place = []
+        new_by_place, new_persons = [], []
         if new.num_rows:
             _stage(cursor, "screen_new", new)
             if postgres:
@@ -392,32 +393,42 @@ def _upsert(con, *, actor, full: bool, rules: int, hit_persons) -> tuple[int, in
                 [at, at, at],
             )
             new_alerts = cursor.rowcount
-            cursor.execute("DROP TABLE screen_new")
             cursor.execute(
-                "SELECT v.recipient, p.street_id, count(*) FROM alerts_alert a "
+                "SELECT v.recipient, p.street_id, count(*) FROM (SELECT DISTINCT rule_id, person_id FROM screen_new) n "
+                "JOIN alerts_alert a ON a.rule_id = n.rule_id AND a.person_id = n.person_id AND a.fired_at = %s "
                 "JOIN alerts_ruleversion v ON v.id = a.rule_version_id JOIN registry_person p ON p.id = a.person_id "
-                "WHERE a.fired_at = %s GROUP BY v.recipient, p.street_id",
+                "GROUP BY v.recipient, p.street_id",
                 [at],
             )
             new_by_place = cursor.fetchall()
+            cursor.execute("DROP TABLE screen_new")
+            new_persons = sorted(set(new.column("person_id").to_pylist()))
         if evidence.num_rows:
             _stage(cursor, "screen_evidence", evidence)
             cursor.execute(
                 "INSERT INTO alerts_alertevidence (alert_id, event_id, added_at) "
-                "SELECT a.id, s.event_id, %s FROM screen_evidence s JOIN alerts_alert a ON a.rule_id = s.rule_id "
-                f"AND a.person_id = s.person_id AND a.state IN {open_states} WHERE true ON CONFLICT DO NOTHING",
+                "SELECT a.id, s.event_id, %s FROM screen_evidence s JOIN alerts_alert a ON a.id = s.alert_id "
+                f"AND a.state IN {open_states} WHERE true ON CONFLICT DO NOTHING",
                 [at],
             )
             evidence_added = cursor.rowcount
             # fired again: an open alert found earlier that this screening brought new evidence to
             cursor.execute(
-                f"UPDATE alerts_alert SET last_fired_at = %s WHERE state IN {open_states} AND fired_at <> %s "
-                "AND EXISTS (SELECT 1 FROM screen_evidence s WHERE s.rule_id = alerts_alert.rule_id "
-                "AND s.person_id = alerts_alert.person_id)",
-                [at, at],
+                f"UPDATE alerts_alert SET last_fired_at = %s WHERE state IN {open_states} "
+                "AND id IN (SELECT alert_id FROM screen_evidence)",
+                [at],
             )
+            cursor.execute(
+                "INSERT INTO alerts_alertevidence (alert_id, event_id, added_at) "
+                "SELECT a.id, s.event_id, %s FROM screen_evidence s JOIN alerts_alert a ON a.rule_id = s.rule_id "
+                f"AND a.person_id = s.person_id AND a.state IN {open_states} WHERE s.alert_id IS NULL "
+                "ON CONFLICT DO NOTHING",
+                [at],
+            )
+            evidence_added += cursor.rowcount
             cursor.execute("DROP TABLE screen_evidence")
-        refresh_risk(None if full else hit_persons)
+        # a risk score changes with the open alerts only: everyone's compared on a full run (repairs any drift)
+        refresh_risk(None if full else new_persons)
         record(
             actor,
             AuditAction.CREATE,

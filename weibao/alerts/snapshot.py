@@ -258,15 +258,19 @@ def _load(con, name: str, table: pa.Table) -> None:
     con.unregister(f"_{name}")
 
 
-def _events_in_parallel(snapshot_id: str, sql: str):
-    """The events table (the big one) over a second connection that imports the first one's snapshot."""
+def _in_parallel(snapshot_id: str, name: str, sql: str):
+    """One big table over another connection that imports the first one's snapshot."""
     import psycopg
 
     with psycopg.connect(**connection.get_connection_params()) as conn:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         conn.execute(psycopg.sql.SQL("SET TRANSACTION SNAPSHOT {}").format(psycopg.sql.Literal(snapshot_id)))
         with conn.cursor() as cursor:
-            return copy_arrays(cursor, sql, None, SCHEMAS["events"], ARRAYS["events"])
+            return copy_arrays(cursor, sql, None, SCHEMAS[name], ARRAYS[name])
+
+
+# read over connections of their own during a full snapshot, while the first one reads the rest
+PARALLEL = ("events", "guardianships")
 
 
 def take(
@@ -278,8 +282,9 @@ def take(
     loaded; without them, every row (minors only) — for any rule and any day.
 
     On PostgreSQL every table is read in one REPEATABLE READ transaction (unless the caller already holds a
-    transaction, whose view is then used); the full snapshot also exports it and streams the events table over
-    a second connection at the same time (``SET TRANSACTION SNAPSHOT``: both see exactly the same data).
+    transaction, whose view is then used); the full snapshot also exports it and streams the events and the
+    guardianships over connections of their own at the same time (``SET TRANSACTION SNAPSHOT``: all see
+    exactly the same data).
     """
     if (today is None) != (definitions is None):
         raise ValueError("a snapshot scoped to rules needs both the day and the definitions")
@@ -297,23 +302,22 @@ def take(
             types = cursor.fetchall()
             _load(con, "event_types", _from_rows(SCHEMAS["event_types"], types))
             queries = _queries(today, reads, types)
-            pending = None
+            pending, pool = {}, None
             if parallel:
                 cursor.execute("SELECT pg_export_snapshot()")
                 snapshot_id = cursor.fetchone()[0]
-                pool = ThreadPoolExecutor(max_workers=1)
-                pending = pool.submit(
-                    _events_in_parallel, snapshot_id, _select("events", queries["events"], None)[0]
-                )
+                pool = ThreadPoolExecutor(max_workers=len(PARALLEL))
+                for name in PARALLEL:
+                    sql = _select(name, queries[name], None)[0]
+                    pending[name] = pool.submit(_in_parallel, snapshot_id, name, sql)
             try:
-                for name in ("persons", "guardianships", "person_categories", "events"):
-                    if pending is not None and name == "events":
-                        continue
-                    sql, params = _select(name, queries[name], ids)
-                    _load(con, name, _read(cursor, name, sql, params))
-                if pending is not None:
-                    _load(con, "events", pending.result())
+                for name in ("persons", "person_categories", "guardianships", "events"):
+                    if name not in pending:
+                        sql, params = _select(name, queries[name], ids)
+                        _load(con, name, _read(cursor, name, sql, params))
+                for name, future in pending.items():
+                    _load(con, name, future.result())
             finally:
-                if pending is not None:
+                if pool is not None:
                     pool.shutdown()
     return con

@@ -365,3 +365,21 @@ def test_full_screening_repairs_risk_summaries_and_rewrites_only_what_changed():
     rows = {r.person_id: r for r in RiskSummary.objects.all()}
     assert {p: (r.score, r.open_alerts) for p, r in rows.items()} == {a.pk: (20, 1), b.pk: (20, 1)}
     assert rows[b.pk].updated == untouched
+
+
+@pytest.mark.django_db
+def test_rules_run_together_answer_as_each_alone():
+    """Screening runs every rule in one query (shared clauses worked out once): the same answer per rule."""
+    from weibao.alerts import snapshot
+
+    population(seed=5, persons=60, events=500, today=TODAY)
+    definitions = [*SCOPE_RULES, SCOPE_RULES[0], {"all": [SCOPE_RULES[-2], SCOPE_RULES[0]]}]
+    con = snapshot.take(today=TODAY, definitions=definitions)
+    try:
+        alone = [engine.evaluate(con, d, TODAY) for d in definitions]
+        assert engine.evaluate_many(con, definitions, TODAY) == alone
+        assert sum(map(len, alone)) > 50
+    finally:
+        con.close()
+    sql = conditions.compile_many(definitions)
+    assert sql.count("FROM guardianships") == 1  # the clause two rules share: one CTE
