@@ -258,7 +258,7 @@ def _load(con, name: str, table: pa.Table) -> None:
     con.unregister(f"_{name}")
 
 
-def _in_parallel(snapshot_id: str, name: str, sql: str):
+def _in_parallel(snapshot_id: str, name: str, sql: str, params):
     """One big table over another connection that imports the first one's snapshot."""
     import psycopg
 
@@ -266,7 +266,7 @@ def _in_parallel(snapshot_id: str, name: str, sql: str):
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         conn.execute(psycopg.sql.SQL("SET TRANSACTION SNAPSHOT {}").format(psycopg.sql.Literal(snapshot_id)))
         with conn.cursor() as cursor:
-            return copy_arrays(cursor, sql, None, SCHEMAS[name], ARRAYS[name])
+            return copy_arrays(cursor, sql, params or None, SCHEMAS[name], ARRAYS[name])
 
 
 # read over connections of their own during a full snapshot, while the first one reads the rest
@@ -282,7 +282,7 @@ def take(
     loaded; without them, every row (minors only) — for any rule and any day.
 
     On PostgreSQL every table is read in one REPEATABLE READ transaction (unless the caller already holds a
-    transaction, whose view is then used); the full snapshot also exports it and streams the events and the
+    transaction, whose view is then used); in its own transaction it also exports it and streams the events and the
     guardianships over connections of their own at the same time (``SET TRANSACTION SNAPSHOT``: all see
     exactly the same data).
     """
@@ -293,7 +293,7 @@ def take(
     ids = None if person_ids is None else [int(i) for i in person_ids]
     postgres = _is_postgres()
     own_transaction = postgres and not connection.in_atomic_block
-    parallel = own_transaction and ids is None
+    parallel = own_transaction
     with transaction.atomic():
         with connection.cursor() as cursor:
             if own_transaction:
@@ -308,8 +308,9 @@ def take(
                 snapshot_id = cursor.fetchone()[0]
                 pool = ThreadPoolExecutor(max_workers=len(PARALLEL))
                 for name in PARALLEL:
-                    sql = _select(name, queries[name], None)[0]
-                    pending[name] = pool.submit(_in_parallel, snapshot_id, name, sql)
+                    pending[name] = pool.submit(
+                        _in_parallel, snapshot_id, name, *_select(name, queries[name], ids)
+                    )
             try:
                 for name in ("persons", "person_categories", "guardianships", "events"):
                     if name not in pending:
