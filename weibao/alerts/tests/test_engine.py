@@ -293,6 +293,9 @@ def test_snapshot_scope_gives_the_same_answers_as_every_row():
     adult = Person.objects.create(name="成人", kind="adult", birth_date=datetime.date(1990, 1, 1))
     add_event(adult, "police_dv_callout", TODAY)
     add_event(adult, "police_dv_callout", TODAY)
+    undated = Person.objects.create(name="无出生日期", birth_date=None, street=area(A1))  # a NULL date
+    for days in (3, 4):
+        add_event(undated, "police_dv_callout", TODAY - datetime.timedelta(days=days))
 
     def answers(con):
         return [engine.evaluate(con, d, TODAY) for d in SCOPE_RULES]
@@ -304,6 +307,7 @@ def test_snapshot_scope_gives_the_same_answers_as_every_row():
     finally:
         everything.close()
     assert all(expected[:2]) and all(expected[4:]) and len(expected[4]) < len(people)
+    assert undated.pk in expected[0] and adult.pk not in expected[0]
     scoped = snapshot.take(today=TODAY, definitions=SCOPE_RULES)
     try:
         assert answers(scoped) == expected
