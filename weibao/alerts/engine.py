@@ -1,7 +1,8 @@
 """Screening: run the active rules' compiled SQL over a snapshot in DuckDB, then write alerts back.
 
 ``screen()`` without persons is the full re-screen; with ``person_ids`` it is incremental (only those
-persons' rows are loaded). Both run the very same SQL per rule version, so they give the same alerts.
+persons' rows are loaded). Both run the very same SQL (every active version in one query,
+``conditions.compile_many``) over a snapshot scoped to what those rules read, so they give the same alerts.
 """
 
 import datetime
@@ -106,7 +107,7 @@ def screen(person_ids=None, *, actor=None, today: datetime.date | None = None, t
         result.seconds["rules"] = time.perf_counter() - t
         t = time.perf_counter()
         result.new_alerts, result.evidence_added = upsert_alerts(
-            con, actor=actor, full=person_ids is None, rules=len(versions), person_ids=person_ids
+            con, actor=actor, full=person_ids is None, rules=len(versions)
         )
         result.seconds["alerts"] = time.perf_counter() - t
     finally:

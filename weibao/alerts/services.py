@@ -21,7 +21,13 @@ from django.utils import timezone
 from weibao.accounts.models import Area
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record, record_many
-from weibao.notifications.services import district_office, notify, workstation
+from weibao.notifications.services import (
+    district_office,
+    district_offices,
+    notify,
+    notify_organisations,
+    workstations,
+)
 
 from . import conditions
 from .choices import OPEN_STATES, TRANSITIONS, AlertState, Outcome, Recipient, RuleStatus
@@ -254,14 +260,6 @@ def import_yaml(text: str, *, actor, reason: str = "YAML import") -> list[Rule]:
 # --- screening results ---------------------------------------------------------------------------------
 
 
-def _recipient(recipient: str, street: Area | None):
-    if street is None:
-        return None
-    if recipient == Recipient.DISTRICT_OFFICE:
-        return district_office(street)
-    return workstation(street)
-
-
 def _stage(cursor, name: str, table) -> None:
     """An Arrow table of BIGINT columns into the temporary table ``name`` of the Django connection."""
     columns = ", ".join(f"{c} bigint" for c in table.column_names)
@@ -319,7 +317,7 @@ def _load_open(cursor, con, person_ids) -> None:
         con.unregister(f"_{name}")
 
 
-def upsert_alerts(hits, *, actor=None, full: bool, rules: int = 0, person_ids=None) -> tuple[int, int]:
+def upsert_alerts(hits, *, actor=None, full: bool, rules: int = 0) -> tuple[int, int]:
     """Set-based: open an alert for each newly flagged (rule, person), add new evidence to open ones (their
     ``last_fired_at`` moves to now), refresh the risk summaries, tell each recipient organisation once.
     Returns (new alerts, evidence added).
@@ -443,19 +441,23 @@ def _upsert(con, *, actor, full: bool, rules: int, hit_persons) -> tuple[int, in
 def _notify_new(new_by_place) -> None:
     """One message per recipient organisation and run: how many new alerts, where to look (no person data)."""
     areas = Area.objects.in_bulk({street for _r, street, _n in new_by_place if street})
+    offices = {
+        Recipient.WORKSTATION: workstations(areas.values()),
+        Recipient.DISTRICT_OFFICE: district_offices(areas.values()),
+    }
     per_org: dict = defaultdict(int)
     for recipient, street, count in new_by_place:
-        org = _recipient(recipient, areas.get(street))
+        org = offices[
+            Recipient.DISTRICT_OFFICE if recipient == Recipient.DISTRICT_OFFICE else Recipient.WORKSTATION
+        ].get(street)
         if org is not None:
             per_org[org] += count
-    for org, count in per_org.items():
-        notify(
-            subject=f"新预警 {count} 条，请及时签收处置",
-            body="预警详情请登录系统查看。",
-            url=reverse("alerts:alert_list") + "?state=new",
-            kind="alert",
-            organisations=[org],
-        )
+    notify_organisations(
+        {org: f"新预警 {count} 条，请及时签收处置" for org, count in per_org.items()},
+        body="预警详情请登录系统查看。",
+        url=reverse("alerts:alert_list") + "?state=new",
+        kind="alert",
+    )
 
 
 def refresh_risk(person_ids=None) -> None:
