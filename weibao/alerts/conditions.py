@@ -239,15 +239,22 @@ def _types(value) -> str:
 
 
 class _Compiler:
-    def __init__(self):
-        self.ctes: list[tuple[str, str]] = []
+    """Clauses → CTEs. The same clause twice (in one definition, or in several compiled together, sharing
+    ``ctes``) is one CTE, computed once."""
+
+    def __init__(self, ctes: list[tuple[str, str]] | None = None):
+        self.ctes = [] if ctes is None else ctes
+        self.names = {sql: name for name, sql in self.ctes}
+        self.count = 0
 
     def add(self, sql: str) -> str:
-        if len(self.ctes) >= MAX_NODES:
+        self.count += 1
+        if self.count > MAX_NODES:
             raise _refuse(f"more than {MAX_NODES} clauses")
-        name = f"c{len(self.ctes) + 1}"
-        self.ctes.append((name, sql))
-        return name
+        if sql not in self.names:
+            self.names[sql] = f"c{len(self.ctes) + 1}"
+            self.ctes.append((self.names[sql], sql))
+        return self.names[sql]
 
     def node(self, node) -> str:
         if not isinstance(node, dict) or len(node) != 1:
@@ -311,10 +318,12 @@ class _Compiler:
         )
 
     def no_other_guardian(self, b) -> str:
+        # at most one current guardian: not among the minors with two or more
         return (
-            "SELECT s.person_id, NULL::BIGINT AS event_id FROM screened s WHERE ("
-            "SELECT count(*) FROM guardianships g WHERE g.minor_id = s.person_id "
-            f"AND (g.since IS NULL OR g.since <= {TODAY}) AND (g.until IS NULL OR g.until >= {TODAY})) <= 1"
+            "SELECT s.person_id, NULL::BIGINT AS event_id FROM screened s WHERE NOT EXISTS ("
+            "SELECT 1 FROM (SELECT g.minor_id FROM guardianships g "
+            f"WHERE (g.since IS NULL OR g.since <= {TODAY}) AND (g.until IS NULL OR g.until >= {TODAY}) "
+            "GROUP BY g.minor_id HAVING count(*) > 1) m WHERE m.minor_id = s.person_id)"
         )
 
 
@@ -322,6 +331,29 @@ SCREENED = (
     "SELECT id AS person_id FROM persons WHERE kind = 'minor' "
     f"AND (birth_date IS NULL OR birth_date > CAST({TODAY} - INTERVAL 18 YEAR AS DATE))"
 )
+
+
+EVIDENCE = "coalesce(list_sort(list_distinct(list(r.event_id) FILTER (WHERE r.event_id IS NOT NULL))), []) AS event_ids"
+
+
+def compile_many(definitions) -> str:
+    """One query for several definitions: ``rule`` (the definition's index), ``person_id``, ``event_ids`` —
+    for each definition exactly the rows ``compile_sql`` gives (the same clauses), while what several share —
+    the persons screened, a clause that recurs — is worked out once for all."""
+    ctes, roots = [], []
+    for i, definition in enumerate(definitions):
+        root = _Compiler(ctes).node(definition)
+        roots.append(f"SELECT {i} AS rule, person_id, event_id FROM {root}")
+    ctes.insert(0, ("screened", SCREENED))
+    if not roots:
+        raise _refuse(definitions)
+    with_sql = ",\n".join(f"{name} AS ({sql})" for name, sql in ctes)
+    union = "\nUNION ALL ".join(roots)
+    return (
+        f"WITH {with_sql}\n"
+        f"SELECT r.rule, r.person_id, {EVIDENCE}\n"
+        f"FROM ({union}) r WHERE r.person_id IN (SELECT person_id FROM screened) GROUP BY r.rule, r.person_id"
+    )
 
 
 def compile_sql(definition) -> str:
@@ -332,7 +364,70 @@ def compile_sql(definition) -> str:
     with_sql = ",\n".join(f"{name} AS ({sql})" for name, sql in ctes)
     return (
         f"WITH {with_sql}\n"
-        "SELECT r.person_id, coalesce(list_sort(list_distinct(list(r.event_id) FILTER (WHERE r.event_id IS NOT NULL))), []) "
-        "AS event_ids\n"
+        f"SELECT r.person_id, {EVIDENCE}\n"
         f"FROM {root} r WHERE r.person_id IN (SELECT person_id FROM screened) GROUP BY r.person_id"
     )
+
+
+# --- what the compiled SQL can read (the snapshot loads no more) ----------------------------------------
+
+ALL_TYPES = "*"
+
+
+def _wider(a, b, *, first: bool):
+    """The wider of two look-back windows in days; ``None`` is "ever" (no lower bound)."""
+    if first:
+        return b
+    if a is None or b is None:
+        return None
+    return max(a, b)
+
+
+def reads(definitions) -> dict:
+    """Which snapshot rows the compiled SQL of ``definitions`` can read, besides the persons screened:
+
+    ``events``: event type code (or ``ALL_TYPES``) → the widest look-back window in days over the clauses that
+    read it (``None``: ever); every clause also stops at the screening day, so later events are never read.
+    ``categories``: the category codes any ``category`` clause names (only rows current on the day count).
+    ``guardianships``: whether a ``no_other_guardian`` clause exists (only current guardianships count).
+
+    Mirrors ``_Compiler``: a clause added there must say here what it reads (``test_snapshot_scope`` checks
+    every clause type against an unrestricted snapshot)."""
+    out = {"events": {}, "categories": set(), "guardianships": False}
+
+    def window(codes, days):
+        for code in [codes] if isinstance(codes, str) else codes:
+            if code != ALL_TYPES:
+                _code(code)
+            seen = code in out["events"]
+            out["events"][code] = _wider(out["events"].get(code), days, first=not seen)
+
+    def walk(node):
+        if not isinstance(node, dict) or len(node) != 1:
+            raise _refuse(node)
+        ((kind, body),) = node.items()
+        if kind in GROUPS:
+            if not isinstance(body, list) or not body:
+                raise _refuse(kind)
+            for child in body:
+                walk(child)
+            return
+        if kind not in LEAVES or not isinstance(body, dict):
+            raise _refuse(kind)
+        if kind == "event_count":
+            window(body["event_type"], _int(body["within_days"]))
+        elif kind == "events_across_departments":
+            window(body.get("event_types") or ALL_TYPES, _int(body["within_days"]))
+        elif kind == "no_event":
+            days = body.get("within_days")
+            window(body["event_type"], None if days is None else _int(days))
+        elif kind == "category":
+            codes = body["code"]
+            for code in [codes] if isinstance(codes, str) else codes:
+                out["categories"].add(_code(code)[1:-1])
+        elif kind == "no_other_guardian":
+            out["guardianships"] = True
+
+    for definition in definitions:
+        walk(definition)
+    return out

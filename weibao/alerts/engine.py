@@ -1,7 +1,8 @@
 """Screening: run the active rules' compiled SQL over a snapshot in DuckDB, then write alerts back.
 
 ``screen()`` without persons is the full re-screen; with ``person_ids`` it is incremental (only those
-persons' rows are loaded). Both run the very same SQL per rule version, so they give the same alerts.
+persons' rows are loaded). Both run the very same SQL (every active version in one query,
+``conditions.compile_many``) over a snapshot scoped to what those rules read, so they give the same alerts.
 """
 
 import datetime
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from . import snapshot
 from .choices import RuleStatus
-from .conditions import compile_sql
+from .conditions import compile_many, compile_sql
 from .models import Rule, RuleVersion
 
 
@@ -47,24 +48,38 @@ def evaluate(con, definition, today: datetime.date) -> dict[int, list[int]]:
     return {int(person): [int(e) for e in events] for person, events in rows}
 
 
+def evaluate_many(con, definitions, today: datetime.date) -> list[dict[int, list[int]]]:
+    """Several definitions in one query (``compile_many``, as screening runs them): one dict per definition,
+    each what ``evaluate`` gives for it."""
+    set_today(con, today)
+    out = [{} for _ in definitions]
+    for rule, person, events in con.execute(compile_many(definitions)).fetchall():
+        out[rule][int(person)] = [int(e) for e in events]
+    return out
+
+
 def active_versions() -> list[RuleVersion]:
     rules = Rule.objects.filter(status=RuleStatus.ACTIVE, current__isnull=False)
     return list(RuleVersion.objects.filter(pk__in=rules.values("current_id")).select_related("level", "rule"))
 
 
 def collect_hits(con, versions, today: datetime.date) -> int:
-    """Run every version's SQL into one DuckDB table ``hits(rule_id, version_id, person_id, event_id)``:
-    one row per evidence event, or one row with a NULL event for a person flagged without events."""
+    """Run every version's SQL, all in one query (``compile_many``: what they share is worked out once), into
+    one DuckDB table ``hits(rule_id, version_id, person_id, event_id)``: one row per evidence event, or one row
+    with a NULL event for a person flagged without events."""
     set_today(con, today)
     con.execute(
         "CREATE OR REPLACE TABLE hits (rule_id BIGINT, version_id BIGINT, person_id BIGINT, event_id BIGINT)"
     )
-    for v in versions:
-        con.execute(
-            f"INSERT INTO hits SELECT {int(v.rule_id)}, {int(v.pk)}, person_id, "  # noqa: S608 - ints
-            "unnest(CASE WHEN len(event_ids) = 0 THEN [NULL::BIGINT] ELSE event_ids END) "
-            f"FROM ({compile_sql(v.definition)})"
-        )
+    if not versions:
+        return 0
+    keys = ", ".join(f"({i}, {int(v.rule_id)}, {int(v.pk)})" for i, v in enumerate(versions))
+    con.execute(
+        "INSERT INTO hits SELECT k.rule_id, k.version_id, r.person_id, "  # noqa: S608 - ints and compiled SQL
+        "unnest(CASE WHEN len(r.event_ids) = 0 THEN [NULL::BIGINT] ELSE r.event_ids END) "
+        f"FROM ({compile_many([v.definition for v in versions])}) r "
+        f"JOIN (VALUES {keys}) k(rule, rule_id, version_id) ON k.rule = r.rule"
+    )
     return con.execute("SELECT count(DISTINCT (rule_id, person_id)) FROM hits").fetchall()[0][0]
 
 
@@ -81,17 +96,20 @@ def screen(person_ids=None, *, actor=None, today: datetime.date | None = None, t
         if not person_ids or not versions:
             return result
     t = time.perf_counter()
-    con = snapshot.take(person_ids, threads=threads)
-    result.persons = con.execute("SELECT count(*) FROM persons").fetchall()[0][0]
-    result.seconds["snapshot"] = time.perf_counter() - t
-    t = time.perf_counter()
-    result.flagged = collect_hits(con, versions, today)
-    result.seconds["rules"] = time.perf_counter() - t
-    t = time.perf_counter()
-    hits = con.sql("SELECT * FROM hits").to_arrow_table()
-    con.close()
-    result.new_alerts, result.evidence_added = upsert_alerts(
-        hits, actor=actor, full=person_ids is None, rules=len(versions)
+    con = snapshot.take(
+        person_ids, threads=threads, today=today, definitions=[v.definition for v in versions]
     )
-    result.seconds["alerts"] = time.perf_counter() - t
+    try:
+        result.persons = con.execute("SELECT count(*) FROM persons").fetchall()[0][0]
+        result.seconds["snapshot"] = time.perf_counter() - t
+        t = time.perf_counter()
+        result.flagged = collect_hits(con, versions, today)
+        result.seconds["rules"] = time.perf_counter() - t
+        t = time.perf_counter()
+        result.new_alerts, result.evidence_added = upsert_alerts(
+            con, actor=actor, full=person_ids is None, rules=len(versions)
+        )
+        result.seconds["alerts"] = time.perf_counter() - t
+    finally:
+        con.close()
     return result

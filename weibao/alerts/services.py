@@ -9,6 +9,7 @@ import json
 import logging
 from collections import defaultdict
 
+import duckdb
 import pyarrow.csv as pacsv
 import yaml
 from django.core.exceptions import ValidationError
@@ -20,7 +21,13 @@ from django.utils import timezone
 from weibao.accounts.models import Area
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record, record_many
-from weibao.notifications.services import district_office, notify, workstation
+from weibao.notifications.services import (
+    district_office,
+    district_offices,
+    notify,
+    notify_organisations,
+    workstations,
+)
 
 from . import conditions
 from .choices import OPEN_STATES, TRANSITIONS, AlertState, Outcome, Recipient, RuleStatus
@@ -151,9 +158,10 @@ def dry_run(definition, *, today: datetime.date | None = None) -> list[int]:
     from . import engine, snapshot
 
     conditions.validate(definition)
-    con = snapshot.take()
+    today = today or timezone.localdate()
+    con = snapshot.take(today=today, definitions=[definition])
     try:
-        return sorted(engine.evaluate(con, definition, today or timezone.localdate()))
+        return sorted(engine.evaluate(con, definition, today))
     finally:
         con.close()
 
@@ -252,95 +260,173 @@ def import_yaml(text: str, *, actor, reason: str = "YAML import") -> list[Rule]:
 # --- screening results ---------------------------------------------------------------------------------
 
 
-def _recipient(recipient: str, street: Area | None):
-    if street is None:
-        return None
-    if recipient == Recipient.DISTRICT_OFFICE:
-        return district_office(street)
-    return workstation(street)
-
-
-def _stage_hits(cursor, hits) -> None:
-    """The hits (an Arrow table) into the temporary table ``screen_hits`` of the Django connection."""
-    cursor.execute(
-        "CREATE TEMP TABLE screen_hits (rule_id bigint, version_id bigint, person_id bigint, event_id bigint)"
-    )
+def _stage(cursor, name: str, table) -> None:
+    """An Arrow table of BIGINT columns into the temporary table ``name`` of the Django connection."""
+    columns = ", ".join(f"{c} bigint" for c in table.column_names)
+    cursor.execute(f"CREATE TEMP TABLE {name} ({columns})")
+    if not table.num_rows:
+        return
     if connection.vendor == "postgresql":
         buffer = io.BytesIO()
-        pacsv.write_csv(hits, buffer, pacsv.WriteOptions(include_header=False))
-        with cursor.cursor.copy("COPY screen_hits FROM STDIN (FORMAT csv)") as copy:
+        pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
+        with cursor.cursor.copy(f"COPY {name} FROM STDIN (FORMAT csv)") as copy:
             copy.write(buffer.getvalue())
-        cursor.execute("ANALYZE screen_hits")
+        cursor.execute(f"ANALYZE {name}")
     else:
-        rows = zip(*(hits.column(i).to_pylist() for i in range(4)), strict=True)
-        cursor.executemany("INSERT INTO screen_hits VALUES (%s, %s, %s, %s)", list(rows))
+        rows = zip(*(table.column(i).to_pylist() for i in range(table.num_columns)), strict=True)
+        marks = ", ".join(["%s"] * table.num_columns)
+        cursor.executemany(f"INSERT INTO {name} VALUES ({marks})", list(rows))
+
+
+# What screening compares its hits with: the open alerts and their evidence (DuckDB column types).
+OPEN_ALERTS = {"id": "BIGINT", "rule_id": "BIGINT", "person_id": "BIGINT"}
+OPEN_EVIDENCE = {"alert_id": "BIGINT", "event_id": "BIGINT"}
+
+
+def _load_open(cursor, con, person_ids) -> None:
+    """The open alerts (of ``person_ids``, or all) and their evidence into the DuckDB connection ``con``."""
+    from . import snapshot
+
+    where, params = "", []
+    if person_ids is not None:
+        if connection.vendor == "postgresql":
+            where, params = " AND a.person_id = ANY(%s::bigint[])", [list(person_ids)]
+        else:
+            where, params = (
+                " AND a.person_id IN (SELECT value FROM json_each(%s))",
+                [json.dumps(list(person_ids))],
+            )
+    alerts = snapshot.fetch(
+        cursor,
+        f"SELECT a.id, a.rule_id, a.person_id FROM alerts_alert a WHERE a.state IN {OPEN_SQL}{where}",
+        params,
+        OPEN_ALERTS,
+        chunk_by="id",
+    )
+    evidence = snapshot.fetch(
+        cursor,
+        "SELECT e.alert_id, e.event_id FROM alerts_alertevidence e JOIN alerts_alert a ON a.id = e.alert_id "
+        f"WHERE a.state IN {OPEN_SQL}{where}",
+        params,
+        OPEN_EVIDENCE,
+        chunk_by="alert_id",
+    )
+    for name, table in (("open_alerts", alerts), ("open_evidence", evidence)):
+        con.register(f"_{name}", table)
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _{name}")  # noqa: S608 - fixed names
+        con.unregister(f"_{name}")
 
 
 def upsert_alerts(hits, *, actor=None, full: bool, rules: int = 0) -> tuple[int, int]:
-    """Set-based: open an alert for each newly flagged (rule, person), add new evidence to open ones,
-    refresh the risk summaries, tell each recipient organisation once. Returns (new alerts, evidence added).
+    """Set-based: open an alert for each newly flagged (rule, person), add new evidence to open ones (their
+    ``last_fired_at`` moves to now), refresh the risk summaries, tell each recipient organisation once.
+    Returns (new alerts, evidence added).
 
-    ``hits`` is an Arrow table (rule_id, version_id, person_id, event_id) from ``engine.collect_hits``.
+    ``hits`` is the DuckDB connection of the screening, holding the table ``hits(rule_id, version_id,
+    person_id, event_id)`` from ``engine.collect_hits``, or such an Arrow table. What is new is decided there:
+    the open alerts (of the persons hit, or all on a full run) and their evidence are read into DuckDB under a
+    lock on the alerts table, and only the new alerts and the new evidence go back to the database.
     """
-    if hits.num_rows == 0:
-        return 0, 0
+    from . import snapshot
+
+    own = not isinstance(hits, duckdb.DuckDBPyConnection)
+    con = snapshot.connect(1) if own else hits
+    try:
+        if own:
+            con.register("_hits", hits)
+            con.execute("CREATE OR REPLACE TABLE hits AS SELECT * FROM _hits")
+            con.unregister("_hits")
+        if not con.execute("SELECT count(*) FROM hits").fetchall()[0][0]:
+            return 0, 0
+        hit_persons = None
+        if not full:
+            hit_persons = [
+                r[0] for r in con.execute("SELECT DISTINCT person_id FROM hits ORDER BY 1").fetchall()
+            ]
+        return _upsert(con, actor=actor, full=full, rules=rules, hit_persons=hit_persons)
+    finally:
+        if own:
+            con.close()
+
+
+def _upsert(con, *, actor, full: bool, rules: int, hit_persons) -> tuple[int, int]:
     now = timezone.now()
     at = connection.ops.adapt_datetimefield_value(now)
     postgres = connection.vendor == "postgresql"
     new_uuid = "gen_random_uuid()" if postgres else "lower(hex(randomblob(16)))"
     open_states = OPEN_SQL
     with transaction.atomic(), connection.cursor() as cursor:
-        _stage_hits(cursor, hits)
-        # What is new is decided before inserting: an anti-join against the table being filled would make
-        # PostgreSQL rescan the growing table for every row.
-        cursor.execute(
-            "CREATE TEMP TABLE screen_new AS SELECT DISTINCT h.rule_id, h.version_id, h.person_id, "
-            "v.deadline_hours FROM screen_hits h JOIN alerts_ruleversion v ON v.id = h.version_id "
-            "WHERE NOT EXISTS (SELECT 1 FROM alerts_alert a WHERE a.rule_id = h.rule_id "
-            f"AND a.person_id = h.person_id AND a.state IN {open_states})"
-        )
         if postgres:
-            deadline = "%s::timestamptz + deadline_hours * interval '1 hour'"
-        else:  # Django keeps SQLite datetimes as UTC text
-            deadline = "strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s, '+' || deadline_hours || ' hours')"
-        cursor.execute(
-            "INSERT INTO alerts_alert (uuid, rule_id, rule_version_id, person_id, state, outcome, visit_result, "
-            "fired_at, last_fired_at, deadline, escalated_at, closed_at) "
-            f"SELECT {new_uuid}, rule_id, version_id, person_id, 'new', '', '', %s, %s, {deadline}, NULL, NULL "
-            # a concurrent screening (a batch racing the full one) may have opened the same (rule, person)
-            # since screen_new was built: the partial unique constraint then skips the row instead of
-            # aborting the transaction. ``WHERE true``: SQLite would otherwise parse ON as a join constraint.
-            "FROM screen_new WHERE true ON CONFLICT DO NOTHING",
-            [at, at, at],
-        )
-        new_alerts = cursor.rowcount
-        cursor.execute(
-            f"UPDATE alerts_alert SET last_fired_at = %s WHERE state IN {open_states} AND fired_at <> %s "
-            "AND EXISTS (SELECT 1 FROM screen_hits h WHERE h.rule_id = alerts_alert.rule_id "
-            "AND h.person_id = alerts_alert.person_id)",
-            [at, at],
-        )
-        cursor.execute(
-            "INSERT INTO alerts_alertevidence (alert_id, event_id, added_at) "
-            "SELECT a.id, h.event_id, %s FROM screen_hits h JOIN alerts_alert a ON a.rule_id = h.rule_id "
-            f"AND a.person_id = h.person_id AND a.state IN {open_states} WHERE h.event_id IS NOT NULL "
-            "ON CONFLICT DO NOTHING",
-            [at],
-        )
-        evidence_added = cursor.rowcount
-        cursor.execute(
-            "SELECT v.recipient, p.street_id, count(*) FROM alerts_alert a "
-            "JOIN alerts_ruleversion v ON v.id = a.rule_version_id JOIN registry_person p ON p.id = a.person_id "
-            "WHERE a.fired_at = %s GROUP BY v.recipient, p.street_id",
-            [at],
-        )
-        new_by_place = cursor.fetchall()
-        if full:
-            refresh_risk()
-        else:
-            refresh_risk(staged=True)
-        cursor.execute("DROP TABLE screen_hits")
-        cursor.execute("DROP TABLE screen_new")
+            # Open alerts must not close (nor open elsewhere) between reading them and writing what is new:
+            # EXCLUSIVE still lets everyone read, and is taken before any row lock (no deadlock).
+            cursor.execute("LOCK TABLE alerts_alert IN EXCLUSIVE MODE")
+        _load_open(cursor, con, hit_persons)
+        new = con.sql(
+            "SELECT DISTINCT h.rule_id, h.version_id, h.person_id FROM hits h WHERE NOT EXISTS ("
+            "SELECT 1 FROM open_alerts o WHERE o.rule_id = h.rule_id AND o.person_id = h.person_id)"
+        ).to_arrow_table()
+        # new evidence: ``alert_id`` the open alert it adds to, NULL for an alert opened just now
+        evidence = con.sql(
+            "SELECT DISTINCT o.id AS alert_id, h.rule_id, h.person_id, h.event_id FROM hits h LEFT JOIN open_alerts o "
+            "ON o.rule_id = h.rule_id AND o.person_id = h.person_id WHERE h.event_id IS NOT NULL AND NOT EXISTS ("
+            "SELECT 1 FROM open_evidence e WHERE e.alert_id = o.id AND e.event_id = h.event_id)"
+        ).to_arrow_table()
+        new_alerts = evidence_added = 0
+        new_by_place, new_persons = [], []
+        if new.num_rows:
+            _stage(cursor, "screen_new", new)
+            if postgres:
+                deadline = "%s::timestamptz + v.deadline_hours * interval '1 hour'"
+            else:  # Django keeps SQLite datetimes as UTC text
+                deadline = "strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s, '+' || v.deadline_hours || ' hours')"
+            cursor.execute(
+                "INSERT INTO alerts_alert (uuid, rule_id, rule_version_id, person_id, state, outcome, "
+                "visit_result, fired_at, last_fired_at, deadline, escalated_at, closed_at) "
+                f"SELECT {new_uuid}, n.rule_id, n.version_id, n.person_id, 'new', '', '', %s, %s, {deadline}, "
+                "NULL, NULL FROM screen_new n JOIN alerts_ruleversion v ON v.id = n.version_id "
+                # the same (rule, person) twice (two versions of a rule) opens one alert: the partial unique
+                # constraint skips the second row instead of aborting the transaction. ``WHERE true``: SQLite
+                # would otherwise parse ON as a join constraint.
+                "WHERE true ON CONFLICT DO NOTHING",
+                [at, at, at],
+            )
+            new_alerts = cursor.rowcount
+            cursor.execute(
+                "SELECT v.recipient, p.street_id, count(*) FROM (SELECT DISTINCT rule_id, person_id FROM screen_new) n "
+                "JOIN alerts_alert a ON a.rule_id = n.rule_id AND a.person_id = n.person_id AND a.fired_at = %s "
+                "JOIN alerts_ruleversion v ON v.id = a.rule_version_id JOIN registry_person p ON p.id = a.person_id "
+                "GROUP BY v.recipient, p.street_id",
+                [at],
+            )
+            new_by_place = cursor.fetchall()
+            cursor.execute("DROP TABLE screen_new")
+            new_persons = sorted(set(new.column("person_id").to_pylist()))
+        if evidence.num_rows:
+            _stage(cursor, "screen_evidence", evidence)
+            cursor.execute(
+                "INSERT INTO alerts_alertevidence (alert_id, event_id, added_at) "
+                "SELECT a.id, s.event_id, %s FROM screen_evidence s JOIN alerts_alert a ON a.id = s.alert_id "
+                f"AND a.state IN {open_states} WHERE true ON CONFLICT DO NOTHING",
+                [at],
+            )
+            evidence_added = cursor.rowcount
+            # fired again: an open alert found earlier that this screening brought new evidence to
+            cursor.execute(
+                f"UPDATE alerts_alert SET last_fired_at = %s WHERE state IN {open_states} "
+                "AND id IN (SELECT alert_id FROM screen_evidence)",
+                [at],
+            )
+            cursor.execute(
+                "INSERT INTO alerts_alertevidence (alert_id, event_id, added_at) "
+                "SELECT a.id, s.event_id, %s FROM screen_evidence s JOIN alerts_alert a ON a.rule_id = s.rule_id "
+                f"AND a.person_id = s.person_id AND a.state IN {open_states} WHERE s.alert_id IS NULL "
+                "ON CONFLICT DO NOTHING",
+                [at],
+            )
+            evidence_added += cursor.rowcount
+            cursor.execute("DROP TABLE screen_evidence")
+        # a risk score changes with the open alerts only: everyone's compared on a full run (repairs any drift)
+        refresh_risk(None if full else new_persons)
         record(
             actor,
             AuditAction.CREATE,
@@ -355,28 +441,30 @@ def upsert_alerts(hits, *, actor=None, full: bool, rules: int = 0) -> tuple[int,
 def _notify_new(new_by_place) -> None:
     """One message per recipient organisation and run: how many new alerts, where to look (no person data)."""
     areas = Area.objects.in_bulk({street for _r, street, _n in new_by_place if street})
+    offices = {
+        Recipient.WORKSTATION: workstations(areas.values()),
+        Recipient.DISTRICT_OFFICE: district_offices(areas.values()),
+    }
     per_org: dict = defaultdict(int)
     for recipient, street, count in new_by_place:
-        org = _recipient(recipient, areas.get(street))
+        org = offices[
+            Recipient.DISTRICT_OFFICE if recipient == Recipient.DISTRICT_OFFICE else Recipient.WORKSTATION
+        ].get(street)
         if org is not None:
             per_org[org] += count
-    for org, count in per_org.items():
-        notify(
-            subject=f"新预警 {count} 条，请及时签收处置",
-            body="预警详情请登录系统查看。",
-            url=reverse("alerts:alert_list") + "?state=new",
-            kind="alert",
-            organisations=[org],
-        )
+    notify_organisations(
+        {org: f"新预警 {count} 条，请及时签收处置" for org, count in per_org.items()},
+        body="预警详情请登录系统查看。",
+        url=reverse("alerts:alert_list") + "?state=new",
+        kind="alert",
+    )
 
 
-def refresh_risk(person_ids=None, *, staged: bool = False) -> None:
-    """Recompute risk summaries from open alerts, set-based: everyone, the given persons, or (``staged``)
-    the persons in the screening's temporary ``screen_hits`` table."""
+def refresh_risk(person_ids=None) -> None:
+    """Recompute risk summaries from open alerts, set-based, for everyone or the given persons: only the rows
+    that change are written (a full re-screen compares every person's, and writes almost none)."""
     where, params = "", []
-    if staged:
-        where = " AND person_id IN (SELECT person_id FROM screen_hits)"
-    elif person_ids is not None:
+    if person_ids is not None:
         if not person_ids:
             return
         if connection.vendor == "postgresql":
@@ -386,15 +474,34 @@ def refresh_risk(person_ids=None, *, staged: bool = False) -> None:
                 " AND person_id IN (SELECT value FROM json_each(%s))",
                 [json.dumps(list(person_ids))],
             )
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM alerts_risksummary WHERE 1 = 1{where}", params)
+    at = connection.ops.adapt_datetimefield_value(timezone.now())
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE screen_risk AS SELECT person_id, sum(l.weight) AS score, count(*) AS open_alerts "
+            "FROM alerts_alert a JOIN alerts_ruleversion v ON v.id = a.rule_version_id "
+            f"JOIN alerts_alertlevel l ON l.id = v.level_id WHERE a.state IN {OPEN_SQL}{where} GROUP BY person_id",
+            params,
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE screen_risk")
+        cursor.execute(
+            f"DELETE FROM alerts_risksummary WHERE 1 = 1{where} AND NOT EXISTS (SELECT 1 FROM screen_risk s "
+            "WHERE s.person_id = alerts_risksummary.person_id)",
+            params,
+        )
+        cursor.execute(
+            "UPDATE alerts_risksummary SET score = s.score, open_alerts = s.open_alerts, updated = %s "
+            "FROM screen_risk s WHERE s.person_id = alerts_risksummary.person_id "
+            "AND (alerts_risksummary.score <> s.score OR alerts_risksummary.open_alerts <> s.open_alerts)",
+            [at],
+        )
         cursor.execute(
             "INSERT INTO alerts_risksummary (person_id, score, open_alerts, updated) "
-            "SELECT person_id, sum(l.weight), count(*), %s FROM alerts_alert a "
-            "JOIN alerts_ruleversion v ON v.id = a.rule_version_id JOIN alerts_alertlevel l ON l.id = v.level_id "
-            f"WHERE a.state IN {OPEN_SQL}{where} GROUP BY person_id",
-            [connection.ops.adapt_datetimefield_value(timezone.now()), *params],
+            "SELECT s.person_id, s.score, s.open_alerts, %s FROM screen_risk s WHERE NOT EXISTS ("
+            "SELECT 1 FROM alerts_risksummary r WHERE r.person_id = s.person_id)",
+            [at],
         )
+        cursor.execute("DROP TABLE screen_risk")
 
 
 # --- alert transitions -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from weibao.alerts import conditions, engine
 from weibao.alerts.choices import AlertState, RuleStatus
 from weibao.alerts.models import Alert, AlertEvidence, AlertLevel, RiskSummary, Rule
 from weibao.alerts.services import save_rule, set_status
-from weibao.alerts.testing import add_event, population
+from weibao.alerts.testing import CODES, add_event, population
 from weibao.lib.testing import A1, area
 from weibao.registry.models import Guardianship, Person
 
@@ -256,3 +256,134 @@ def test_rule_versions_are_immutable_and_alerts_keep_theirs():
                                      "deadline_hours": 12},
     )  # fmt: skip
     assert rule.current.number == 2 and Alert.objects.get().rule_version == first
+
+
+SCOPE_RULES = [
+    DV,
+    {"event_count": {"event_type": ["edu_absence", "health_self_harm"], "within_days": 120, "min": 2}},
+    {"events_across_departments": {"within_days": 180, "min_departments": 2}},
+    {"events_across_departments": {"event_types": ["edu_absence", "police_dv_callout"], "within_days": 900,
+                                   "min_departments": 2}},
+    {"no_event": {"event_type": "edu_enrolment"}},
+    {"no_event": {"event_type": ["edu_enrolment", "edu_absence"], "within_days": 60}},
+    {"category": {"code": "left_behind"}},
+    {"category": {"code": "left_behind", "active": False}},
+    {"all": [{"age": {"min": 6, "max": 15}}, {"no_other_guardian": {}}]},
+    {"any": [{"age": {"max": 3}}, {"event_count": {"event_type": "civil_guardian_deceased", "within_days": 3650}}]},
+]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_snapshot_scope_gives_the_same_answers_as_every_row():
+    """The snapshot loads only what the rules can read on the day; every clause type answers as over every row
+    (events after the day and before any window, adults, ended and future guardianships and categories)."""
+    from weibao.alerts import snapshot
+    from weibao.registry.models import Category, PersonCategory
+
+    people = population(seed=11, persons=80, events=700, today=TODAY)
+    left_behind = Category.objects.get(code="left_behind")
+    for i, p in enumerate(people[:30]):
+        add_event(p, CODES[i % len(CODES)], TODAY + datetime.timedelta(days=1 + i))  # after the day
+        add_event(p, CODES[i % len(CODES)], TODAY - datetime.timedelta(days=1000 + i))  # long ago
+        guardian = Person.objects.create(name="监护人", kind="adult")
+        since, until = [(None, TODAY - datetime.timedelta(days=1)), (TODAY + datetime.timedelta(days=2), None),
+                        (None, TODAY)][i % 3]  # fmt: skip
+        Guardianship.objects.create(minor=p, guardian=guardian, relation="mother", since=since, until=until)
+        PersonCategory.objects.create(person=p, category=left_behind, since=since, until=until)
+    adult = Person.objects.create(name="成人", kind="adult", birth_date=datetime.date(1990, 1, 1))
+    add_event(adult, "police_dv_callout", TODAY)
+    add_event(adult, "police_dv_callout", TODAY)
+    undated = Person.objects.create(name="无出生日期", birth_date=None, street=area(A1))  # a NULL date
+    for days in (3, 4):
+        add_event(undated, "police_dv_callout", TODAY - datetime.timedelta(days=days))
+
+    def answers(con):
+        return [engine.evaluate(con, d, TODAY) for d in SCOPE_RULES]
+
+    everything = snapshot.take()
+    try:
+        expected = answers(everything)
+        all_events = everything.execute("SELECT count(*) FROM events").fetchall()[0][0]
+    finally:
+        everything.close()
+    assert all(expected[:2]) and all(expected[4:]) and len(expected[4]) < len(people)
+    assert undated.pk in expected[0] and adult.pk not in expected[0]
+    scoped = snapshot.take(today=TODAY, definitions=SCOPE_RULES)
+    try:
+        assert answers(scoped) == expected
+        assert scoped.execute("SELECT count(*) FROM events").fetchall()[0][0] < all_events
+        assert not scoped.execute("SELECT * FROM events WHERE occurred_on > DATE '2026-06-01'").fetchall()
+    finally:
+        scoped.close()
+    for definition, hits in zip(SCOPE_RULES, expected, strict=True):  # each rule alone: only what it reads
+        con = snapshot.take(today=TODAY, definitions=[definition])
+        try:
+            assert engine.evaluate(con, definition, TODAY) == hits, definition
+        finally:
+            con.close()
+    con = snapshot.take(today=TODAY, definitions=[DV])
+    try:
+        types = con.execute(
+            "SELECT DISTINCT t.code FROM events e JOIN event_types t ON t.id = e.type_id"
+        ).fetchall()
+        assert types == [("police_dv_callout",)]
+        assert con.execute("SELECT count(*) FROM guardianships").fetchall() == [(0,)]
+        assert con.execute("SELECT count(*) FROM person_categories").fetchall() == [(0,)]
+        assert con.execute("SELECT DISTINCT kind FROM persons").fetchall() == [("minor",)]
+    finally:
+        con.close()
+
+
+@pytest.mark.django_db
+def test_last_fired_at_moves_only_when_the_rule_fires_on_something_new():
+    a = child()
+    make_rule()
+    add_event(a, "police_dv_callout", TODAY - datetime.timedelta(days=3))
+    add_event(a, "police_dv_callout", TODAY - datetime.timedelta(days=2))
+    engine.screen(today=TODAY)
+    first = Alert.objects.get()
+    assert first.last_fired_at == first.fired_at
+    nothing_new = engine.screen(today=TODAY)
+    assert (nothing_new.new_alerts, nothing_new.evidence_added) == (0, 0)
+    assert Alert.objects.get().last_fired_at == first.fired_at
+    add_event(a, "police_dv_callout", TODAY - datetime.timedelta(days=1))
+    again = engine.screen([a.pk], today=TODAY)
+    assert (again.new_alerts, again.evidence_added) == (0, 1)
+    alert = Alert.objects.get()
+    assert alert.last_fired_at > alert.fired_at == first.fired_at
+
+
+@pytest.mark.django_db
+def test_full_screening_repairs_risk_summaries_and_rewrites_only_what_changed():
+    a, b, c = child(), child(), child()
+    make_rule()
+    for p in (a, b):
+        add_event(p, "police_dv_callout", TODAY - datetime.timedelta(days=3))
+        add_event(p, "police_dv_callout", TODAY - datetime.timedelta(days=2))
+    engine.screen(today=TODAY)
+    assert dict(RiskSummary.objects.values_list("person_id", "score")) == {a.pk: 20, b.pk: 20}
+    untouched = RiskSummary.objects.get(person=b).updated
+    RiskSummary.objects.filter(person=a).update(score=1)  # drifted
+    RiskSummary.objects.create(person=c, score=5, open_alerts=1)  # no open alert
+    engine.screen(today=TODAY)
+    rows = {r.person_id: r for r in RiskSummary.objects.all()}
+    assert {p: (r.score, r.open_alerts) for p, r in rows.items()} == {a.pk: (20, 1), b.pk: (20, 1)}
+    assert rows[b.pk].updated == untouched
+
+
+@pytest.mark.django_db
+def test_rules_run_together_answer_as_each_alone():
+    """Screening runs every rule in one query (shared clauses worked out once): the same answer per rule."""
+    from weibao.alerts import snapshot
+
+    population(seed=5, persons=60, events=500, today=TODAY)
+    definitions = [*SCOPE_RULES, SCOPE_RULES[0], {"all": [SCOPE_RULES[-2], SCOPE_RULES[0]]}]
+    con = snapshot.take(today=TODAY, definitions=definitions)
+    try:
+        alone = [engine.evaluate(con, d, TODAY) for d in definitions]
+        assert engine.evaluate_many(con, definitions, TODAY) == alone
+        assert sum(map(len, alone)) > 50
+    finally:
+        con.close()
+    sql = conditions.compile_many(definitions)
+    assert sql.count("FROM guardianships") == 1  # the clause two rules share: one CTE

@@ -137,3 +137,25 @@ def test_mark_read_ignores_ids_that_are_not_numbers(world, client):
     t.verify_second_factor(client, world.users["police_a"])
     response = client.post(reverse("notifications:mark_read"), {"id": ["²", "9" * 40, "abc"]})
     assert response.status_code == 302 and Notification.objects.unread().count() == 1
+
+
+@pytest.mark.django_db
+def test_notify_organisations_reaches_whom_notify_reaches(world):
+    """Many organisations at once, each its own subject: the same recipients as one ``notify`` each."""
+    from weibao.notifications.models import Notification
+    from weibao.notifications.services import district_offices, notify, notify_organisations, workstations
+
+    streets = [world.persons[key].street for key in ("a1", "b1") if world.persons[key].street_id]
+    found = workstations(streets)
+    offices = district_offices(streets)
+    assert found and offices
+    for street in streets:
+        assert found.get(street.pk) == services.workstation(street)
+        assert offices.get(street.pk) == services.district_office(street)
+    orgs = list({*found.values(), *offices.values()})
+    for org in orgs:
+        notify(subject=f"one {org.pk}", kind="t1", organisations=[org])
+    notify_organisations({org: f"one {org.pk}" for org in orgs}, kind="t2")
+    one = sorted(Notification.objects.filter(kind="t1").values_list("recipient_id", "subject"))
+    many = sorted(Notification.objects.filter(kind="t2").values_list("recipient_id", "subject"))
+    assert one == many and one
