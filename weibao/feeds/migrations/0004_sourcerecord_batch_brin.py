@@ -1,12 +1,12 @@
-"""Incremental screening starts from "which persons did this batch bring events about" (``tasks.screen_batch``:
-events joined to their source records of the batch). ``feeds_sourcerecord.batch_id`` has no index (ingest
+"""Incremental screening (``alerts.tasks.screen_batch``) and a batch's linkage (``feeds.tasks.link_batch``) start
+from "which persons did this batch bring" (the batch's source records). ``feeds_sourcerecord.batch_id`` has no index (ingest
 speed), so that was a scan of every source record (≈ 0.6 s at 10 M). A BRIN index on it costs next to nothing
 to keep up (batch ids grow with insertion; a few pages per million rows) and finds a batch's rows at once.
 PostgreSQL only (SQLite has no BRIN); not part of the model state, so migrations stay in step on both."""
 
 from django.db import migrations
 
-NAME = "alerts_sourcerecord_batch_brin"
+NAME = "feeds_sourcerecord_batch_brin"
 
 
 def forwards(apps, schema_editor):
@@ -20,9 +20,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("alerts", "0002_levels_and_starter_rules"),
-        ("feeds", "0003_landing_resolved_by_partial_index"),
-    ]
+    dependencies = [("feeds", "0003_landing_resolved_by_partial_index")]
 
     operations = [migrations.RunPython(forwards, backwards)]
