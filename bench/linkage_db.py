@@ -118,6 +118,15 @@ def main():
     parser.add_argument("--daily", type=int, default=5_000)
     parser.add_argument("--profile", help="write a cProfile of the decisions step to this file")
     parser.add_argument(
+        "--profile-dir", help="write a cProfile of each daily-batch step (refresh, engine, decisions) here"
+    )
+    parser.add_argument(
+        "--reuse",
+        metavar="DIR",
+        help="keep the loaded registry (a template database, the feature cache and the daily records in DIR) "
+        "and reuse it on the next run with the same sizes: only the daily batch is run again",
+    )
+    parser.add_argument(
         "--daily-only",
         action="store_true",
         help="skip the before-the-cache feature build and the re-link (for a large --registry)",
@@ -132,12 +141,31 @@ def main():
     os.environ.setdefault("WEIBAO_DEBUG", "true")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "weibao.settings")
     import psycopg
+    from psycopg.sql import SQL, Identifier
 
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(
-            psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(dbname))
+    template = f"{dbname}_registry_{args.registry}"
+    reuse = Path(args.reuse) if args.reuse else None
+    saved_cache = reuse / f"cache-{args.registry}.arrow" if reuse else None
+    saved_daily = reuse / f"daily-{args.registry}-{args.daily}.parquet" if reuse else None
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        reusing = bool(
+            reuse
+            and saved_cache.exists()
+            and saved_daily.exists()
+            and conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [template]).fetchone()
         )
-        conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname)))
+        conn.execute(SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(Identifier(dbname)))
+        if reusing:
+            t = time.perf_counter()
+            conn.execute(
+                SQL("CREATE DATABASE {} TEMPLATE {}").format(Identifier(dbname), Identifier(template))
+            )
+            print(
+                f"registry reused from database {template} in {time.perf_counter() - t:.0f} s (not counted)"
+            )
+        else:
+            conn.execute(SQL("CREATE DATABASE {}").format(Identifier(dbname)))
 
     import django
 
@@ -145,18 +173,53 @@ def main():
     import tempfile
 
     from django.conf import settings
-    from django.core.management import call_command
-    from django.db import transaction
-    from django.utils import timezone
-    from linkage_data import department_views, population
 
     settings.LINKAGE_CACHE_DIR = Path(tempfile.mkdtemp(prefix="weibao-linkage-cache-"))
-    call_command("migrate", verbosity=0)
+    print(f"DuckDB memory limit {settings.LINKAGE_MEMORY_LIMIT}; thresholds "
+          f"{settings.LINKAGE_LOWER_THRESHOLD}/{settings.LINKAGE_UPPER_THRESHOLD}")  # fmt: skip
     from weibao.accounts.models import Area
     from weibao.accounts.services import system_actor
     from weibao.registry import feature_cache
     from weibao.registry.linking import _apply, link_new, person_features, relink_registry, train_model
     from weibao.registry.models import Person
+
+    streets = dict(Area.objects.filter(level="street").values_list("name", "pk")) if reusing else None
+    if reusing:
+        import shutil
+
+        feature_cache.cache_path().parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        shutil.copyfile(saved_cache, feature_cache.cache_path())
+        daily = pd.read_parquet(saved_daily)
+        n = Person.objects.count()
+        print(f"registry of {n:,} persons (reused, with its feature cache and model)")
+    else:
+        registry, daily, streets = prepare(args, feature_cache, person_features, train_model, Person, Area)
+        if reuse:
+            import shutil
+
+            from django.db import connection
+
+            reuse.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(feature_cache.cache_path(), saved_cache)
+            daily.to_parquet(saved_daily)
+            connection.close()
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(SQL("DROP DATABASE IF EXISTS {}").format(Identifier(template)))
+                conn.execute(
+                    SQL("CREATE DATABASE {} TEMPLATE {}").format(Identifier(template), Identifier(dbname))
+                )
+            print(f"    (registry kept as database {template} and in {reuse} for --reuse)")
+    daily_batch(args, daily, streets, feature_cache, system_actor, _apply, link_new, relink_registry, Person)
+
+
+def prepare(args, feature_cache, person_features, train_model, Person, Area):
+    """Generate the records, load the registry, build the feature cache, train: (registry, daily, streets)."""
+    from django.core.management import call_command
+    from django.db import transaction
+    from django.utils import timezone
+    from linkage_data import department_views, population
+
+    call_command("migrate", verbosity=0)
 
     t = time.perf_counter()
     registry, daily = bench_records(args.registry, args.daily, department_views, population)
@@ -164,8 +227,6 @@ def main():
         f"generated {len(registry):,} + {len(daily):,} records in {time.perf_counter() - t:.0f} s (not counted)"
     )
     streets = dict(Area.objects.filter(level="street").values_list("name", "pk"))
-    print(f"DuckDB memory limit {settings.LINKAGE_MEMORY_LIMIT}; thresholds "
-          f"{settings.LINKAGE_LOWER_THRESHOLD}/{settings.LINKAGE_UPPER_THRESHOLD}")  # fmt: skip
     with transaction.atomic():
         timed(f"load {len(registry):,} registry persons (COPY, not counted)",
               lambda: load_persons(registry, timezone.now() - datetime.timedelta(days=2), streets))  # fmt: skip
@@ -191,18 +252,43 @@ def main():
     timed("feature cache: refresh, nothing changed", feature_cache.refresh, n)
     model, _ = timed("train a model version (cached features)", train_model, n)
 
+    return registry, daily, streets
+
+
+def daily_batch(args, daily, streets, feature_cache, system_actor, _apply, link_new, relink_registry, Person):
+    from django.db import transaction
+    from django.utils import timezone
+
+    def profiled(name, fn):
+        if not args.profile_dir:
+            return fn
+        import cProfile
+
+        def run():
+            with cProfile.Profile() as profile:
+                out = fn()
+            Path(args.profile_dir).mkdir(parents=True, exist_ok=True)
+            profile.dump_stats(Path(args.profile_dir) / f"{name}.prof")
+            return out
+
+        return run
+
     print(f"\ndaily batch of {len(daily):,} new persons")
     with transaction.atomic():
         new_ids, _ = timed("insert (COPY, not counted)", lambda: load_persons(daily, timezone.now(), streets))
     # the steps of ``link_persons``, timed one by one
     t0 = time.perf_counter()
     (table, done), _ = timed(
-        "feature cache refresh (reads the new persons)", feature_cache.refresh, len(daily)
+        "feature cache refresh (reads the new persons)",
+        profiled("refresh", feature_cache.refresh),
+        len(daily),
     )
     print(f"    (read {done['read']:,} persons from the database, kept {done['kept']:,})")
     features = table.drop_columns(["pk"]).to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
     result, _ = timed(
-        "engine: exact + model scoring against the registry", lambda: link_new(features, new_ids), len(daily)
+        "engine: exact + model scoring against the registry",
+        profiled("engine", lambda: link_new(features, new_ids)),
+        len(daily),
     )
 
     def decide():
@@ -215,7 +301,7 @@ def main():
         profile.dump_stats(args.profile)
         return out
 
-    outcome, s = timed("decisions: auto-merges (bulk) and review pairs", decide)
+    outcome, s = timed("decisions: auto-merges (bulk) and review pairs", profiled("decisions", decide))
     print(f"    {outcome}; {s / max(outcome['linked'] + outcome['review'], 1) * 1000:.0f} ms per pair")
     print(f"  {'TOTAL daily batch':<52} {time.perf_counter() - t0:8.1f} s")
     from weibao.audit.chain import verify

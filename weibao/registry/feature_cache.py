@@ -23,14 +23,18 @@ the same protected disk as the database; it is never served and never read outsi
 """
 
 import contextlib
+import dataclasses
 import datetime
 import hashlib
 import os
+import threading
+import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
@@ -44,7 +48,18 @@ from .models import Guardianship, IdentityDocument, MergeRecord, Person
 _FEATURE_SPEC = f"{MODEL_FORMAT}|{','.join(FEATURES)}|idk=blind-index"
 FEATURE_VERSION = hashlib.sha256(_FEATURE_SPEC.encode()).hexdigest()[:12]
 MARGIN = datetime.timedelta(minutes=15)
+# the delta file is folded into a new base file once it holds this share of the registry's rows (and at least
+# COMPACT_MIN rows: below that, rewriting either file costs little)
+COMPACT_FRACTION = 0.1
+COMPACT_MIN = 10_000
 _BUILT_AT = b"weibao.built_at"
+_TOKEN = b"weibao.token"  # a new one per file written: what the in-process copy and a delta refer to
+_BASE = b"weibao.base"  # delta: the token of the base file it applies to
+_REMOVED = b"weibao.removed"  # delta: the base rows' pks it drops (int64, native order)
+# large strings: what pandas' Arrow strings hold, so handing the table to the engine copies nothing
+SCHEMA = pa.schema([pa.field("pk", pa.int64()), *(pa.field(name, pa.large_string()) for name in FEATURES)])
+_lock = threading.Lock()
+_memo: dict[str, "_State"] = {}
 
 
 def cache_path() -> Path:
@@ -53,34 +68,118 @@ def cache_path() -> Path:
     return Path(settings.LINKAGE_CACHE_DIR) / f"features-{FEATURE_VERSION}-{where}.arrow"
 
 
-def _read(path: Path) -> tuple[pa.Table, datetime.datetime] | None:
+def delta_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.delta.arrow")
+
+
+@dataclasses.dataclass
+class _File:
+    built_at: datetime.datetime
+    token: str
+    metadata: dict
+    table: pa.Table | None  # None: the caller already holds it (the token it knew)
+
+
+@dataclasses.dataclass
+class _State:
+    """What the files say, as held in this process: the base file's table, the delta's rows and removed pks,
+    and the two applied (``table``, current as of ``built_at``)."""
+
+    base_token: str
+    base: pa.Table
+    delta_token: str | None
+    rows: pa.Table
+    removed: np.ndarray
+    table: pa.Table
+    built_at: datetime.datetime
+
+
+def _read(path: Path, *, known: str | None = None) -> _File | None:
+    """The file's table and metadata, or None if it is missing, unreadable or not ours; the table is not read
+    (``table`` None) when its token is ``known``."""
     try:
-        table = feather.read_table(path, memory_map=True)
-        built_at = datetime.datetime.fromisoformat(table.schema.metadata[_BUILT_AT].decode())
+        with pa.memory_map(str(path)) as source:
+            reader = pa.ipc.open_file(source)
+            metadata = reader.schema.metadata or {}
+            built_at = datetime.datetime.fromisoformat(metadata[_BUILT_AT].decode())
+            # a file written before tokens: its build time stands for one (no rebuild on upgrading)
+            token = metadata.get(_TOKEN, b"built:" + metadata[_BUILT_AT]).decode()
+            if reader.schema.names != SCHEMA.names or built_at > timezone.now():
+                return None
+            table = None if token == known else reader.read_all()
     except (OSError, KeyError, ValueError, TypeError, AttributeError, pa.ArrowException):
         return None
-    if list(table.column_names) != ["pk", *FEATURES] or built_at > timezone.now():
-        return None
-    return table, built_at
+    if table is not None and not table.schema.equals(SCHEMA):
+        table = table.cast(SCHEMA)  # a file written before the columns were large strings
+    return _File(built_at, token, metadata, table)
 
 
-def _write(path: Path, table: pa.Table, built_at: datetime.datetime) -> None:
+def _write(path: Path, table: pa.Table, built_at: datetime.datetime, metadata: dict | None = None) -> str:
+    """Write the file atomically (a concurrent reader sees the old file or the new one); returns its token."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     path.parent.chmod(0o700)
-    table = table.replace_schema_metadata({_BUILT_AT: built_at.isoformat().encode()})
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    token = uuid.uuid4().hex
+    meta = {_BUILT_AT: built_at.isoformat().encode(), _TOKEN: token.encode()}
+    meta.update(metadata or {})
+    table = table.replace_schema_metadata(meta)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{token[:8]}.tmp")
     tmp.touch(mode=0o600)
     tmp.chmod(0o600)
     feather.write_feather(table, tmp, compression="lz4")
-    tmp.replace(path)  # atomic: a concurrent reader sees the old file or the new one
+    tmp.replace(path)
+    return token
 
 
 def _table(features: pd.DataFrame) -> pa.Table:
     pk = pa.array(features["unique_id"].astype("int64").to_numpy(), type=pa.int64())
     table = pa.Table.from_pandas(features[list(FEATURES)], preserve_index=False)
     # the same schema whichever rows came in (an all-null column would otherwise be typed null)
-    schema = pa.schema([pa.field(name, pa.string()) for name in FEATURES])
-    return table.cast(schema).add_column(0, "pk", pk)
+    return table.add_column(0, "pk", pk).cast(SCHEMA).replace_schema_metadata(None)
+
+
+def _without(table: pa.Table, pks) -> pa.Table:
+    """``table`` without the rows of ``pks`` (the table itself if it has none: a filter copies every string)."""
+    if not len(pks) or not table.num_rows:
+        return table
+    stale = pc.is_in(table.column("pk"), value_set=pa.array(pks, type=pa.int64()))
+    return table.filter(pc.invert(stale)) if pc.any(stale).as_py() else table
+
+
+def _replace(table: pa.Table, pks, rows: pa.Table) -> pa.Table:
+    """``table`` without the rows of ``pks``, plus ``rows``."""
+    return pa.concat_tables([_without(table, pks), rows.replace_schema_metadata(None)])
+
+
+def _current(path: Path) -> _State | None:
+    """The cached features as the files are now: the base file with its delta applied (a delta written for
+    another base — one replaced since by a compaction — is ignored). What this process read before is not read
+    again: the in-process copy is used while the files' tokens are the same."""
+    memo = _memo.get(str(path))
+    base = _read(path, known=memo.base_token if memo else None)
+    if base is None:
+        return None
+    if base.table is None:
+        base_table = memo.base
+    else:
+        memo, base_table = None, base.table
+    empty = SCHEMA.empty_table()
+    state = _State(base.token, base_table, None, empty, np.empty(0, np.int64), base_table, base.built_at)
+    delta = _read(delta_path(path), known=memo.delta_token if memo else None)
+    if (
+        delta is not None
+        and delta.metadata.get(_BASE) == base.token.encode()
+        and delta.built_at >= base.built_at
+    ):
+        if delta.table is None:
+            state = memo
+        else:
+            removed = np.frombuffer(delta.metadata[_REMOVED], dtype=np.int64)
+            table = _replace(
+                base_table, np.union1d(removed, delta.table.column("pk").to_numpy()), delta.table
+            )
+            state = _State(base.token, base_table, delta.token, delta.table, removed, table, delta.built_at)
+    _memo[str(path)] = state
+    return state
 
 
 def _changed_since(since) -> Q:
@@ -116,35 +215,68 @@ def _without_jit():
 def refresh(*, rebuild: bool = False) -> tuple[pa.Table, dict]:
     """The cache brought up to date: (table of pk + features, what it did: persons read from the database,
     rows kept from the cache)."""
-    with _without_jit():
+    with _lock, _without_jit():
         return _refresh(rebuild=rebuild)
 
 
 def _refresh(*, rebuild: bool) -> tuple[pa.Table, dict]:
+    from . import services
     from .linking import person_features
 
     path = cache_path()
     started = timezone.now()
-    cached = None if rebuild else _read(path)
-    if cached is not None:
-        table, built_at = cached
-        changed = Person.all_objects.filter(_changed_since(built_at - MARGIN))
+    state = None if rebuild else _current(path)
+    if state is not None:
+        changed = Person.all_objects.filter(_changed_since(state.built_at - MARGIN)).order_by()
         drop = np.fromiter(changed.values_list("pk", flat=True), dtype=np.int64)
-        fresh = _table(person_features(Person.objects.filter(pk__in=changed.values("pk"))))
-        stale = np.isin(table.column("pk").to_numpy(), drop)
-        kept = table.filter(pa.array(~stale)) if stale.any() else table  # a filter copies every string
-        table = pa.concat_tables([kept, fresh])
+        with services.IdSet(drop.tolist()) as ids:
+            parts = [_table(person_features(Person.objects.filter(q))) for q in ids.filters("pk")]
+        fresh = pa.concat_tables(parts) if parts else _empty()
+        table = _replace(state.table, drop, fresh)
         if table.num_rows == Person.objects.count():
             if len(drop) or fresh.num_rows:
-                _write(path, table, started)
-            return table, {"rebuilt": False, "read": fresh.num_rows, "kept": kept.num_rows}
+                _save(path, state, table, drop, fresh, started)
+            return table, {"rebuilt": False, "read": fresh.num_rows, "kept": table.num_rows - fresh.num_rows}
     # no cache, another version, or persons changed behind the services' back (the counts differ): start over
     table = _table(person_features(Person.objects.all()))
-    _write(path, table, started)
+    _save_base(path, table, started)
     return table, {"rebuilt": True, "read": table.num_rows, "kept": 0}
+
+
+def _empty() -> pa.Table:
+    return SCHEMA.empty_table()
+
+
+def _save(path, state: _State, table, drop, fresh, built_at) -> None:
+    """Keep ``table`` (``state`` with the rows of ``drop`` replaced by ``fresh``): as a new delta of the same
+    base file — the rows read since the base was written, and the base rows they drop — or, once that delta
+    holds ``COMPACT_FRACTION`` of the rows, as a new base file."""
+    rows = _replace(state.rows, drop, fresh)
+    removed = np.union1d(state.removed, drop)
+    if rows.num_rows + len(removed) > max(COMPACT_FRACTION * table.num_rows, COMPACT_MIN):
+        _save_base(path, table, built_at)
+        return
+    token = _write(
+        delta_path(path), rows, built_at, {_BASE: state.base_token.encode(), _REMOVED: removed.tobytes()}
+    )
+    _memo[str(path)] = _State(state.base_token, state.base, token, rows, removed, table, built_at)
+
+
+def _save_base(path, table, built_at) -> None:
+    token = _write(path, table, built_at)
+    delta_path(path).unlink(missing_ok=True)  # written for the old base: it would be ignored anyway
+    empty = _empty()
+    _memo[str(path)] = _State(token, table, None, empty, np.empty(0, np.int64), table, built_at)
 
 
 def registry_features(*, rebuild: bool = False) -> pd.DataFrame:
     """The features of every current person (the cache, refreshed first), as ``build_features`` returns them."""
     table, _ = refresh(rebuild=rebuild)
-    return table.drop_columns(["pk"]).to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    return to_pandas(table)
+
+
+def to_pandas(table: pa.Table) -> pd.DataFrame:
+    """The features (without ``pk``) as ``build_features`` returns them: Arrow strings, no copy."""
+    return table.drop_columns(["pk"]).to_pandas(
+        types_mapper={pa.large_string(): pd.StringDtype("pyarrow")}.get
+    )

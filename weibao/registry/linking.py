@@ -16,7 +16,10 @@ import datetime
 import gc
 import json
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.conf import settings
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
@@ -101,6 +104,14 @@ def _thresholds() -> dict:
     return {"upper": settings.LINKAGE_UPPER_THRESHOLD, "lower": settings.LINKAGE_LOWER_THRESHOLD}
 
 
+def _is_new(features: pd.DataFrame, keys: set) -> np.ndarray:
+    """Which rows of ``features`` are of the persons ``keys`` (ids as strings): a hash look-up in Arrow
+    (``Series.isin`` took ~0.7 s over 3 million rows)."""
+    ids = pa.array(features["unique_id"].array)  # the Arrow strings themselves, no copy
+    found = pc.is_in(ids, value_set=pa.array(list(keys), type=ids.type))
+    return found.to_numpy(zero_copy_only=False).astype(bool, copy=False)
+
+
 def link_new(features: pd.DataFrame, person_ids, *, within: bool = False):
     """The engine's pairs of the given (new) persons with the rest of the registry (``features``: all persons),
     or None when there is nothing to compare. The registry side is the whole table, not a copy without the new
@@ -108,7 +119,7 @@ def link_new(features: pd.DataFrame, person_ids, *, within: bool = False):
     unless ``within``, when the new persons are also compared with each other (each pair once, the higher id
     absorbed into the lower): the same child twice in one file without an ID number."""
     keys = {str(pk) for pk in person_ids}
-    new = features[features["unique_id"].isin(keys).to_numpy()]
+    new = features[_is_new(features, keys)]
     if new.empty or (len(new) == len(features) and not (within and len(new) > 1)):
         return None
     result = link(
@@ -130,7 +141,7 @@ def link_persons(person_ids, *, actor=None, within: bool = False) -> dict:
     and act on the result."""
     actor = actor or system_actor()
     features = registry_features()
-    n_new = int(features["unique_id"].isin({str(pk) for pk in person_ids}).sum())
+    n_new = int(_is_new(features, {str(pk) for pk in person_ids}).sum())
     result = link_new(features, person_ids, within=within)
     del features
     if result is None:

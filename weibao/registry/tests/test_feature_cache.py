@@ -1,6 +1,7 @@
 """The registry's linkage features are cached and refreshed only for the persons whose inputs changed."""
 
 import datetime
+from dataclasses import replace as dataclasses_replace
 
 import pandas as pd
 import pytest
@@ -188,3 +189,133 @@ def test_refresh_reads_without_jit_and_leaves_the_setting_as_it_was(world, monke
     refresh()
     assert jit() == before
     assert seen == ["off" if connection.vendor == "postgresql" else None] * len(seen) and len(seen) >= 2
+
+
+def _forget():
+    """As a new process: nothing held in memory, the files only."""
+    feature_cache._memo.clear()
+
+
+def test_changes_go_to_a_delta_file_and_a_new_process_reads_base_and_delta(world):
+    lead = world.users["city"]
+    with time_machine.travel(START, tick=False) as clock:
+        a, b, c, *_ = _people(lead)
+        _settle(clock)
+        path = feature_cache.cache_path()
+        base = path.read_bytes()
+        a.name = "陈改名"
+        services.save_person(a, actor=lead, reason="更正")
+        services.merge_persons(b, c, actor=lead, reason="同一人")  # c leaves the registry
+        _, done = refresh()
+        assert done["read"] == 2 and not done["rebuilt"]
+        delta = feature_cache.delta_path(path)
+        assert path.read_bytes() == base and delta.exists()  # the base file is not rewritten
+        _assert_fresh()
+        _forget()
+        _, done = refresh()
+        assert not done["rebuilt"]
+        cached = _by_id(registry_features())
+        assert cached[str(a.pk)]["nm"] == "陈改名" and str(c.pk) not in cached
+        _assert_fresh()
+        # the delta accumulates over the calls: a later change, then a new process again
+        clock.shift(datetime.timedelta(hours=1))
+        b.name = "陈又改"
+        services.save_person(b, actor=lead, reason="更正")
+        refresh()
+        _forget()
+        assert path.read_bytes() == base
+        assert _by_id(registry_features())[str(a.pk)]["nm"] == "陈改名"
+        _assert_fresh()
+        import stat
+
+        assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in (path, delta))
+
+
+def test_a_large_delta_is_compacted_into_a_new_base(world, monkeypatch):
+    lead = world.users["city"]
+    with time_machine.travel(START, tick=False) as clock:
+        people = _people(lead)
+        _settle(clock)
+        path = feature_cache.cache_path()
+        base = path.read_bytes()
+        monkeypatch.setattr(feature_cache, "COMPACT_FRACTION", 1 / len(people))
+        monkeypatch.setattr(feature_cache, "COMPACT_MIN", 0)
+        for person in people[:2]:
+            person.name = f"{person.name}改"
+            services.save_person(person, actor=lead, reason="更正")
+        refresh()
+        assert path.read_bytes() != base and not feature_cache.delta_path(path).exists()
+        _forget()
+        _, done = refresh()
+        assert not done["rebuilt"]
+        _assert_fresh()
+
+
+def test_a_delta_of_another_base_is_ignored(world):
+    """A delta written for a base that a concurrent refresh has replaced since does not apply to the new base."""
+    lead = world.users["city"]
+    with time_machine.travel(START, tick=False) as clock:
+        a, *_ = _people(lead)
+        _settle(clock)
+        path = feature_cache.cache_path()
+        a.name = "陈改名"
+        services.save_person(a, actor=lead, reason="更正")
+        refresh()
+        stale_delta = feature_cache.delta_path(path).read_bytes()
+        refresh(rebuild=True)  # a new base (with its own token) and no delta
+        feature_cache.delta_path(path).write_bytes(stale_delta)
+        _forget()
+        state = feature_cache._current(path)
+        assert state.delta_token is None and state.rows.num_rows == 0
+        _assert_fresh()
+
+
+def test_the_process_keeps_the_table_while_the_files_are_the_same(world):
+    lead = world.users["city"]
+    with time_machine.travel(START, tick=False) as clock:
+        a, *_ = _people(lead)
+        _settle(clock)
+        path = feature_cache.cache_path()
+        held = feature_cache._memo[str(path)].base
+        a.name = "陈改名"
+        services.save_person(a, actor=lead, reason="更正")
+        refresh()
+        refresh()
+        assert feature_cache._memo[str(path)].base is held  # not read again
+        # another process rewrote the file (a rebuild): read again
+        _forget()
+        feature_cache.refresh(rebuild=True)
+        rebuilt = feature_cache._memo[str(path)].base
+        feature_cache._memo[str(path)] = dataclasses_replace(
+            feature_cache._memo[str(path)], base_token="other"
+        )
+        refresh()
+        assert feature_cache._memo[str(path)].base is not rebuilt
+        _assert_fresh()
+
+
+def test_a_file_of_the_previous_format_is_used_without_a_rebuild(world):
+    """Written before the tokens and the large strings: read, converted, not rebuilt."""
+    import pyarrow as pa
+    from pyarrow import feather
+
+    lead = world.users["city"]
+    with time_machine.travel(START, tick=False) as clock:
+        a, *_ = _people(lead)
+        clock.shift(datetime.timedelta(hours=1))
+        table, _ = refresh(rebuild=True)
+        path = feature_cache.cache_path()
+        old = table.cast(
+            pa.schema(
+                [pa.field("pk", pa.int64())] + [pa.field(n, pa.string()) for n in table.column_names[1:]]
+            )
+        )
+        old = old.replace_schema_metadata({b"weibao.built_at": timezone.now().isoformat().encode()})
+        feather.write_feather(old, path, compression="lz4")
+        _forget()
+        clock.shift(datetime.timedelta(hours=1))
+        a.name = "陈改名"
+        services.save_person(a, actor=lead, reason="更正")
+        _, done = refresh()
+        assert not done["rebuilt"] and done["read"] == 1
+        _assert_fresh()
