@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -192,6 +191,9 @@ def main():
         daily = pd.read_parquet(saved_daily)
         n = Person.objects.count()
         print(f"registry of {n:,} persons (reused, with its feature cache and model)")
+        timed(
+            "feature cache: refresh, nothing changed (new process: reads the file)", feature_cache.refresh, n
+        )
     else:
         registry, daily, streets = prepare(args, feature_cache, person_features, train_model, Person, Area)
         if reuse:
@@ -265,10 +267,26 @@ def daily_batch(args, daily, streets, feature_cache, system_actor, _apply, link_
         import cProfile
 
         def run():
-            with cProfile.Profile() as profile:
+            from django.db import connection
+
+            queries = []
+
+            def timing(execute, sql, params, many, context):
+                t = time.perf_counter()
+                try:
+                    return execute(sql, params, many, context)
+                finally:
+                    queries.append((time.perf_counter() - t, sql))
+
+            with connection.execute_wrapper(timing), cProfile.Profile() as profile:
                 out = fn()
-            Path(args.profile_dir).mkdir(parents=True, exist_ok=True)
-            profile.dump_stats(Path(args.profile_dir) / f"{name}.prof")
+            where = Path(args.profile_dir)
+            where.mkdir(parents=True, exist_ok=True)
+            profile.dump_stats(where / f"{name}.prof")
+            with open(where / f"{name}.sql.txt", "w") as f:
+                f.write(f"{len(queries)} queries, {sum(q[0] for q in queries):.2f} s\n")
+                for seconds, sql in sorted(queries, key=lambda q: -q[0])[:25]:
+                    f.write(f"{seconds:8.3f} {' '.join(sql.split())[:400]}\n")
             return out
 
         return run
@@ -284,7 +302,7 @@ def daily_batch(args, daily, streets, feature_cache, system_actor, _apply, link_
         len(daily),
     )
     print(f"    (read {done['read']:,} persons from the database, kept {done['kept']:,})")
-    features = table.drop_columns(["pk"]).to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    features, _ = timed("features to pandas (as registry_features)", lambda: feature_cache.to_pandas(table))
     result, _ = timed(
         "engine: exact + model scoring against the registry",
         profiled("engine", lambda: link_new(features, new_ids)),

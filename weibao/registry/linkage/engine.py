@@ -46,12 +46,23 @@ LINK, REVIEW = "link", "review"
 class LinkResult:
     """``pairs``: left_id, right_id, match_probability, match_weight, method, decision, both_ids_differ.
     ``clusters``: side ("left"/"right"), record_id, cluster_id — connected components of the ``link`` pairs
-    (every record appears, singletons included). ``timings``: seconds per phase."""
+    as ``link`` returned them (every record appears, singletons included), computed on first use: over a
+    registry of millions they cost seconds, and the registry wiring does not use them. ``timings``: seconds
+    per phase."""
 
     pairs: pd.DataFrame
-    clusters: pd.DataFrame
     model: Model
     timings: dict = field(default_factory=dict)
+    # (left ids, right ids or None, the link pairs) for ``clusters``
+    cluster_inputs: tuple | None = field(default=None, repr=False)
+    _clusters: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def clusters(self) -> pd.DataFrame:
+        if self._clusters is None:
+            self._clusters = clusters(*self.cluster_inputs)
+            self.cluster_inputs = None
+        return self._clusters
 
     def links(self) -> pd.DataFrame:
         return self.pairs[self.pairs["decision"] == LINK]
@@ -314,9 +325,7 @@ def link(
     timings["predict"] = time.perf_counter() - t
     t = time.perf_counter()
     pairs = decide(scored, exact, upper=upper, dedupe=right is None)
-    cl = clusters(
-        lf["unique_id"], rf["unique_id"] if rf is not None else None, pairs[pairs["decision"] == LINK]
-    )
-    timings["decide_cluster"] = time.perf_counter() - t
+    timings["decide"] = time.perf_counter() - t
     con.close()
-    return LinkResult(pairs=pairs, clusters=cl, model=model, timings=timings)
+    inputs = (lf["unique_id"], rf["unique_id"] if rf is not None else None, pairs[pairs["decision"] == LINK])
+    return LinkResult(pairs=pairs, model=model, timings=timings, cluster_inputs=inputs)

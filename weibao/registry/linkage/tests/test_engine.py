@@ -124,3 +124,18 @@ def test_training_on_a_registry_without_duplicates_keeps_a_usable_prior():
         )
     model = train(build_features(pd.DataFrame(rows)), version="fresh")
     assert 0 < model.settings["probability_two_random_records_match"] < 1
+
+
+def test_clusters_are_computed_on_first_use_from_the_pairs_link_returned():
+    number = _id("310115", "2015-03-07", 12)
+    left = pd.DataFrame({"unique_id": ["a", "x"], "full_name": ["王小明", "周杰"], "id_number": [number, ""]})
+    right = pd.DataFrame(
+        {"unique_id": ["b", "c"], "full_name": ["王小明", "张三"], "id_number": [number, ""]}
+    )
+    result = link(left, right, u_pairs=1e4, em_pairs=1e4)
+    assert result._clusters is None  # not computed by ``link``
+    result.pairs = result.pairs.iloc[0:0]  # a caller filtering the pairs afterwards (as ``link_new`` does)
+    cl = result.clusters.set_index(["side", "record_id"])["cluster_id"]
+    assert cl[("left", "a")] == cl[("right", "b")]
+    assert len({cl[("left", "x")], cl[("right", "c")], cl[("left", "a")]}) == 3
+    assert result.clusters is result.clusters
