@@ -330,6 +330,9 @@ def daily_batch(args, daily, streets, feature_cache, system_actor, _apply, link_
           f"{MergeRecord.objects.count():,} merge records; audit chain {checked:,} events, "
           f"{'intact' if broken is None else broken})")  # fmt: skip
 
+    # the next call's refresh: the batch's merges leave the cache (absorbed persons out, survivors re-read)
+    (_, done), _ = timed("next call: feature cache refresh after the merges", feature_cache.refresh)
+    print(f"    (read {done['read']:,} persons from the database, kept {done['kept']:,}; not in the total)")
     if not args.daily_only:
         print("\nre-link of the whole registry (batch job)")
         outcome, _ = timed("relink_registry", relink_registry, Person.objects.count())

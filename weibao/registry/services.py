@@ -4,7 +4,7 @@ import uuid as uuid_module
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Lookup, Q
 from django.utils.translation import gettext as _
 
 from weibao.accounts import access
@@ -387,6 +387,17 @@ def _auto_merge_reason(model_version: str, probability: float) -> str:
     return _auto_merge_reason_template() % {"v": model_version or "prior", "p": probability}
 
 
+class _InTempTable(Lookup):
+    """``column = ANY(ARRAY(SELECT k FROM <temporary table>))`` (``IdSet``)."""
+
+    lookup_name = "weibao_in_temp_table"  # not registered: built by ``IdSet.filters`` only
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(ARRAY(SELECT k FROM {self.rhs}))", params  # noqa: S608 — the table is ours
+
+
 class IdSet:
     """Primary keys to filter by, possibly many times (``filters``): on PostgreSQL a temporary table filled by
     one COPY for more than ``SMALL`` ids (an array parameter is quoted client-side on every query that uses
@@ -417,12 +428,15 @@ class IdSet:
 
     def filters(self, name: str):
         """``Q(name__in=…)`` objects whose union is the set (none for an empty set)."""
+        from django.db.models import F
         from django.db.models.expressions import RawSQL
 
         if not self.pks:
             return
         if self.table:
-            yield Q(**{f"{name}__in": RawSQL(f"SELECT k FROM {self.table}", [])})  # noqa: S608 — own name
+            # ``= ANY(ARRAY(…))``, not ``IN (SELECT …)``: the array is made once and the column's index is
+            # probed per id — the semi-join read the whole table (hash join) whatever the set's size
+            yield Q(_InTempTable(F(name), self.table))
         elif self.postgres:
             yield Q(**{f"{name}__in": RawSQL("SELECT unnest(%s::bigint[])", [self.pks])})
         else:
