@@ -764,7 +764,11 @@ def _update_by_pk(model, attname, changes, chunk=5000):
             "k bigint PRIMARY KEY, v bigint", text="".join(f"{pk}\t{v}\n" for pk, v in sorted(changes))
         )
         with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {t} SET {c} = m.v FROM {mapping} AS m WHERE {t}.{k} = m.k")  # noqa: S608
+            # the ``ANY`` makes PostgreSQL probe the primary key per row (a join alone read the whole table)
+            cursor.execute(
+                f"UPDATE {t} SET {c} = m.v FROM {mapping} AS m "  # noqa: S608 — names quoted, the table is ours
+                f"WHERE {t}.{k} = m.k AND {t}.{k} = ANY(ARRAY(SELECT k FROM {mapping}))"
+            )
         drop_temp_table(mapping)
         return
     for i in range(0, len(changes), chunk):
