@@ -28,7 +28,7 @@ from weibao.accounts.services import system_actor
 
 from . import services
 from .choices import DocumentType
-from .feature_cache import registry_features
+from .feature_cache import registry_features, registry_rows
 from .linkage import Model, build_features, link, train
 from .models import Guardianship, IdentityDocument, LinkageModel, MatchCandidate, Person
 
@@ -112,19 +112,27 @@ def _is_new(features: pd.DataFrame, keys: set) -> np.ndarray:
     return found.to_numpy(zero_copy_only=False).astype(bool, copy=False)
 
 
-def link_new(features: pd.DataFrame, person_ids, *, within: bool = False):
+def link_new(features: pd.DataFrame, person_ids, *, within: bool = False, live: np.ndarray | None = None):
     """The engine's pairs of the given (new) persons with the rest of the registry (``features``: all persons),
     or None when there is nothing to compare. The registry side is the whole table, not a copy without the new
     persons (a filter copies every string of millions of rows): pairs that end on a new person are dropped —
     unless ``within``, when the new persons are also compared with each other (each pair once, the higher id
-    absorbed into the lower): the same child twice in one file without an ID number."""
+    absorbed into the lower): the same child twice in one file without an ID number. ``live``: which rows of
+    ``features`` are current (``feature_cache.registry_rows``; None: all) — the others take no part."""
     keys = {str(pk) for pk in person_ids}
-    new = features[_is_new(features, keys)]
-    if new.empty or (len(new) == len(features) and not (within and len(new) > 1)):
+    model = current_model()
+    if model is None and live is not None:  # trained on these very tables: the current rows only
+        features, live = features[live], None
+    is_new = _is_new(features, keys)
+    if live is not None:
+        is_new &= live
+    new = features[is_new]
+    n_live = len(features) if live is None else int(live.sum())
+    if new.empty or (len(new) == n_live and not (within and len(new) > 1)):
         return None
     result = link(
-        new, features, model=current_model(), features_ready=True,
-        memory_limit=settings.LINKAGE_MEMORY_LIMIT, **_thresholds(),
+        new, features, model=model, features_ready=True,
+        memory_limit=settings.LINKAGE_MEMORY_LIMIT, right_live=live, **_thresholds(),
     )  # fmt: skip
     pairs = result.pairs
     among_new = pairs["right_id"].isin(keys)
@@ -140,9 +148,10 @@ def link_persons(person_ids, *, actor=None, within: bool = False) -> dict:
     """Compare the given (new) persons with the rest of the registry — and with each other if ``within`` —
     and act on the result."""
     actor = actor or system_actor()
-    features = registry_features()
-    n_new = int(_is_new(features, {str(pk) for pk in person_ids}).sum())
-    result = link_new(features, person_ids, within=within)
+    features, live = registry_rows()
+    is_new = _is_new(features, {str(pk) for pk in person_ids})
+    n_new = int((is_new & live).sum() if live is not None else is_new.sum())
+    result = link_new(features, person_ids, within=within, live=live)
     del features
     if result is None:
         return {"linked": 0, "review": 0, "new": n_new}

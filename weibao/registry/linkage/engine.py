@@ -53,14 +53,17 @@ class LinkResult:
     pairs: pd.DataFrame
     model: Model
     timings: dict = field(default_factory=dict)
-    # (left ids, right ids or None, the link pairs) for ``clusters``
+    # (left ids, right ids or None, the link pairs, which right rows took part or None) for ``clusters``
     cluster_inputs: tuple | None = field(default=None, repr=False)
     _clusters: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def clusters(self) -> pd.DataFrame:
         if self._clusters is None:
-            self._clusters = clusters(*self.cluster_inputs)
+            left_ids, right_ids, links, right_live = self.cluster_inputs
+            if right_live is not None:
+                right_ids = right_ids[right_live]
+            self._clusters = clusters(left_ids, right_ids, links)
             self.cluster_inputs = None
         return self._clusters
 
@@ -174,9 +177,11 @@ def predict(
     *,
     lower: float = LOWER_THRESHOLD,
     con=None,
+    right_live: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Score candidate pairs (feature tables in) at or above ``lower``; returns left_id, right_id,
-    match_probability, match_weight, idk_l, idk_r and one ``mw_<comparison>`` match weight per field."""
+    match_probability, match_weight, idk_l, idk_r and one ``mw_<comparison>`` match weight per field.
+    ``right_live``: which rows of ``right`` take part (the others are skipped in DuckDB, not copied out)."""
     from splink import DuckDBAPI, Linker
 
     quiet_splink()
@@ -189,9 +194,17 @@ def predict(
     # memory than the callers' string ids, which are put back on the (few) pairs above ``lower``.
     lt, left_ids = _numbered(left)
     tl = api.register(lt, table_name=names[0])
+    raw = None
     if right is not None:
         rt, right_ids = _numbered(right)
-        inputs = [tl, api.register(rt, table_name=names[1])]
+        if right_live is None:
+            inputs = [tl, api.register(rt, table_name=names[1])]
+        else:  # a view of the live rows, numbered as in ``right`` (so ``right_ids`` maps them back)
+            raw = f"__raw_{tag}"
+            con.register(raw, rt.append_column("__live", pa.array(right_live, type=pa.bool_())))
+            view = f"CREATE VIEW {names[1]} AS SELECT * EXCLUDE (__live) FROM {raw} WHERE __live"  # noqa: S608
+            con.execute(view)
+            inputs = [tl, api.register(names[1], table_name=names[1])]
     else:
         right_ids, inputs = left_ids, tl
     linker = Linker(inputs, model.for_link_type(link_type), log_level=None)
@@ -213,11 +226,16 @@ def predict(
     linker.table_management.delete_tables_created_by_splink_from_db()
     for name in names:
         api.delete_table_from_database(name)
+    if raw:
+        con.unregister(raw)
     return out
 
 
-def exact_pairs(left: pd.DataFrame, right: pd.DataFrame | None = None, *, con=None) -> pd.DataFrame:
-    """Pairs with the same valid ID number (``idk``); in dedupe mode each unordered pair once."""
+def exact_pairs(
+    left: pd.DataFrame, right: pd.DataFrame | None = None, *, con=None, right_live: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Pairs with the same valid ID number (``idk``); in dedupe mode each unordered pair once. ``right_live``:
+    which rows of ``right`` take part."""
     con = con or connect()
     con.register("__el", _arrow(left[["unique_id", "idk"]]))
     if right is None:
@@ -226,10 +244,12 @@ def exact_pairs(left: pd.DataFrame, right: pd.DataFrame | None = None, *, con=No
             "ON l.idk = r.idk AND l.unique_id < r.unique_id WHERE l.idk IS NOT NULL"
         )
     else:
-        con.register("__er", _arrow(right[["unique_id", "idk"]]))
+        er = _arrow(right[["unique_id", "idk"]])
+        live = np.ones(len(er), dtype=bool) if right_live is None else right_live
+        con.register("__er", er.append_column("__live", pa.array(live, type=pa.bool_())))
         sql = (
             "SELECT l.unique_id AS left_id, r.unique_id AS right_id FROM __el l JOIN __er r "
-            "ON l.idk = r.idk WHERE l.idk IS NOT NULL"
+            "ON l.idk = r.idk WHERE l.idk IS NOT NULL AND r.__live"
         )
     out = con.execute(sql).df()
     con.unregister("__el")
@@ -297,13 +317,18 @@ def link(
     em_pairs: float | None = 2e6,
     threads: int | None = None,
     memory_limit: str | None = None,
+    right_live: np.ndarray | None = None,
 ) -> LinkResult:
     """Link ``left`` to ``right`` (or de-duplicate ``left`` when ``right`` is None).
 
     Inputs are records with ``id_column`` and role columns (see ``features.ROLES``), or feature tables
     when ``features_ready``. Without ``model`` one is trained on these very tables (on a sample of them
     above a million records, see ``train``). ``memory_limit`` (e.g. "4GB") caps DuckDB, which spills to
-    disk beyond it. ``unique_id`` values must be unique within each table."""
+    disk beyond it. ``unique_id`` values must be unique within each table — among the rows that take part:
+    ``right_live`` (with ``right``, ``features_ready`` and a ``model``) marks which rows of ``right`` do; the
+    others (e.g. older versions of a row, see ``feature_cache``) are skipped without copying the table."""
+    if right_live is not None and (right is None or model is None or not features_ready):
+        raise ValueError("right_live needs right, a model and feature tables")
     timings = {}
     t = time.perf_counter()
     if features_ready:
@@ -318,14 +343,15 @@ def link(
         model = train(lf, rf, u_pairs=u_pairs, em_pairs=em_pairs, con=con)
         timings["train"] = time.perf_counter() - t
     t = time.perf_counter()
-    exact = exact_pairs(lf, rf, con=con)
+    exact = exact_pairs(lf, rf, con=con, right_live=right_live)
     timings["exact"] = time.perf_counter() - t
     t = time.perf_counter()
-    scored = predict(model, lf, rf, lower=lower, con=con)
+    scored = predict(model, lf, rf, lower=lower, con=con, right_live=right_live)
     timings["predict"] = time.perf_counter() - t
     t = time.perf_counter()
     pairs = decide(scored, exact, upper=upper, dedupe=right is None)
     timings["decide"] = time.perf_counter() - t
     con.close()
-    inputs = (lf["unique_id"], rf["unique_id"] if rf is not None else None, pairs[pairs["decision"] == LINK])
+    right_ids = rf["unique_id"] if rf is not None else None
+    inputs = (lf["unique_id"], right_ids, pairs[pairs["decision"] == LINK], right_live)
     return LinkResult(pairs=pairs, model=model, timings=timings, cluster_inputs=inputs)

@@ -319,3 +319,24 @@ def test_a_file_of_the_previous_format_is_used_without_a_rebuild(world):
         _, done = refresh()
         assert not done["rebuilt"] and done["read"] == 1
         _assert_fresh()
+
+
+def test_registry_rows_hold_replaced_rows_out_of_live_without_a_copy(world):
+    lead = world.users["city"]
+    with time_machine.travel(START, tick=False) as clock:
+        a, b, c, *_ = _people(lead)
+        _settle(clock)
+        features, live = feature_cache.registry_rows()
+        assert live is None
+        a.name = "陈改名"
+        services.save_person(a, actor=lead, reason="更正")
+        services.merge_persons(b, c, actor=lead, reason="同一人")
+        features, live = feature_cache.registry_rows()
+        assert live is not None and len(features) == len(live) == Person.all_objects.count() + 2
+        assert sorted(features["unique_id"][~live]) == sorted(
+            str(p.pk) for p in (a, b, c)
+        )  # a, b re-read; c left
+        assert _by_id(features[live]) == _by_id(person_features(Person.objects.all()))
+        _forget()  # a new process reads the same from base + delta
+        features, live = feature_cache.registry_rows()
+        assert _by_id(features[live]) == _by_id(person_features(Person.objects.all()))

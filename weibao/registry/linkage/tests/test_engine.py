@@ -139,3 +139,36 @@ def test_clusters_are_computed_on_first_use_from_the_pairs_link_returned():
     assert cl[("left", "a")] == cl[("right", "b")]
     assert len({cl[("left", "x")], cl[("right", "c")], cl[("left", "a")]}) == 3
     assert result.clusters is result.clusters
+
+
+def test_rows_not_live_take_no_part_and_the_result_is_that_of_the_live_rows_alone(trained):
+    """``right_live``: older versions of rows stay in the table (no copy) and are skipped — the pairs and the
+    clusters are those of linking against the live rows only."""
+    import numpy as np
+
+    left, right = people(400, seed=3)
+    lf, rf = build_features(left), build_features(right)
+    # older versions of 40 rows (other names and ID numbers: they would pair) and 20 rows that left, not live
+    old = rf.iloc[:40].copy()
+    old["idk"] = old["idk"].shift(1)
+    old["nm"] = old["nm"].iloc[::-1].to_numpy()
+    gone = lf.iloc[:20].assign(unique_id=[f"gone-{i}" for i in range(20)])
+    held = pd.concat([old, rf, gone], ignore_index=True)
+    live = np.r_[np.zeros(len(old), bool), np.ones(len(rf), bool), np.zeros(len(gone), bool)]
+    kwargs = {"model": trained.model, "features_ready": True, "lower": 0.3}
+    expected = link(lf, rf, **kwargs)
+    got = link(lf, held, right_live=live, **kwargs)
+
+    def pairs(result):
+        return result.pairs.sort_values(["left_id", "right_id"]).reset_index(drop=True)
+
+    assert len(expected.pairs) > 300
+    assert len(link(lf, held, **kwargs).pairs) > len(expected.pairs)  # the rows not live would pair
+    pd.testing.assert_frame_equal(pairs(got), pairs(expected))
+    clusters = ["side", "record_id", "cluster_id"]
+    pd.testing.assert_frame_equal(
+        got.clusters.sort_values(clusters[:2]).reset_index(drop=True),
+        expected.clusters.sort_values(clusters[:2]).reset_index(drop=True),
+    )
+    with pytest.raises(ValueError):
+        link(lf, held, right_live=live, features_ready=True)  # no model: it would train on the stale rows
