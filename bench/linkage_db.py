@@ -296,16 +296,17 @@ def daily_batch(args, daily, streets, feature_cache, system_actor, _apply, link_
         new_ids, _ = timed("insert (COPY, not counted)", lambda: load_persons(daily, timezone.now(), streets))
     # the steps of ``link_persons``, timed one by one
     t0 = time.perf_counter()
-    (table, done), _ = timed(
-        "feature cache refresh (reads the new persons)",
-        profiled("refresh", feature_cache.refresh),
-        len(daily),
+    # as ``feature_cache.registry_rows``, with what the refresh did
+    refreshed = lambda: feature_cache._refreshed(rebuild=False)  # noqa: E731
+    (state, done), _ = timed(
+        "feature cache refresh (reads the new persons)", profiled("refresh", refreshed), len(daily)
     )
-    print(f"    (read {done['read']:,} persons from the database, kept {done['kept']:,})")
-    features, _ = timed("features to pandas (as registry_features)", lambda: feature_cache.to_pandas(table))
+    print(f"    (read {done['read']:,} persons from the database, kept {done['kept']:,}; "
+          f"{state.table.num_rows - state.live_rows:,} rows held not live)")  # fmt: skip
+    features, _ = timed("features to pandas (registry_rows)", lambda: feature_cache.to_pandas(state.table))
     result, _ = timed(
         "engine: exact + model scoring against the registry",
-        profiled("engine", lambda: link_new(features, new_ids)),
+        profiled("engine", lambda: link_new(features, new_ids, live=state.live)),
         len(daily),
     )
 
@@ -331,8 +332,9 @@ def daily_batch(args, daily, streets, feature_cache, system_actor, _apply, link_
           f"{'intact' if broken is None else broken})")  # fmt: skip
 
     # the next call's refresh: the batch's merges leave the cache (absorbed persons out, survivors re-read)
-    (_, done), _ = timed("next call: feature cache refresh after the merges", feature_cache.refresh)
-    print(f"    (read {done['read']:,} persons from the database, kept {done['kept']:,}; not in the total)")
+    (state, done), _ = timed("next call: feature cache refresh after the merges", refreshed)
+    print(f"    (read {done['read']:,} persons from the database, kept {done['kept']:,}; "
+          f"{state.table.num_rows - state.live_rows:,} rows held not live; not in the total)")  # fmt: skip
     if not args.daily_only:
         print("\nre-link of the whole registry (batch job)")
         outcome, _ = timed("relink_registry", relink_registry, Person.objects.count())
