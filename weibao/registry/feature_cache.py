@@ -2,8 +2,15 @@
 
 Building the features of every person costs ~11 s per 3 million persons plus reading them from the database;
 linking a daily batch of 50,000 must take under 10 s (issue 4 §6). So the features of all current persons are
-kept in one Arrow (feather, lz4) file (``LINKAGE_CACHE_DIR``; the file name carries the feature version and the database),
-with the time the refresh started. A refresh re-reads from the database only the persons whose linkage inputs
+kept in Arrow (feather, lz4) files (``LINKAGE_CACHE_DIR``; the file name carries the feature version and the
+database), with the time the refresh started: a base file, and a delta file of the rows read since the base was
+written (with the base rows they replace or remove, and the base's token — a delta of another base is ignored).
+A refresh writes only the delta; once it holds ``COMPACT_FRACTION`` of the rows the whole table becomes the new
+base. Each file is replaced atomically and carries a new token; the process keeps what it read (``_memo``) and
+reads a file again only when its token changed (another process wrote it). The table held is the base's chunks
+followed by the delta's, with a mask of the current rows: removing the replaced rows would copy every string of
+millions of rows on each call, so the engine skips them instead (``registry_rows``, ``link(right_live=…)``).
+A refresh re-reads from the database only the persons whose linkage inputs
 may have changed since then, less ``MARGIN`` (transactions that were still open when the refresh read):
 
 * persons whose ``updated`` is newer (``save_person``; new persons from feeds);
@@ -19,7 +26,8 @@ the file name. Street names are read through the person's street: renaming a str
 The cache holds no ID number in clear (the exact key ``idk`` is the blind index, as in the database), but it
 does hold person data in clear — names, pinyin, birth dates, addresses, phones, guardians' names, sensitive
 persons included — like the database itself. It is written owner-only (directory 0700, file 0600) and belongs on
-the same protected disk as the database; it is never served and never read outside the linkage engine.
+the same protected disk as the database; it is never served and never read outside the linkage engine. The
+process that links (the task worker) keeps the table in its memory between calls (~1.4 GB at 3 million persons).
 """
 
 import contextlib
