@@ -16,7 +16,13 @@ stamped two days old and analysed (statistics as in production; not timed); then
 4. the daily batch: the steps of ``link_persons`` for the new persons — cache refresh, engine, applying the
    decisions (the batch's auto-merges applied together, ``services.AutoMergeBatch``: set-based row moves,
    merge records and chained audit events in bulk; review pairs in bulk);
+   then (not in the total) the next call's refresh, after the batch's merges;
 5. a re-link of the whole registry (``relink_registry``).
+
+``--reuse DIR`` keeps the loaded registry after step 3 (a template database ``<name>_registry_<N>``, the cache
+file and the daily records in DIR) and, when they exist, starts from them: only the daily batch runs (the
+first refresh then reads the cache file, as a new process would). ``--profile-dir DIR`` writes a cProfile and
+the slowest SQL statements of each daily-batch step.
 """
 
 import argparse
@@ -211,7 +217,14 @@ def main():
                     SQL("CREATE DATABASE {} TEMPLATE {}").format(Identifier(template), Identifier(dbname))
                 )
             print(f"    (registry kept as database {template} and in {reuse} for --reuse)")
-    daily_batch(args, daily, streets, feature_cache, system_actor, _apply, link_new, relink_registry, Person)
+    try:
+        daily_batch(
+            args, daily, streets, feature_cache, system_actor, _apply, link_new, relink_registry, Person
+        )
+    finally:
+        import shutil
+
+        shutil.rmtree(settings.LINKAGE_CACHE_DIR, ignore_errors=True)  # ~375 MB at 3 M persons
 
 
 def prepare(args, feature_cache, person_features, train_model, Person, Area):
