@@ -50,6 +50,22 @@ def screen_all(actor_id: int) -> dict:
     return result.as_dict()
 
 
+def full_screen_pending() -> bool:
+    """A full re-screen already waits in the database queue or runs (asked less than an hour ago: a run whose
+    worker died stays "running" in the queue and must not block the button for ever)."""
+    import datetime
+
+    from django.tasks import TaskResultStatus
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(
+        task_path=screen_all.module_path,
+        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
+        enqueued_at__gte=timezone.now() - datetime.timedelta(hours=1),
+    ).exists()
+
+
 def on_batch_committed(sender, batch, **kwargs) -> None:
     if batch.feed.event_type_id:
         screen_batch.enqueue(batch.pk)

@@ -160,10 +160,13 @@ def screen_now(request):
     """A full re-screen on demand (normally incremental after each feed batch, and nightly in full)."""
     if not access.can_manage_rules(request.user):
         raise PermissionDenied
-    from .tasks import screen_all
+    from .tasks import full_screen_pending, screen_all
 
-    screen_all.enqueue(request.user.pk)  # a city-wide run takes longer than a page may wait
-    messages.success(request, _("已开始全量筛查，完成后将通知您。"))
+    if full_screen_pending():  # a second click, or a colleague's: one city-wide run at a time
+        messages.info(request, _("已有全量筛查在排队或进行中，完成后将通知发起人。"))
+    else:
+        screen_all.enqueue(request.user.pk)  # a city-wide run takes longer than a page may wait
+        messages.success(request, _("已开始全量筛查，完成后将通知您。"))
     return redirect("alerts:rule_list")
 
 

@@ -250,3 +250,17 @@ def test_a_failed_full_screen_tells_who_asked(client, world, monkeypatch):
     client.post(reverse("alerts:screen_now"))  # the test settings run the task at once (it ends FAILED)
     told = Notification.objects.get(recipient=world.users["city"], kind="alert_screen")
     assert "全量筛查失败" in told.subject and "snapshot failed" in told.body
+
+
+def test_screen_now_twice_queues_one_run(client, world, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # queued, as in production
+    login(client, world, "city")
+    first = client.post(reverse("alerts:screen_now"), follow=True).content.decode()
+    second = client.post(reverse("alerts:screen_now"), follow=True).content.decode()
+    assert "已开始全量筛查" in first and "已有全量筛查在排队或进行中" in second
+    assert DBTaskResult.objects.filter(task_path="weibao.alerts.tasks.screen_all").count() == 1
+    DBTaskResult.objects.update(enqueued_at=timezone.now() - datetime.timedelta(hours=2))  # its worker died
+    client.post(reverse("alerts:screen_now"))
+    assert DBTaskResult.objects.filter(task_path="weibao.alerts.tasks.screen_all").count() == 2
