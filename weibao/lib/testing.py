@@ -10,6 +10,7 @@ Geography used everywhere:
 import datetime
 from dataclasses import dataclass, field
 
+from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -63,6 +64,13 @@ def verify_second_factor(client, user) -> None:
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
+
+
+def signed_in(user) -> Client:
+    """A test client of ``user``, logged in with the second factor passed."""
+    client = Client()
+    verify_second_factor(client, user)
+    return client
 
 
 @dataclass

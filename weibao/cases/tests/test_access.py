@@ -1,13 +1,12 @@
 """The access matrix for cases: every persona × page, API and PDF export; each denied attempt audited."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from weibao.audit.models import AuditEvent
 from weibao.cases import services
 from weibao.cases.models import Case, Note
-from weibao.lib.testing import PERSONAS, verify_second_factor
+from weibao.lib.testing import PERSONAS, signed_in
 
 ALL = {"a1", "a1_sensitive", "b1", "a1_referred"}
 # persona → (cases seen, cases changeable, cases exportable)
@@ -49,12 +48,6 @@ def test_querysets(world, persona):
         assert got == expected, (persona, action)
 
 
-def _client(user):
-    client = Client()
-    verify_second_factor(client, user)
-    return client
-
-
 def _denials(user, case):
     return AuditEvent.objects.filter(actor_id=user.pk, action="denied", object_id=str(case.uuid)).count()
 
@@ -62,7 +55,7 @@ def _denials(user, case):
 @pytest.mark.parametrize("persona", sorted(PERSONAS))
 def test_pages_api_and_pdf(world, persona):
     user = world.users[persona]
-    client = _client(user)
+    client = signed_in(user)
     seen, _changeable, exportable = EXPECTED[persona]
     for key, case in world.cases.items():
         channels = [
@@ -87,7 +80,7 @@ def test_pages_api_and_pdf(world, persona):
 
 @pytest.mark.parametrize("persona", sorted(PERSONAS))
 def test_api_list_matches_scope(world, persona):
-    response = _client(world.users[persona]).get("/api/cases/cases/")
+    response = signed_in(world.users[persona]).get("/api/cases/cases/")
     names = {str(c.uuid): k for k, c in world.cases.items()}
     if response.status_code == 403:  # only accounts without any role are refused outright
         assert persona == "norole"
@@ -100,7 +93,7 @@ def test_member_unit_sees_only_what_the_referral_needs(world):
     edu = world.users["edu_city"]
     case = world.cases["a1_referred"]
     services.add_note(case, world.users["worker_a1"], kind="visit", text="家访：内部记录")
-    client = _client(edu)
+    client = signed_in(edu)
     data = client.get(f"/api/cases/cases/{case.uuid}/").json()
     assert set(data) == {"uuid", "number", "case_type", "state", "persons"}
     assert client.get("/api/cases/notes/", {"case": str(case.uuid)}).json()["results"] == []
@@ -114,7 +107,7 @@ def test_member_unit_sees_only_what_the_referral_needs(world):
 def test_member_unit_cannot_change_and_is_audited(world):
     edu = world.users["edu_city"]
     case = world.cases["a1_referred"]
-    client = _client(edu)
+    client = signed_in(edu)
     before = _denials(edu, case)
     response = client.post(reverse("cases:note_add", args=[case.uuid]), {"kind": "note", "text": "x"})
     assert response.status_code == 404
@@ -129,7 +122,7 @@ def test_decline_ends_the_member_units_view(world):
     edu = world.users["edu_city"]
     case = world.cases["a1_referred"]
     referral = case.referrals.get()
-    client = _client(edu)
+    client = signed_in(edu)
     response = client.post(f"/api/cases/referrals/{referral.uuid}/respond/", {"accept": False, "reason": ""})
     assert response.status_code == 400 and "reason" in response.json()["errors"]
     response = client.post(
@@ -141,7 +134,7 @@ def test_decline_ends_the_member_units_view(world):
 
 
 def test_worker_of_another_street_cannot_write_through_api(world):
-    client = _client(world.users["worker_b1"])
+    client = signed_in(world.users["worker_b1"])
     case = world.cases["a1"]
     response = client.post("/api/cases/notes/", {"case": str(case.uuid), "kind": "note", "text": "x"})
     assert response.status_code == 400 and "case" in response.json()["errors"]
@@ -150,7 +143,7 @@ def test_worker_of_another_street_cannot_write_through_api(world):
 def test_withdrawn_referral_ends_the_member_units_view(world):
     case = world.cases["a1_referred"]
     referral = case.referrals.get()
-    worker = _client(world.users["worker_a1"])
+    worker = signed_in(world.users["worker_a1"])
     response = worker.post(
         reverse("cases:referral_withdraw", args=[case.uuid, referral.uuid]), {"reason": ""}
     )
@@ -162,7 +155,7 @@ def test_withdrawn_referral_ends_the_member_units_view(world):
     edu = world.users["edu_city"]
     assert not Case.objects.visible_to(edu).exists()
     assert (
-        _client(edu).get(reverse("registry:person_detail", args=[world.persons["a1"].uuid])).status_code
+        signed_in(edu).get(reverse("registry:person_detail", args=[world.persons["a1"].uuid])).status_code
         == 404
     )
     from django.core.exceptions import ValidationError
@@ -172,7 +165,7 @@ def test_withdrawn_referral_ends_the_member_units_view(world):
     # The member unit cannot withdraw (it cannot change the case): 404 and audited.
     before = _denials(edu, case)
     assert (
-        _client(edu)
+        signed_in(edu)
         .post(reverse("cases:referral_withdraw", args=[case.uuid, referral.uuid]), {"reason": "x"})
         .status_code
         == 404

@@ -1,26 +1,19 @@
 """A mandatory report opens a case: the report page offers it, the form is prefilled, the two are linked."""
 
 import pytest
-from django.test import Client
 
 from weibao.cases.choices import Origin, Priority
 from weibao.cases.models import Case
-from weibao.lib.testing import verify_second_factor
+from weibao.lib.testing import signed_in
 from weibao.reports.testing import make_report
 
 pytestmark = pytest.mark.django_db
 
 
-def _client(user):
-    client = Client()
-    verify_second_factor(client, user)
-    return client
-
-
 def test_report_opens_a_linked_case(world):
     report = make_report(world)
     worker = world.users["worker_a1"]
-    client = _client(worker)
+    client = signed_in(worker)
     page = client.get(f"/reports/{report.uuid}/").content.decode()
     assert f"/cases/new/?report={report.uuid}" in page
     form = client.get(f"/cases/new/?report={report.uuid}")
@@ -54,7 +47,7 @@ def test_a_report_out_of_scope_cannot_be_used(world):
     report = make_report(world, street="310115004", minor_name="浦东孩子")  # routed to B1's workstation
     before = Case.objects.count()
     worker = world.users["worker_a1"]
-    client = _client(worker)
+    client = signed_in(worker)
     assert client.get(f"/reports/{report.uuid}/").status_code == 404
     form = client.get(f"/cases/new/?report={report.uuid}")
     assert "report" not in {k for k, v in form.context["form"].initial.items() if v}

@@ -5,13 +5,12 @@ import subprocess
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 
 from weibao.audit.models import AuditEvent
 from weibao.cases import services
 from weibao.cases.models import Attachment, Case, Instrument
-from weibao.lib.testing import org, verify_second_factor
+from weibao.lib.testing import org, signed_in
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
@@ -21,15 +20,9 @@ def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-def client_for(user):
-    client = Client()
-    verify_second_factor(client, user)
-    return client
-
-
 def test_open_case_page_then_work_it(world):
     worker = world.users["worker_a1"]
-    client = client_for(worker)
+    client = signed_in(worker)
     assert client.get(reverse("cases:case_open")).status_code == 200
     response = client.post(reverse("cases:case_open"), {"persons": [world.persons["a1"].pk], "reason": ""})
     assert response.status_code == 200 and "立案事由" in response.content.decode()
@@ -173,33 +166,31 @@ def test_attachment_download_scoped_and_audited(world):
         SimpleUploadedFile("转介材料.pdf", b"%PDF-1.4 x"),
         referral=referral,
     )
-    worker = client_for(world.users["worker_a1"])
+    worker = signed_in(world.users["worker_a1"])
     response = worker.get(reverse("cases:attachment", args=[internal.uuid]))
     assert response.status_code == 200 and b"".join(response.streaming_content) == PNG
     assert AuditEvent.objects.filter(action="view", object_id=str(internal.uuid)).exists()
-    edu = client_for(world.users["edu_city"])
+    edu = signed_in(world.users["edu_city"])
     assert edu.get(reverse("cases:attachment", args=[shared.uuid])).status_code == 200
     assert edu.get(reverse("cases:attachment", args=[internal.uuid])).status_code == 404
     assert AuditEvent.objects.filter(
         action="denied", object_id=str(internal.uuid), actor_id=world.users["edu_city"].pk
     ).exists()
     assert (
-        client_for(world.users["worker_b1"])
-        .get(reverse("cases:attachment", args=[internal.uuid]))
-        .status_code
+        signed_in(world.users["worker_b1"]).get(reverse("cases:attachment", args=[internal.uuid])).status_code
         == 404
     )
 
 
 def test_member_unit_accepts_and_reports_on_the_page(world):
     referral = world.cases["a1_referred"].referrals.get()
-    edu = client_for(world.users["edu_city"])
+    edu = signed_in(world.users["edu_city"])
     assert world.cases["a1_referred"].number in edu.get(reverse("cases:referral_list")).content.decode()
     edu.post(reverse("cases:referral_respond", args=[referral.uuid]), {"accept": "1", "reason": ""})
     edu.post(reverse("cases:referral_report", args=[referral.uuid]), {"report": "已安排辅导老师"})
     referral.refresh_from_db()
     assert referral.status == "reported" and referral.report == "已安排辅导老师"
-    worker_page = client_for(world.users["worker_a1"]).get(
+    worker_page = signed_in(world.users["worker_a1"]).get(
         reverse("cases:case_detail", args=[referral.case.uuid])
     )
     assert "已安排辅导老师" in worker_page.content.decode()
@@ -216,7 +207,7 @@ def test_pdf_embeds_the_cjk_font_and_is_watermarked_per_page(world, tmp_path):
     case = world.cases["a1"]
     for i in range(40):  # enough notes for several pages
         services.add_note(case, lead, kind="note", text=f"第{i}次电话联系，了解儿童近况。" * 3)
-    response = client_for(lead).get(reverse("cases:case_pdf", args=[case.uuid]))
+    response = signed_in(lead).get(reverse("cases:case_pdf", args=[case.uuid]))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     data = response.content
     fonts, embedded = _pdf_text_fonts(data)
@@ -239,24 +230,24 @@ def test_pdf_embeds_the_cjk_font_and_is_watermarked_per_page(world, tmp_path):
 
 
 def test_case_list_tabs_and_caseload_pages(world):
-    worker = client_for(world.users["worker_a1"])
+    worker = signed_in(world.users["worker_a1"])
     for tab in ("mine", "all", "overdue", "approvals"):
         assert worker.get(reverse("cases:case_list"), {"tab": tab}).status_code == 200
     assert worker.get(reverse("cases:case_list")).context["tab"] == "mine"  # the worker has open cases
-    assert client_for(world.users["district_a"]).get(reverse("cases:case_list")).context["tab"] == "all"
+    assert signed_in(world.users["district_a"]).get(reverse("cases:case_list")).context["tab"] == "all"
     page = worker.get(reverse("cases:case_list"), {"tab": "all", "risk_level": "high"}).content.decode()
     assert world.cases["a1"].number in page and world.cases["b1"].number not in page
     for persona in ("city", "district_a", "worker_a1", "edu_city"):
-        response = client_for(world.users[persona]).get(reverse("cases:caseload"))
+        response = signed_in(world.users[persona]).get(reverse("cases:caseload"))
         assert response.status_code == 200
-    assert client_for(world.users["sysadmin"]).get(reverse("cases:caseload")).status_code == 403
-    context = client_for(world.users["city"]).get(reverse("cases:caseload")).context
+    assert signed_in(world.users["sysadmin"]).get(reverse("cases:caseload")).status_code == 403
+    context = signed_in(world.users["city"]).get(reverse("cases:caseload")).context
     assert context["open_count"] == 4
     assert dict(context["by_area"]) == {"黄浦区": 3, "浦东新区": 1}
 
 
 def test_person_timeline_shows_cases(world):
-    page = client_for(world.users["worker_a1"]).get(
+    page = signed_in(world.users["worker_a1"]).get(
         reverse("registry:person_detail", args=[world.persons["a1"].uuid])
     )
     assert world.cases["a1"].number in page.content.decode()
@@ -277,16 +268,16 @@ def test_case_timeline_in_date_order(world):
 
 
 def test_person_picker_searches_within_scope_and_is_audited(world):
-    worker = client_for(world.users["worker_a1"])
+    worker = signed_in(world.users["worker_a1"])
     html = worker.get(reverse("cases:person_picker"), {"q": "测试"}).content.decode()
     assert f'value="{world.persons["a1"].pk}"' in html
     assert f'value="{world.persons["b1"].pk}"' not in html and f'value="{world.persons["a2"].pk}"' not in html
     assert AuditEvent.objects.filter(actor_id=world.users["worker_a1"].pk, action="search").exists()
     assert worker.get(reverse("cases:person_picker")).status_code == 200
     assert (
-        client_for(world.users["sysadmin"]).get(reverse("cases:person_picker"), {"q": "测试"}).status_code
+        signed_in(world.users["sysadmin"]).get(reverse("cases:person_picker"), {"q": "测试"}).status_code
         == 403
     )
-    assert client_for(world.users["edu_city"]).get(reverse("cases:case_open")).status_code == 403
+    assert signed_in(world.users["edu_city"]).get(reverse("cases:case_open")).status_code == 403
     page = worker.get(reverse("cases:case_open"), {"person": str(world.persons["a1"].uuid)}).content.decode()
     assert f'value="{world.persons["a1"].pk}" checked' in page

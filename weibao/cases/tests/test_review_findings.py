@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.signals import request_finished
 from django.db import close_old_connections
-from django.test import Client
 from django.urls import reverse
 
 from weibao.audit.models import AuditEvent
@@ -16,7 +15,7 @@ from weibao.cases import services
 from weibao.cases.models import Attachment, Case, Instrument, Note, PlanItem
 from weibao.cases.testing import open_test_case
 from weibao.lib.masking import mask_name
-from weibao.lib.testing import verify_second_factor
+from weibao.lib.testing import signed_in
 from weibao.registry.models import DepartmentLink, Person
 
 HIDDEN = "（无权查看）"
@@ -25,12 +24,6 @@ HIDDEN = "（无权查看）"
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def client_for(user):
-    client = Client()
-    verify_second_factor(client, user)
-    return client
 
 
 @pytest.fixture
@@ -61,7 +54,7 @@ def mixed_case(world):
 
 
 def test_case_pages_hide_the_name_of_a_child_the_viewer_may_not_see(world, mixed_case):
-    lead = client_for(world.users["lead_a1"])
+    lead = signed_in(world.users["lead_a1"])
     hidden, shown = world.persons["a2"].name, world.persons["a1"].name
     page = lead.get(reverse("cases:case_detail", args=[mixed_case.uuid])).content.decode()
     assert hidden not in page and shown in page and HIDDEN in page
@@ -74,7 +67,7 @@ def test_case_pages_hide_the_name_of_a_child_the_viewer_may_not_see(world, mixed
     assert row.visible_persons == [world.persons["a1"]]  # only the visible child's name is loaded
     assert f'{mask_name(shown)}、<span class="text-secondary">{HIDDEN}</span>' in response.content.decode()
     # the district office sees both children
-    page = client_for(world.users["district_a"]).get(reverse("cases:case_detail", args=[mixed_case.uuid]))
+    page = signed_in(world.users["district_a"]).get(reverse("cases:case_detail", args=[mixed_case.uuid]))
     assert hidden in page.content.decode()
 
 
@@ -104,7 +97,7 @@ def test_api_reads_of_case_rows_are_audited(world):
     case = world.cases["a1"]
     worker = world.users["worker_a1"]
     note = services.add_note(case, worker, kind="visit", text="走访")
-    api = client_for(worker)
+    api = signed_in(worker)
     assert api.get(f"/api/cases/notes/{note.uuid}/").status_code == 200
     assert AuditEvent.objects.filter(action="view", object_id=str(note.uuid), actor_id=worker.pk).exists()
     response = api.get("/api/cases/notes/", {"case": str(case.uuid)})
@@ -143,7 +136,7 @@ def test_withdrawing_one_referral_keeps_the_link_another_case_needs(world):
 
 def test_note_without_kind_and_plan_patch_without_status(world):
     case = world.cases["a1"]
-    api = client_for(world.users["worker_a1"])
+    api = signed_in(world.users["worker_a1"])
     response = api.post(
         "/api/cases/notes/", {"case": str(case.uuid), "text": "电话"}, content_type="application/json"
     )
@@ -156,7 +149,7 @@ def test_note_without_kind_and_plan_patch_without_status(world):
 
 
 def test_open_case_page_ignores_malformed_prefill(world):
-    client = client_for(world.users["worker_a1"])
+    client = signed_in(world.users["worker_a1"])
     for name in ("person", "report", "alert"):
         assert client.get(reverse("cases:case_open"), {name: "abc"}).status_code == 200
     response = client.get(reverse("cases:case_open"), {"person": str(world.persons["a1"].uuid)})
@@ -165,7 +158,7 @@ def test_open_case_page_ignores_malformed_prefill(world):
 
 def test_next_tab_accepts_only_known_tabs(world):
     case = world.cases["a1"]
-    client = client_for(world.users["worker_a1"])
+    client = signed_in(world.users["worker_a1"])
     url = reverse("cases:note_add", args=[case.uuid])
     detail = reverse("cases:case_detail", args=[case.uuid])
     response = client.post(url, {"kind": "note", "text": "a", "next_tab": "notes"})
@@ -185,7 +178,7 @@ def test_attachment_download_nosniff_and_missing_file(world):
         files=[SimpleUploadedFile("照片.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64)],
     )
     attachment = Attachment.objects.get(note__case=case)
-    client = client_for(worker)
+    client = signed_in(worker)
     response = client.get(reverse("cases:attachment", args=[attachment.uuid]))
     assert response.status_code == 200 and response["X-Content-Type-Options"] == "nosniff"
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
@@ -202,7 +195,7 @@ def test_attachment_download_nosniff_and_missing_file(world):
 
 def test_receiver_goes_back_to_the_case_it_may_see(world):
     referral = world.cases["a1_referred"].referrals.get()
-    edu = client_for(world.users["edu_city"])
+    edu = signed_in(world.users["edu_city"])
     response = edu.post(
         reverse("cases:referral_respond", args=[referral.uuid]), {"accept": "1", "reason": ""}
     )

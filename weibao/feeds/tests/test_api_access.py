@@ -1,24 +1,17 @@
 import pytest
-from django.test import Client
 
 from weibao.accounts.access import SEND
 from weibao.audit.models import AuditEvent
 from weibao.feeds import services
 from weibao.feeds.models import Batch, Event, Feed, LandingRecord
-from weibao.lib.testing import verify_second_factor
+from weibao.lib.testing import signed_in
 
 from .helpers import bad_check, edu_feed, id_number, police_feed, record
 
 
-def _client(user):
-    client = Client()
-    verify_second_factor(client, user)
-    return client
-
-
 def test_post_batch_is_idempotent_and_reports(world):
     edu_feed(world)
-    client = _client(world.users["edu_city"])
+    client = signed_in(world.users["edu_city"])
     payload = {"idempotency_key": "b-1", "records": [record(1), record(2, id_number=bad_check(id_number(2)))]}
     response = client.post("/api/feeds/edu_absence/batches/", payload, content_type="application/json")
     assert response.status_code == 201, response.content
@@ -62,7 +55,7 @@ def test_post_batch_is_idempotent_and_reports(world):
 )
 def test_malformed_payloads_get_field_errors(world, payload, field):
     edu_feed(world)
-    response = _client(world.users["edu_city"]).post(
+    response = signed_in(world.users["edu_city"]).post(
         "/api/feeds/edu_absence/batches/", payload, content_type="application/json"
     )
     assert response.status_code == 400
@@ -74,7 +67,7 @@ def test_malformed_payloads_get_field_errors(world, payload, field):
 def test_more_than_ten_thousand_records_is_refused(world):
     edu_feed(world)
     payload = {"idempotency_key": "k", "records": [{"source_id": str(i)} for i in range(10_001)]}
-    response = _client(world.users["edu_city"]).post(
+    response = signed_in(world.users["edu_city"]).post(
         "/api/feeds/edu_absence/batches/", payload, content_type="application/json"
     )
     assert response.status_code == 413 and response.json()["detail"]
@@ -83,7 +76,7 @@ def test_more_than_ten_thousand_records_is_refused(world):
 
 def test_not_json_is_a_400(world):
     edu_feed(world)
-    response = _client(world.users["edu_city"]).post(
+    response = signed_in(world.users["edu_city"]).post(
         "/api/feeds/edu_absence/batches/", "{oops", content_type="application/json"
     )
     assert response.status_code == 400 and "detail" in response.json()
@@ -114,7 +107,7 @@ def test_feed_access_matrix(world, persona):
     sees, sends = FEED_MATRIX[persona]
     assert set(Feed.objects.visible_to(user).values_list("code", flat=True)) == sees
     assert set(Feed.objects.visible_to(user, SEND).values_list("code", flat=True)) == sends
-    client = _client(user)
+    client = signed_in(user)
     listed = client.get("/api/feeds/feeds/")
     if listed.status_code == 200:
         assert {f["code"] for f in listed.json()["results"]} == sees
@@ -136,7 +129,7 @@ def test_landing_records_only_for_senders(world):
     for persona in ("police_a", "sysadmin", "worker_a1", "norole"):
         assert LandingRecord.objects.visible_to(world.users[persona], SEND).count() == 0
         assert (
-            _client(world.users[persona]).get("/api/feeds/landing-records/").json().get("results", []) == []
+            signed_in(world.users[persona]).get("/api/feeds/landing-records/").json().get("results", []) == []
         )
 
 

@@ -1,24 +1,17 @@
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.test import Client
 
 from weibao.feeds import services
 from weibao.feeds.models import Event, LandingRecord
-from weibao.lib.testing import verify_second_factor
+from weibao.lib.testing import signed_in
 
 from .helpers import bad_check, edu_feed, id_number, record
-
-
-def _client(user):
-    client = Client()
-    verify_second_factor(client, user)
-    return client
 
 
 def test_upload_preview_mapping_report_and_fixing_pages(world, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path
     feed = edu_feed(world)
-    client = _client(world.users["edu_city"])
+    client = signed_in(world.users["edu_city"])
     assert client.get("/feeds/").status_code == 200
     assert client.get(f"/feeds/{feed.uuid}/").status_code == 200
     content = "编号,身份证号,name,street,occurred_on,days\n"
@@ -45,8 +38,8 @@ def test_upload_preview_mapping_report_and_fixing_pages(world, tmp_path, setting
     # others cannot reach the record
     services.ingest_records(feed, "k", [record(5, name="")], actor=world.users["edu_city"])
     other = LandingRecord.objects.get(status="rejected")
-    assert _client(world.users["police_a"]).get(f"/feeds/needs-fixing/{other.pk}/").status_code == 404
-    assert _client(world.users["police_a"]).get(f"/feeds/{feed.uuid}/").status_code == 404
+    assert signed_in(world.users["police_a"]).get(f"/feeds/needs-fixing/{other.pk}/").status_code == 404
+    assert signed_in(world.users["police_a"]).get(f"/feeds/{feed.uuid}/").status_code == 404
     assert client.post(f"/feeds/needs-fixing/{other.pk}/discard/", {"reason": "重复"}).status_code == 302
     other.refresh_from_db()
     assert other.status == "discarded"
@@ -55,7 +48,7 @@ def test_upload_preview_mapping_report_and_fixing_pages(world, tmp_path, setting
 def test_an_unreadable_upload_is_explained_and_not_kept(world, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     feed = edu_feed(world)
-    client = _client(world.users["edu_city"])
+    client = signed_in(world.users["edu_city"])
     upload = tmp_path / "bad.xlsx"
     upload.write_bytes(b"PK\x03\x04 this is no workbook")
     with upload.open("rb") as fh:
@@ -98,7 +91,7 @@ def test_an_upload_is_ingested_by_the_task_worker_and_the_report_follows_it(worl
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.TASKS = QUEUED
     feed = edu_feed(world)
-    client = _client(world.users["edu_city"])
+    client = signed_in(world.users["edu_city"])
     upload = _absence_file(tmp_path)
     stored, page = _upload(client, feed, upload)
     batch = Batch.objects.get(feed=feed)
@@ -128,7 +121,7 @@ def test_a_waiting_or_interrupted_upload_is_resumed_by_a_new_upload(world, tmp_p
 
     settings.MEDIA_ROOT = tmp_path / "media"
     feed = edu_feed(world)
-    client = _client(world.users["edu_city"])
+    client = signed_in(world.users["edu_city"])
     upload = _absence_file(tmp_path)
     settings.TASKS = QUEUED
     _upload(client, feed, upload)
@@ -155,7 +148,7 @@ def test_a_failure_before_the_claim_leaves_the_batch_interrupted_with_the_reason
     settings.TASKS = QUEUED
     feed = edu_feed(world)
     user = world.users["edu_city"]
-    client = _client(user)
+    client = signed_in(user)
     _upload(client, feed, _absence_file(tmp_path))
     batch = Batch.objects.get(feed=feed)
     RoleAssignment.objects.filter(user=user).delete()  # the sender lost the role before the worker ran
@@ -184,6 +177,6 @@ def test_resuming_from_the_page_never_deletes_a_file_the_command_line_ingested(w
     copy = tmp_path / "copy" / "f.csv"
     copy.parent.mkdir()
     copy.write_bytes(original.read_bytes())
-    _upload(_client(world.users["edu_city"]), feed, copy)
+    _upload(signed_in(world.users["edu_city"]), feed, copy)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.DONE and original.exists()  # the operator's own file is untouched
