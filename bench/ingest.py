@@ -109,8 +109,8 @@ def cpu_seconds(pid: int | None = None) -> float:
 
 
 class BackendCPU:
-    """CPU seconds of every PostgreSQL backend serving ``dbname`` (the pipeline stores chunks on a second
-    connection), sampled from /proc every 0.1 s by a thread; a backend's last sample counts."""
+    """CPU seconds of every PostgreSQL backend serving ``dbname`` (the pipeline and the benchmark's own
+    connections), sampled from /proc every 0.1 s by a thread; a backend's last sample counts."""
 
     def __init__(self, dbname: str):
         import threading
@@ -154,8 +154,8 @@ def rss_mb() -> float:
 
 
 def time_phases() -> dict:
-    """Wrap the pipeline's phases with timers (wall clock, summed over chunks; with the PostgreSQL overlap
-    landing/validation and storing run at the same time, so the phases add up to more than the total).
+    """Wrap the pipeline's phases with timers (wall clock, summed over chunks; the phases run one after the
+    other on one connection).
     "commit+other" is what ``store_chunk`` spends outside its named phases (mostly the commit: deferred
     constraint checks)."""
     from collections import Counter

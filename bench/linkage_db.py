@@ -121,7 +121,6 @@ def main():
     )
     parser.add_argument("--registry", type=int, default=300_000)
     parser.add_argument("--daily", type=int, default=5_000)
-    parser.add_argument("--profile", help="write a cProfile of the decisions step to this file")
     parser.add_argument(
         "--profile-dir", help="write a cProfile of each daily-batch step (refresh, engine, decisions) here"
     )
@@ -323,17 +322,10 @@ def daily_batch(args, daily, streets, feature_cache, system_actor, _apply, link_
         len(daily),
     )
 
-    def decide():
-        if not args.profile:
-            return _apply(result, system_actor())
-        import cProfile
-
-        with cProfile.Profile() as profile:
-            out = _apply(result, system_actor())
-        profile.dump_stats(args.profile)
-        return out
-
-    outcome, s = timed("decisions: auto-merges (bulk) and review pairs", profiled("decisions", decide))
+    outcome, s = timed(
+        "decisions: auto-merges (bulk) and review pairs",
+        profiled("decisions", lambda: _apply(result, system_actor())),
+    )
     print(f"    {outcome}; {s / max(outcome['linked'] + outcome['review'], 1) * 1000:.0f} ms per pair")
     print(f"  {'TOTAL daily batch':<52} {time.perf_counter() - t0:8.1f} s")
     from weibao.audit.chain import verify

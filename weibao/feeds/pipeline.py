@@ -265,12 +265,6 @@ def mark_landing(batch: Batch, rejected: dict[int, dict]) -> None:
             )
 
 
-def check_chunk(validator: RecordValidator, rows, sealed: list | None = None) -> tuple[ChunkResult, list]:
-    """Validation only (no database): the chunk's result so far and its valid rows."""
-    result = ChunkResult()
-    return result, validate_chunk(validator, rows, result, sealed)
-
-
 def store_chunk(batch: Batch, rows: list[tuple[int, dict]], result: ChunkResult, valid: list) -> ChunkResult:
     """Write a checked chunk — source records, persons, documents, links, events, rejected landing rows,
     the batch's counts and ``processed_through`` — in one transaction."""
@@ -308,7 +302,8 @@ def process_chunk(
     batch: Batch, validator: RecordValidator, rows: list[tuple[int, dict]], sealed: list | None = None
 ) -> ChunkResult:
     """Validate and normalise landed rows; every write of the chunk in one transaction."""
-    result, valid = check_chunk(validator, rows, sealed)
+    result = ChunkResult()
+    valid = validate_chunk(validator, rows, result, sealed)
     return store_chunk(batch, rows, result, valid)
 
 

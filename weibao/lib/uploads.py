@@ -80,9 +80,11 @@ def check_upload(upload, *, kinds, max_bytes: int, field: str) -> str:
     upload.seek(0)
     data = upload.read()
     upload.seek(0)
-    if not sniff(data, kind) and kind == "txt":
-        raise ValidationError({field: _("文本文件“%(f)s”须为 UTF-8 编码 (text must be UTF-8)") % {"f": name}})
     if not sniff(data, kind):
+        if kind == "txt":
+            raise ValidationError(
+                {field: _("文本文件“%(f)s”须为 UTF-8 编码 (text must be UTF-8)") % {"f": name}}
+            )
         raise ValidationError(
             {field: _("文件“%(f)s”的内容与扩展名不符 (content does not match the extension)") % {"f": name}}
         )

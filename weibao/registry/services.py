@@ -444,12 +444,6 @@ class IdSet:
                 yield Q(**{f"{name}__in": self.pks[i : i + 5000]})
 
 
-def id_in_slices(name: str, pks):
-    """``Q(name__in=…)`` over ``pks`` in as few queries as the database allows (``IdSet``, used once)."""
-    with IdSet(pks) as ids:
-        yield from ids.filters(name)
-
-
 def temp_table(columns: str, *, text: str = "", rows=()) -> str:
     """A new temporary table (PostgreSQL) with ``columns`` (SQL), filled by one COPY — of ``text`` (COPY text
     format, one line per row: the fastest for plain numbers) or of ``rows`` (tuples, escaped by psycopg);
@@ -618,11 +612,12 @@ class AutoMergeBatch:
             original[model] = {pk: {a: v[a] for a in attnames} for pk, v in found.items()}
             for key, cond in keyed:  # the rows a conditional constraint applies to (None: all)
                 if cond is not None:
-                    applies[(model, key)] = {
-                        pk
-                        for q in id_in_slices("pk", found)
-                        for pk in model._base_manager.filter(cond, q).values_list("pk", flat=True)
-                    }
+                    with IdSet(found) as found_ids:
+                        applies[(model, key)] = {
+                            pk
+                            for q in found_ids.filters("pk")
+                            for pk in model._base_manager.filter(cond, q).values_list("pk", flat=True)
+                        }
         # what each unique constraint already holds among those rows
         taken = {
             (model, key): {

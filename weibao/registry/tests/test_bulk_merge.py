@@ -273,10 +273,11 @@ def test_id_set_filters_select_the_same_rows_and_leave_no_table(world, monkeypat
         }
         assert not list(services.IdSet([]).filters("pk"))
     assert found == set(wanted) and not _temporary_tables()
-    assert [
-        pk for q in services.id_in_slices("person_id", wanted) for pk in
-        IdentityDocument.objects.filter(q).values_list("person_id", flat=True)
-    ] == list(IdentityDocument.objects.filter(person__in=wanted).values_list("person_id", flat=True))  # fmt: skip
+    with services.IdSet(wanted) as ids:
+        assert [
+            pk for q in ids.filters("person_id") for pk in
+            IdentityDocument.objects.filter(q).values_list("person_id", flat=True)
+        ] == list(IdentityDocument.objects.filter(person__in=wanted).values_list("person_id", flat=True))  # fmt: skip
     assert not _temporary_tables()
 
 
