@@ -315,8 +315,6 @@ def report_scope(queryset, user, action: str = VIEW, *, prefix: str = ""):
             clause = Q(**{f"{p}workstation_id": a.organisation_id})
         elif a.role == Role.MANDATED_REPORTER and action == VIEW:
             clauses.append(Q(**{f"{p}reporter_org_id": a.organisation_id}))  # status and feedback only
-        if clause is not None and action == COUNT and a.role not in (Role.CITY_OFFICE, Role.DISTRICT_OFFICE):
-            clause = None  # figures are the offices'
         if clause is not None:  # office and workstation staff: sexual-abuse reports need the sensitive flag
             clauses.append(clause if a.may_read_sensitive or action == COUNT else clause & not_sensitive)
     return _filter_any(queryset, clauses)
