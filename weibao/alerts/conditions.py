@@ -186,18 +186,24 @@ def _too_long() -> ValidationError:
 def check_text_length(definition) -> None:
     """Raise ``ValidationError({"definition": …})`` if the definition, as JSON, is longer than ``MAX_TEXT``.
 
-    Only call it on a tree of at most ``MAX_NODES`` clauses (``validate`` does): it serialises the tree."""
+    Only call it on a tree of at most ``MAX_NODES`` clauses (``validate`` does). Values inside a clause may
+    still be YAML aliases that expand enormously: the tree is walked first, stopping past ``MAX_TEXT`` values
+    (each is at least one character of JSON), and serialised only when it is surely small."""
+    stack, seen = [definition], 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > MAX_TEXT:
+            raise _too_long()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
     try:
         text = json.dumps(definition, ensure_ascii=False, default=str)
     except (TypeError, ValueError):  # e.g. non-string keys in a nested object: the checker reports those
         return
     if len(text) > MAX_TEXT:
-        raise _too_long()
-
-
-def check_text(text: str) -> None:
-    """The same bound on a definition as typed (YAML or JSON), before it is parsed."""
-    if len(text or "") > MAX_TEXT:
         raise _too_long()
 
 

@@ -230,8 +230,11 @@ def import_yaml(text: str, *, actor, reason: str = "YAML import") -> list[Rule]:
                 raise ValidationError({f"rules[{i}].code": ["必填 (required)"]})
             level = item.get("level")  # a list or a mapping here would be unhashable: codes are strings
             data = {k: item.get(k) for k in VERSION_FIELDS}
-            data["name"] = str(data["name"] or "").strip()
-            data["description"] = str(data["description"] or "")  # as save_rule stores it
+            for text in ("name", "description"):
+                if not isinstance(data[text] or "", str):
+                    raise ValidationError({f"rules[{i}].{text}": ["须为文字 (must be text)"]})
+            data["name"] = (data["name"] or "").strip()
+            data["description"] = data["description"] or ""  # as save_rule stores it
             data["level"] = levels.get(level) if isinstance(level, str) else None
             data["recipient"] = item.get("recipient") or Recipient.WORKSTATION
             try:

@@ -278,3 +278,22 @@ def test_validation_refuses_codes_outside_the_pattern():
             {"event_count": {"event_type": "x'y", "within_days": 9}}, event_types={"x'y"}, categories=set()
         )
     assert "含有不允许的字符" in info.value.message_dict["definition"][0]
+
+
+@pytest.mark.django_db
+def test_an_alias_bomb_inside_a_parameter_is_refused_without_expanding_it():
+    text = BOMB + (
+        "rules:\n- code: deep\n  name: x\n  level: high\n  deadline_hours: 5\n"
+        "  definition: {age: {min: *e}}\n"
+    )
+    with pytest.raises(ValidationError) as info:
+        services.import_yaml(text, actor=None)
+    assert any("条件文本不能超过" in m for m in info.value.message_dict["rules[0](deep).definition"])
+
+
+@pytest.mark.django_db
+def test_import_refuses_a_name_that_is_not_text():
+    text = "rules:\n- code: lst\n  name: [a]\n  level: high\n  deadline_hours: 5\n  definition: {age: {min: 1}}\n"
+    with pytest.raises(ValidationError) as info:
+        services.import_yaml(text, actor=None)
+    assert "须为文字" in info.value.message_dict["rules[0].name"][0]
