@@ -77,7 +77,12 @@ class AlertSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_evidence(self, alert) -> list[str]:
-        return [str(u) for u in alert.evidence.values_list("event__uuid", flat=True)]
+        """The evidence events the user may see (the same rule as the alert page)."""
+        from weibao.feeds.models import Event
+
+        user = self.context["request"].user
+        events = Event.objects.visible_to(user).filter(pk__in=alert.evidence.values("event_id"))
+        return [str(u) for u in events.order_by("occurred_on", "pk").values_list("uuid", flat=True)]
 
 
 class TransitionSerializer(serializers.Serializer):

@@ -112,6 +112,24 @@ class AlertViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         record(request.user, AuditAction.VIEW, alert)
         return Response(self.get_serializer(alert).data)
 
+    def list(self, request, *args, **kwargs):
+        """Alerts carry the child and the visit result: the page returned is audited (one ``search`` naming
+        its alerts), as the case API does for its row lists."""
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        rows = list(page if page is not None else queryset)
+        record(
+            request.user,
+            AuditAction.SEARCH,
+            object_type="alerts.alert",
+            extra={
+                "ids": [str(row.uuid) for row in rows],
+                "query": {k: request.query_params.getlist(k) for k in request.query_params},
+            },
+        )
+        data = self.get_serializer(rows, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
     @extend_schema(request=TransitionSerializer, responses=AlertSerializer)
     @action(detail=True, methods=["post"])
     def transition(self, request, uuid=None):
@@ -119,4 +137,4 @@ class AlertViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         body = TransitionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         alert = services.transition(alert, actor=request.user, **body.validated_data)
-        return Response(AlertSerializer(alert).data)
+        return Response(self.get_serializer(alert).data)

@@ -264,3 +264,28 @@ def test_screen_now_twice_queues_one_run(client, world, settings):
     DBTaskResult.objects.update(enqueued_at=timezone.now() - datetime.timedelta(hours=2))  # its worker died
     client.post(reverse("alerts:screen_now"))
     assert DBTaskResult.objects.filter(task_path="weibao.alerts.tasks.screen_all").count() == 2
+
+
+def test_alert_api_list_is_audited_and_names_the_evidence_the_user_may_see(client, world, only_own_rules):
+    from weibao.alerts.tests.test_engine import make_rule
+    from weibao.feeds.models import Event
+
+    make_rule(definition={"event_count": {"event_type": "police_dv_callout", "within_days": 30, "min": 2}})
+    dv_twice(world.persons["a1"])
+    engine.screen()
+    alert = Alert.objects.get()
+    worker = world.users["worker_a1"]
+    login(client, world, "worker_a1")
+    body = client.get("/api/alerts/alerts/").json()
+    assert [row["uuid"] for row in body["results"]] == [str(alert.uuid)]
+    visible = Event.objects.visible_to(worker).filter(pk__in=alert.evidence.values("event_id"))
+    assert set(body["results"][0]["evidence"]) == {str(u) for u in visible.values_list("uuid", flat=True)}
+    assert len(body["results"][0]["evidence"]) == 2
+    search = AuditEvent.objects.get(actor=worker, action="search", object_type="alerts.alert")
+    assert search.extra["ids"] == [str(alert.uuid)]
+    moved = client.post(
+        f"/api/alerts/alerts/{alert.uuid}/transition/",
+        {"to_state": "acknowledged", "reason": "签收"},
+        content_type="application/json",
+    )
+    assert moved.status_code == 200 and len(moved.json()["evidence"]) == 2
