@@ -670,7 +670,10 @@ def withdraw_referral(referral, actor, *, reason) -> Referral:
 
 def _drop_links_if_unreferred(referral):
     """The receiver no longer needs to see a child of the case once no active referral to it concerns the
-    child — on this case or on any other case the child is a member of."""
+    child — on this case or on any other case the child is a member of — and no report about the child is
+    routed to it (the police see a reported child through the same kind of link)."""
+    from weibao.reports.models import Report
+
     organisation = referral.to_organisation
     persons = set(referral.case.members.values_list("person_id", flat=True))
     # one filter() call: the member and the referral are of the same case
@@ -680,6 +683,11 @@ def _drop_links_if_unreferred(referral):
             case__referrals__to_organisation=organisation,
             case__referrals__status__in=access.ACTIVE_REFERRAL_STATUSES,
         ).values_list("person_id", flat=True)
+    )
+    still_referred |= set(
+        Report.objects.live()
+        .filter(person_id__in=persons, police=organisation)
+        .values_list("person_id", flat=True)
     )
     DepartmentLink.objects.filter(
         person_id__in=persons - still_referred, organisation=organisation, basis="referred"

@@ -13,10 +13,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from weibao.accounts import access
+from weibao.alerts.choices import OPEN_STATES
+from weibao.alerts.models import Alert
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
 from weibao.lib.api import ScopedViewSetMixin
 from weibao.registry.models import Person
+from weibao.reports.models import Report
 
 from .. import services
 from ..models import Approval, Assessment, Case, CaseTransition, Intervention, Note, PlanItem, Referral
@@ -49,6 +52,14 @@ class CaseScopedViewSetMixin(ScopedViewSetMixin):
             if name in fields and not fields[name].read_only:
                 field = fields[name].child_relation if name == "persons" else fields[name]
                 field.queryset = Person.objects.visible_to(user, access.CHANGE)
+        # a case opens only from a report or an open alert the user may act on (as the page's form): others
+        # do not exist for this user — no 403 that would tell a caller which ids exist
+        if "report" in fields and not fields["report"].read_only:
+            fields["report"].queryset = Report.objects.visible_to(user, access.CHANGE)
+        if "alert" in fields and not fields["alert"].read_only:
+            fields["alert"].queryset = Alert.objects.visible_to(user, access.CHANGE).filter(
+                state__in=OPEN_STATES
+            )
         return serializer
 
 

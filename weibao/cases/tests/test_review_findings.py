@@ -252,3 +252,18 @@ def test_files_are_removed_when_the_note_fails_after_storing_them(world, setting
         services.add_note(case, world.users["worker_a1"], kind="note", text="照片", files=files)
     assert not Attachment.objects.filter(case=case).exists()
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_withdrawing_a_referral_to_the_police_keeps_their_view_of_a_reported_child(world):
+    from weibao.reports import services as reports
+    from weibao.reports.testing import make_report
+
+    police, worker, a1 = world.orgs["police_a"], world.users["worker_a1"], world.persons["a1"]
+    report = make_report(world)
+    report.person = a1
+    report.save(update_fields=["person"])
+    reports.give_police_access(report)  # the routed police see the reported child
+    referral = services.send_referral(world.cases["a1"], worker, to_organisation=police, reason="请协助")
+    services.withdraw_referral(referral, worker, reason="已解决")
+    assert DepartmentLink.objects.filter(person=a1, organisation=police, basis="referred").exists()
+    assert Person.objects.visible_to(world.users["police_a"]).filter(pk=a1.pk).exists()

@@ -191,8 +191,8 @@ def test_timeline_shows_reports_to_those_who_see_them(world):
     person = world.persons["a1"]
     report = make_report(world)
     Report.objects.filter(pk=report.pk).update(person=person)
-    lead = timeline(person, world.users["lead_a1"])
-    assert [e.kind for e in lead if e.kind == "report"] == ["report"]
+    lead = [e for e in timeline(person, world.users["lead_a1"]) if e.kind == "report"]
+    assert len(lead) == 1
     assert lead[0].source == "责任单位填报"  # the workstation does not learn who reported
     district = [e for e in timeline(person, world.users["city"]) if e.kind == "report"]
     assert district[0].source == world.users["reporter"].active_assignments()[0].organisation.name
