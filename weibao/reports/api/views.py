@@ -88,19 +88,24 @@ class PartnerReportCreate(PartnerMixin, APIView):
             try:
                 with transaction.atomic():
                     report = services.create_report(serializer.to_report(partner), actor=None)
-            except (IntegrityError, DjangoValidationError):  # the same external id raced in: the first one
+            except (IntegrityError, DjangoValidationError) as exc:  # the same external id raced in: the first
                 existing = Report.objects.filter(partner=partner, external_id=external_id).first()
-                if existing is None:  # not a race on the external id after all: refused (or a 500)
-                    raise
-                return self._resend(partner, existing, size)
+                if existing is not None:
+                    return self._resend(partner, existing, size)
+                if isinstance(exc, DjangoValidationError):
+                    raise  # refused below with its field errors
+                # another constraint: refused and kept like any refusal, never a 500 that keeps nothing
+                raise intake.Refused(
+                    "invalid", "报告无法保存，请检查后重发 (the report could not be stored)", status=409
+                ) from exc
         except (intake.Refused, DjangoValidationError) as exc:
             refused = exc if isinstance(exc, intake.Refused) else intake.refuse_invalid(exc)
             intake.keep(
                 channel=Channel.PARTNER, accepted=False, partner=partner, refusal=refused.refusal,
                 detail=f"{external_id or str(raw)[:64]} {refused.message}", size=size,
             )  # fmt: skip
-            if refused.status == 429:
-                return Response({"detail": refused.message, "errors": {}}, status=429)
+            if refused.status != 400:  # rate limited (429), or a report that could not be stored (409)
+                return Response({"detail": refused.message, "errors": {}}, status=refused.status)
             raise ValidationError(refused.errors or {"description": [refused.message]}) from None
         intake.keep(channel=Channel.PARTNER, accepted=True, partner=partner, report=report, size=size)
         return Response(PartnerReceiptSerializer(report).data, status=status.HTTP_201_CREATED)

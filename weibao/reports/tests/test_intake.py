@@ -478,3 +478,20 @@ def test_attachments_are_removed_when_the_report_fails_after_storing_them(
         services.create_report(report, actor=user, attachments=[photo])
     assert not Report.objects.exists() and not Attachment.objects.exists()
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_a_partner_report_that_cannot_be_stored_is_refused_and_kept(world, monkeypatch):
+    from django.db import IntegrityError
+
+    from weibao.reports import services
+
+    def broken(report, **kwargs):
+        raise IntegrityError("another constraint")
+
+    monkeypatch.setattr(services, "create_report", broken)
+    _channel, token = partner_with_token()
+    response = _post(token, _payload(external_id="QX-BROKEN"))
+    assert response.status_code == 409 and "报告无法保存" in response.content.decode()
+    kept = Submission.objects.get()
+    assert not kept.accepted and kept.refusal == "invalid" and "QX-BROKEN" in kept.detail
+    assert not Report.objects.exists()
