@@ -67,3 +67,23 @@ def test_a_report_out_of_scope_cannot_be_used(world):
     )
     assert response.status_code == 400  # a report out of scope does not exist for this user
     assert Case.objects.count() == before
+
+
+def test_a_source_report_gone_out_of_scope_is_explained_on_the_form(world):
+    report = make_report(world)
+    worker = world.users["worker_b1"]  # another street: the report is not theirs
+    response = signed_in(worker).post(
+        "/cases/new/",
+        {
+            "persons": [world.persons["b1"].pk],
+            "case_type": "victim",
+            "risk_level": "high",
+            "priority": Priority.NORMAL,
+            "origin": Origin.MANUAL,
+            "reason": "立案",
+            "report": str(report.uuid),
+        },
+    )
+    assert response.status_code == 200
+    assert "来源报告：" in response.content.decode()  # the hidden field's error is shown, not swallowed
+    assert not Case.objects.filter(report=report).exists()
