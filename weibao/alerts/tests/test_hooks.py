@@ -40,6 +40,8 @@ def test_screen_command(world, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["rules"] == 1 and out["new_alerts"] == 0
     call_command("screen", "--persons", str(world.persons["a1"].pk))
+    out = json.loads(capsys.readouterr().out)
+    assert out["persons"] == 1 and out["rules"] == 1 and out["new_alerts"] == 0
     with pytest.raises(CommandError, match="没有事件"):
         call_command("screen", "--batch", "999999")
 
