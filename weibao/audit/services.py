@@ -2,9 +2,10 @@
 
 import json
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from weibao.lib.bulk import insert_rows
 from weibao.lib.masking import mask_id_number
 
 from .chain import chain_key, compute_hash
@@ -80,25 +81,19 @@ COLUMNS = ["seq", "at", "actor_id", "actor_username", "ip", "request_id", "actio
 
 
 def _insert(events: list[AuditEvent]):
-    """Many events at once: one COPY on PostgreSQL, ``bulk_create`` elsewhere."""
-    if connection.vendor != "postgresql":
-        AuditEvent.objects.bulk_create(events, batch_size=1000)
-        return
-    from psycopg import sql
-
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(AuditEvent._meta.db_table),
-        sql.SQL(", ").join(sql.Identifier(AuditEvent._meta.get_field(c).column) for c in COLUMNS),
-    )
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        for event in events:
-            copy.write_row(
-                [
-                    json.dumps(v) if c in ("changes", "extra") else v
-                    for c in COLUMNS
-                    for v in [getattr(event, c)]
-                ]
+    """Many events at once (``lib.bulk.insert_rows``: one COPY on PostgreSQL, ``bulk_create`` elsewhere)."""
+    insert_rows(
+        AuditEvent,
+        COLUMNS,
+        [
+            tuple(
+                json.dumps(v) if c in ("changes", "extra") else v
+                for c in COLUMNS
+                for v in [getattr(event, c)]
             )
+            for event in events
+        ],
+    )
 
 
 def _append(events: list[AuditEvent]) -> list[AuditEvent]:
