@@ -4,8 +4,6 @@ Every page starts from ``visible_to``; a case outside the scope is a 404 like a 
 attempt is audited (``AuditAction.DENIED``) when the case exists.
 """
 
-import uuid as uuidlib
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,7 +20,7 @@ from weibao.accounts import access
 from weibao.accounts.views import add_form_errors
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
-from weibao.lib.views import RoleRequiredMixin, ScopedListView
+from weibao.lib.views import RoleRequiredMixin, ScopedListView, uuid_or_none
 
 from . import forms, services
 from .choices import (
@@ -42,14 +40,6 @@ from .workflow import approval_kind_from, moves_from
 
 # The tabs of the case page a form may return to (``next_tab``); anything else is dropped.
 CASE_TABS = frozenset({"workflow", "timeline", "notes", "assessments", "plan", "interventions", "referrals"})
-
-
-def _uuid_or_none(value):
-    """``value`` as a UUID, or None when it is not one (a hand-edited address is not a server error)."""
-    try:
-        return uuidlib.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
 
 
 def scoped_case(user, uuid, action=access.VIEW) -> Case:
@@ -170,7 +160,7 @@ class OpenCaseView(RoleRequiredMixin, FormView):
         user, initial = self.request.user, {}
         persons = Person.objects.visible_to(user, access.CHANGE)
         person_uuid, report_uuid, alert_uuid = (
-            _uuid_or_none(params.get(name)) for name in ("person", "report", "alert")
+            uuid_or_none(params.get(name)) for name in ("person", "report", "alert")
         )
         if person_uuid:
             found = persons.filter(uuid=person_uuid).first()

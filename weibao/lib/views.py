@@ -3,9 +3,19 @@
 A record outside the user's scope gets the same 404 as one that does not exist (STYLE.md convention 2).
 """
 
+import uuid
+
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.views import generic
+
+
+def uuid_or_none(value) -> uuid.UUID | None:
+    """``value`` as a UUID, or None when it is missing or not one (a hand-edited address is no server error)."""
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 class ScopedMixin(LoginRequiredMixin):

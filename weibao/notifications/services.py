@@ -148,7 +148,7 @@ def mark_read(user, ids=None) -> int:
 # --- who receives what, by place ----------------------------------------------------------------------
 
 
-def _district_of(area):
+def district_of(area):
     if area is None:
         return None
     if area.level == AreaLevel.STREET:
@@ -158,7 +158,7 @@ def _district_of(area):
 
 def district_office(area) -> Organisation | None:
     """The district minor-protection office responsible for ``area`` (a street or a district)."""
-    district = _district_of(area)
+    district = district_of(area)
     if district is None:
         return None
     return Organisation.objects.filter(type__code=DISTRICT_OFFICE_TYPE, area=district).order_by("pk").first()
@@ -173,7 +173,7 @@ def workstation(street) -> Organisation | None:
 
 def district_police(area) -> Organisation | None:
     """The district public-security branch responsible for ``area``."""
-    district = _district_of(area)
+    district = district_of(area)
     if district is None:
         return None
     return Organisation.objects.filter(type__code=POLICE_TYPE, area=district).order_by("pk").first()

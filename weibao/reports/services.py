@@ -19,8 +19,7 @@ from weibao.audit.services import record
 from weibao.lib import uploads
 from weibao.lib.crypto import blind_index, encrypt
 from weibao.lib.masking import mask_id_number
-from weibao.notifications.services import _district_of as district_of
-from weibao.notifications.services import district_office, district_police, notify, workstation
+from weibao.notifications.services import district_of, district_office, district_police, notify, workstation
 from weibao.registry.choices import DocumentType, LinkBasis
 from weibao.registry.models import DepartmentLink
 

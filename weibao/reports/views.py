@@ -1,7 +1,5 @@
 """Report pages: file (with server-side drafts), list, detail with the handling steps, public form, figures."""
 
-import uuid as uuidlib
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,7 +15,7 @@ from weibao.audit.models import AuditAction
 from weibao.audit.services import record
 from weibao.lib.export import csv_response
 from weibao.lib.uploads import CONTENT_TYPES
-from weibao.lib.views import ScopedListView
+from weibao.lib.views import ScopedListView, uuid_or_none
 from weibao.registry.models import Person
 
 from . import attachments as files
@@ -82,16 +80,8 @@ def _draft_data(post) -> dict:
     return {k: post.get(k, "") for k in DRAFT_FIELDS if k in post}
 
 
-def _draft_uuid(value) -> uuidlib.UUID | None:
-    """The draft id sent by the page, or None when missing or malformed (a bad value is no draft)."""
-    try:
-        return uuidlib.UUID(str(value)) if value else None
-    except (TypeError, ValueError, AttributeError):
-        return None
-
-
 def _own_draft(request, value) -> Draft | None:
-    key = _draft_uuid(value)
+    key = uuid_or_none(value)
     return Draft.objects.filter(owner=request.user, uuid=key).first() if key else None
 
 
@@ -130,9 +120,8 @@ def report_new(request):
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
             else:
-                key = _draft_uuid(request.POST.get("draft"))
-                if key is not None:
-                    Draft.objects.filter(owner=request.user, uuid=key).delete()
+                if (submitted := _own_draft(request, request.POST.get("draft"))) is not None:
+                    submitted.delete()
                 messages.success(request, _("报告已提交，编号 %(n)s") % {"n": report.number})
                 return redirect("reports:detail", uuid=report.uuid)
         draft = _save_draft(request)  # an error loses nothing: what was typed is kept server-side too
