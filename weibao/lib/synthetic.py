@@ -23,6 +23,7 @@ from itertools import accumulate
 from typing import NamedTuple
 
 from weibao.lib.checksums import id_check_char
+from weibao.lib.dates import add_years
 
 MALE, FEMALE = "M", "F"
 
@@ -135,14 +136,6 @@ def era_of(birth_year: int) -> str:
     if birth_year < 2000:
         return MID
     return NEW
-
-
-def add_years(day: datetime.date, years: int) -> datetime.date:
-    """``day`` moved by whole years; 29 February becomes 28 February in a common year."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
 
 
 def age_on(birth: datetime.date, today: datetime.date) -> int:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from weibao.accounts.choices import AreaLevel
 from weibao.accounts.models import Area
 from weibao.lib.checksums import id_birth_date, validate_id_number
-from weibao.lib.synthetic import add_years
+from weibao.lib.dates import add_years
 from weibao.registry.choices import Sex
 
 from . import conf

@@ -9,7 +9,7 @@ from weibao.accounts.choices import AreaLevel, Role, StreetKind
 from weibao.accounts.models import Organisation, RoleAssignment, User
 from weibao.accounts.services import check_assignment
 from weibao.audit.models import AuditEvent
-from weibao.lib.synthetic import add_years
+from weibao.lib.dates import add_years
 from weibao.registry.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
 from weibao.registry.models import DepartmentLink, Person
 
