@@ -357,7 +357,6 @@ def _upsert(con, *, actor, full: bool, rules: int, hit_persons) -> tuple[int, in
     at = connection.ops.adapt_datetimefield_value(now)
     postgres = connection.vendor == "postgresql"
     new_uuid = "gen_random_uuid()" if postgres else "lower(hex(randomblob(16)))"
-    open_states = OPEN_SQL
     with transaction.atomic(), connection.cursor() as cursor:
         if postgres:
             # Open alerts must not close (nor open elsewhere) between reading them and writing what is new:
@@ -409,20 +408,20 @@ def _upsert(con, *, actor, full: bool, rules: int, hit_persons) -> tuple[int, in
             cursor.execute(
                 "INSERT INTO alerts_alertevidence (alert_id, event_id, added_at) "
                 "SELECT a.id, s.event_id, %s FROM screen_evidence s JOIN alerts_alert a ON a.id = s.alert_id "
-                f"AND a.state IN {open_states} WHERE true ON CONFLICT DO NOTHING",
+                f"AND a.state IN {OPEN_SQL} WHERE true ON CONFLICT DO NOTHING",
                 [at],
             )
             evidence_added = cursor.rowcount
             # fired again: an open alert found earlier that this screening brought new evidence to
             cursor.execute(
-                f"UPDATE alerts_alert SET last_fired_at = %s WHERE state IN {open_states} "
+                f"UPDATE alerts_alert SET last_fired_at = %s WHERE state IN {OPEN_SQL} "
                 "AND id IN (SELECT alert_id FROM screen_evidence)",
                 [at],
             )
             cursor.execute(
                 "INSERT INTO alerts_alertevidence (alert_id, event_id, added_at) "
                 "SELECT a.id, s.event_id, %s FROM screen_evidence s JOIN alerts_alert a ON a.rule_id = s.rule_id "
-                f"AND a.person_id = s.person_id AND a.state IN {open_states} WHERE s.alert_id IS NULL "
+                f"AND a.person_id = s.person_id AND a.state IN {OPEN_SQL} WHERE s.alert_id IS NULL "
                 "ON CONFLICT DO NOTHING",
                 [at],
             )
