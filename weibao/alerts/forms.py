@@ -85,5 +85,13 @@ class AlertFilterForm(forms.Form):
 
 
 class ImportForm(forms.Form):
+    MAX_BYTES = 1024 * 1024  # a city's rules are a few kilobytes; the file is read into memory
+
     file = forms.FileField(label=_("规则文件（YAML）"))
     reason = forms.CharField(label=_("导入事由"), max_length=500)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError(_("文件不能超过 1 MB (file larger than 1 MB)"))
+        return upload

@@ -289,3 +289,13 @@ def test_alert_api_list_is_audited_and_names_the_evidence_the_user_may_see(clien
         content_type="application/json",
     )
     assert moved.status_code == 200 and len(moved.json()["evidence"]) == 2
+
+
+def test_a_huge_rules_file_is_refused_before_it_is_read(client, world):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    login(client, world, "city")
+    huge = SimpleUploadedFile("rules.yaml", b"rules: []\n" + b"#" * (1024 * 1024))
+    response = client.post(reverse("alerts:rules_import"), {"file": huge, "reason": "导入"}, follow=True)
+    assert "文件不能超过 1 MB" in response.content.decode()
+    assert not AuditEvent.objects.filter(action="create", object_type="alerts.rule").exists()
