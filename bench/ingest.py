@@ -109,13 +109,17 @@ def cpu_seconds(pid: int | None = None) -> float:
 
 
 class BackendCPU:
-    """CPU seconds of every PostgreSQL backend serving ``dbname`` (the pipeline and the benchmark's own
-    connections), sampled from /proc every 0.1 s by a thread; a backend's last sample counts."""
+    """CPU seconds of every PostgreSQL backend serving ``dbname`` (the pipeline's connections and the
+    benchmark's own), sampled by a thread every 0.5 s: the backends' pids from ``pg_stat_activity`` (on the
+    thread's own connection), their CPU from /proc/<pid>/stat — cheap, as the thread shares the interpreter
+    with the pipeline. A backend's last sample counts."""
 
-    def __init__(self, dbname: str):
+    def __init__(self, url: str):
         import threading
 
-        self.marker = f" {dbname} ".encode()
+        import psycopg
+
+        self.conn = psycopg.connect(url, autocommit=True)
         self.first: dict[int, float] = {}
         self.last: dict[int, float] = {}
         self.stop = threading.Event()
@@ -124,28 +128,27 @@ class BackendCPU:
         self.thread.start()
 
     def sample(self, initial=False):
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
+        pids = [pid for (pid,) in self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        )]  # fmt: skip
+        for pid in set(pids) | set(self.last):
             try:
-                if self.marker not in Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" "):
-                    continue
-                seconds = cpu_seconds(int(entry))
+                seconds = cpu_seconds(pid)
             except OSError:
-                continue
-            pid = int(entry)
+                continue  # the backend ended: its last sample counts
             if initial:
                 self.first[pid] = seconds
             self.last[pid] = seconds
 
     def run(self):
-        while not self.stop.wait(0.1):
+        while not self.stop.wait(0.5):
             self.sample()
 
     def seconds(self) -> float:
         self.stop.set()
         self.thread.join()
         self.sample()
+        self.conn.close()
         return sum(v - self.first.get(pid, 0.0) for pid, v in self.last.items())
 
 
@@ -199,6 +202,10 @@ def main():
     parser.add_argument("--chunk", type=int, default=50_000)
     parser.add_argument("--api", type=int, default=10, help="number of 10,000-record API batches")
     parser.add_argument("--phases", action="store_true", help="print wall-clock time per pipeline phase")
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the file ingest to FILE")
+    parser.add_argument(
+        "--sequential", action="store_true", help="store each chunk before landing the next (no StoreBehind)"
+    )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/weibao_bench")
     if not url.startswith("postgres"):
@@ -256,12 +263,23 @@ def main():
     copy_seconds = time.perf_counter() - t0
     print(f"raw COPY: {copy_seconds:.2f} s ({args.rows / copy_seconds:,.0f} rows/s)")
 
+    if args.sequential:
+        from weibao.feeds import pipeline
+
+        pipeline.OVERLAP = False
     phases = time_phases() if args.phases else None
     rss_before = rss_mb()
-    backends = BackendCPU(dbname)
+    backends = BackendCPU(url)
     cpu0 = cpu_seconds()
     t0 = time.perf_counter()
-    batch = services.ingest_file(feed, path, actor=world.users["edu_city"], chunk_size=args.chunk)
+    if args.profile:
+        import cProfile
+
+        with cProfile.Profile() as profile:
+            batch = services.ingest_file(feed, path, actor=world.users["edu_city"], chunk_size=args.chunk)
+        profile.dump_stats(args.profile)
+    else:
+        batch = services.ingest_file(feed, path, actor=world.users["edu_city"], chunk_size=args.chunk)
     seconds = time.perf_counter() - t0
     cpu, db_cpu = cpu_seconds() - cpu0, backends.seconds()
     batch.refresh_from_db()

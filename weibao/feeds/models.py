@@ -166,7 +166,9 @@ class LandingRecord(models.Model):
 
     FEED_FIELD = "batch__feed"
 
-    batch = models.ForeignKey(Batch, models.PROTECT, related_name="landing_records", db_index=False)
+    batch = models.ForeignKey(
+        Batch, models.PROTECT, related_name="landing_records", db_index=False, db_constraint=False
+    )
     row_number = models.PositiveIntegerField(_("行号"))
     source_id = models.CharField(_("源记录编号"), max_length=200, blank=True)
     raw = models.JSONField(_("原始记录"))
@@ -219,12 +221,14 @@ class SourceRecord(models.Model):
     ``data`` never holds an identifier in clear: the ID number is kept as its masked form and blind index.
     """
 
-    feed = models.ForeignKey(Feed, models.PROTECT, related_name="source_records", db_index=False)
+    feed = models.ForeignKey(
+        Feed, models.PROTECT, related_name="source_records", db_index=False, db_constraint=False
+    )
     source_id = models.CharField(_("源记录编号"), max_length=200)
     content_hash = models.CharField(max_length=40)
     data = models.JSONField(_("标准化数据"), default=dict)
-    person = models.ForeignKey(Person, models.PROTECT, related_name="source_records")
-    batch = models.ForeignKey(Batch, models.PROTECT, related_name="+", db_index=False)
+    person = models.ForeignKey(Person, models.PROTECT, related_name="source_records", db_constraint=False)
+    batch = models.ForeignKey(Batch, models.PROTECT, related_name="+", db_index=False, db_constraint=False)
     row_number = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
 
@@ -243,18 +247,23 @@ class Event(models.Model):
     """A dated, typed event about a person, tied to the feed and source record it came from."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    person = models.ForeignKey(Person, models.PROTECT, related_name="events")
-    event_type = models.ForeignKey(EventType, models.PROTECT, related_name="events", db_index=False)
+    person = models.ForeignKey(Person, models.PROTECT, related_name="events", db_constraint=False)
+    event_type = models.ForeignKey(
+        EventType, models.PROTECT, related_name="events", db_index=False, db_constraint=False
+    )
     occurred_on = models.DateField(_("发生日期"))
     source_organisation = models.ForeignKey(
         Organisation,
         models.PROTECT,
         related_name="+",
         db_index=False,
+        db_constraint=False,
         verbose_name=_("报送单位"),
     )
-    feed = models.ForeignKey(Feed, models.PROTECT, related_name="events", db_index=False)
-    source_record = models.OneToOneField(SourceRecord, models.PROTECT, related_name="event")
+    feed = models.ForeignKey(Feed, models.PROTECT, related_name="events", db_index=False, db_constraint=False)
+    source_record = models.OneToOneField(
+        SourceRecord, models.PROTECT, related_name="event", db_constraint=False
+    )
     data = models.JSONField(_("事件内容"), default=dict, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 

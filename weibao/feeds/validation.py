@@ -7,8 +7,6 @@ Chinese with an English gloss, and ``code`` is what the batch report counts reje
 """
 
 import datetime
-import hashlib
-import json
 
 from django.utils import timezone
 
@@ -79,12 +77,6 @@ def reason_label(key: str) -> str:
     return f"{label}：{REASONS.get(code, code)}"
 
 
-def content_hash(data: dict) -> str:
-    return hashlib.sha1(
-        json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()
-    ).hexdigest()
-
-
 def parse_date(text: str) -> datetime.date:
     """YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD (a time part is ignored). Raises ``ValueError``."""
     text = text.strip()[:10] if len(text) > 10 and text[10] in " T" else text.strip()
@@ -111,6 +103,7 @@ class RecordValidator:
             fields.update({name: (spec.get("label", name), MAX_TEXT) for name, spec in self.schema.items()})
         self.fields = fields
         self.columns = {name: mapping.get(name) or name for name in fields}  # canonical → column
+        self._specs = [(name, column, fields[name][1]) for name, column in self.columns.items()]
         self._good_dates: dict[str, datetime.date] = {}
         self.streets, self.districts = {}, {}
         for area_id, code, level in Area.objects.values_list("id", "code", "level"):
@@ -153,12 +146,17 @@ class RecordValidator:
         """The record's canonical fields as stripped strings, and type/length problems."""
         problems, values = [], {}
         get = raw.get
-        for name, column in self.columns.items():
+        for name, column, limit in self._specs:
             value = get(column)
-            if value is None:
+            if value.__class__ is str:  # nearly always: a file's cells are text
+                value = value.strip()
+                if len(value) <= limit:
+                    values[name] = value
+                    continue
+            elif value is None:
                 values[name] = ""
                 continue
-            if isinstance(value, str):
+            elif isinstance(value, str):
                 value = value.strip()
             elif isinstance(value, bool):
                 value = "1" if value else "0"
@@ -169,12 +167,12 @@ class RecordValidator:
                     (name, "wrong_type", f"{self._label(name)}应为文本或数字 (must be text or a number)")
                 )
                 value = ""
-            if len(value) > self.fields[name][1]:
+            if len(value) > limit:
                 problems.append(
                     (
                         name,
                         "too_long",
-                        f"{self._label(name)}过长：{len(value)} 个字符，上限 {self.fields[name][1]} (too long)",
+                        f"{self._label(name)}过长：{len(value)} 个字符，上限 {limit} (too long)",
                     )
                 )
                 value = ""

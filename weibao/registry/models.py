@@ -46,7 +46,13 @@ class Person(models.Model):
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True, db_index=True)
     street = models.ForeignKey(
-        Area, models.PROTECT, null=True, blank=True, verbose_name=_("街镇"), related_name="persons"
+        Area,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("街镇"),
+        related_name="persons",
+        db_constraint=False,  # bulk-written: weibao/audit/references.py
     )
     address = models.CharField(_("住址"), max_length=200, blank=True)
     phone = models.CharField(_("联系电话"), max_length=30, blank=True)
@@ -103,7 +109,9 @@ class IdentityDocument(models.Model):
     and a masked form for display (first 6 and last 4 characters)."""
 
     # person: served by the unique (person, type, number_index) index
-    person = models.ForeignKey(Person, models.CASCADE, related_name="documents", db_index=False)
+    person = models.ForeignKey(
+        Person, models.CASCADE, related_name="documents", db_index=False, db_constraint=False
+    )
     type = models.CharField(_("证件类型"), max_length=20, choices=DocumentType.choices)
     number_encrypted = models.BinaryField(_("证件号码（密文）"))
     number_index = models.CharField(max_length=64)
@@ -200,9 +208,11 @@ class DepartmentLink(models.Model):
     """Why an organisation may see a person: it sent data about them, or the person was referred to it."""
 
     # both keys served by the two composite indexes below
-    person = models.ForeignKey(Person, models.CASCADE, related_name="department_links", db_index=False)
+    person = models.ForeignKey(
+        Person, models.CASCADE, related_name="department_links", db_index=False, db_constraint=False
+    )
     organisation = models.ForeignKey(
-        Organisation, models.PROTECT, related_name="person_links", db_index=False
+        Organisation, models.PROTECT, related_name="person_links", db_index=False, db_constraint=False
     )
     basis = models.CharField(max_length=10, choices=LinkBasis.choices)
     created = models.DateTimeField(auto_now_add=True)
