@@ -5,7 +5,7 @@ import pytest
 
 from weibao.lib.checksums import id_check_char
 
-from .test_login_flows import _login, _second_factor
+from .login import second_factor, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -30,8 +30,8 @@ def test_rule_to_alert_to_closed_visit(server, page, shoot, tmp_path):
     ]
     upload = tmp_path / "警情.csv"
     upload.write_bytes("\n".join(rows).encode("gbk"))
-    _login(page, server, "police_a")
-    _second_factor(page, "police_a")
+    sign_in(page, server, "police_a")
+    second_factor(page, "police_a")
     page.wait_for_url(f"{server}/")
     page.goto(f"{server}/feeds/")
     page.get_by_role("link", name="huangpu_dv").click()
@@ -51,8 +51,8 @@ def test_rule_to_alert_to_closed_visit(server, page, shoot, tmp_path):
     _logout(page, server)
 
     # 2. the city office writes the rule, dry-runs it, saves, activates it and screens
-    _login(page, server, "city")
-    _second_factor(page, "city")
+    sign_in(page, server, "city")
+    second_factor(page, "city")
     page.wait_for_url(f"{server}/")
     page.locator(".wb-nav").get_by_text("预警规则").click()
     shoot("60-alerts-rule-list")
@@ -88,8 +88,8 @@ def test_rule_to_alert_to_closed_visit(server, page, shoot, tmp_path):
     _logout(page, server)
 
     # 3. the A1 worker gets it, acknowledges, visits and closes it with the visit result
-    _login(page, server, "worker_a1")
-    _second_factor(page, "worker_a1")
+    sign_in(page, server, "worker_a1")
+    second_factor(page, "worker_a1")
     page.wait_for_url(f"{server}/")
     page.locator(".wb-nav").get_by_text("预警").first.click()
     shoot("63-alerts-worker-list")

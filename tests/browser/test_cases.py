@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from .conftest import SCREENSHOTS
-from .test_login_flows import _login, _second_factor
+from .login import second_factor, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -21,9 +21,9 @@ def _sign_in(browser, server, username):
         locale="zh-CN", viewport={"width": 1366, "height": 900}, accept_downloads=True
     )
     page = context.new_page()
-    _login(page, server, username)
+    sign_in(page, server, username)
     if "/accounts/otp/" in page.url:  # mandated reporters sign in with a password only
-        _second_factor(page, username)
+        second_factor(page, username)
     page.wait_for_url(f"{server}/")
     return context, page
 
@@ -199,8 +199,8 @@ def test_referral_answered_by_the_member_unit_on_a_phone(server, browser, tmp_pa
 
     context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
-    _login(page, server, "edu_city")
-    _second_factor(page, "edu_city")
+    sign_in(page, server, "edu_city")
+    second_factor(page, "edu_city")
     page.wait_for_url(f"{server}/")
     page.goto(f"{server}/cases/referrals/")
     page.get_by_role("link", name=number).click()

@@ -4,7 +4,7 @@ import pytest
 
 from weibao.lib.checksums import id_check_char
 
-from .test_login_flows import _login, _second_factor
+from .login import second_factor, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -24,8 +24,8 @@ def test_police_upload_preview_map_report_and_fix(server, page, shoot, tmp_path)
     ]
     upload = tmp_path / "警情.csv"
     upload.write_bytes("\n".join(rows).encode("gbk"))
-    _login(page, server, "police_a")
-    _second_factor(page, "police_a")
+    sign_in(page, server, "police_a")
+    second_factor(page, "police_a")
     page.wait_for_url(f"{server}/")
     page.locator(".wb-nav").get_by_text("数据报送").click()
     page.get_by_role("link", name="huangpu_dv").click()

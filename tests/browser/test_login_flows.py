@@ -3,40 +3,11 @@
 The TOTP code is computed from the secret shown on the enrolment page, as an authenticator app would.
 """
 
-import base64
-import time
-
 import pytest
-from django_otp.oath import TOTP
 
-from weibao.lib.testing import PASSWORD
+from .login import SECRETS, second_factor, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def _login(page, base, username):
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-
-
-SECRETS: dict[str, tuple[bytes, int]] = {}  # username → (TOTP secret, time step last used)
-
-
-def _second_factor(page, username):
-    """Enrol on first login (reading the secret like an authenticator app), else type the current code."""
-    if "/accounts/otp/setup/" in page.url:
-        secret = base64.b32decode(page.locator("#otp-secret").inner_text().strip())
-    else:
-        assert "/accounts/otp/verify/" in page.url, page.url
-        secret, last_step = SECRETS[username]
-        while TOTP(secret).t() <= last_step:  # a code is accepted once: wait for the next one
-            time.sleep(1)
-    totp = TOTP(secret)
-    page.fill("input[name=token]", f"{totp.token():06d}")
-    SECRETS[username] = (secret, totp.t())
-    page.click("button[type=submit]")
 
 
 def test_anonymous_visitor_gets_the_login_page(server, page, shoot):
@@ -55,11 +26,11 @@ def test_anonymous_visitor_gets_the_login_page(server, page, shoot):
     ],
 )
 def test_role_logs_in_with_totp_and_sees_its_home(server, page, shoot, username, role_badge, nav_item, card):
-    _login(page, server, username)
+    sign_in(page, server, username)
     if username not in SECRETS:  # first login: enrol a TOTP device (other flows of the session may have)
         assert "/accounts/otp/setup/" in page.url
         shoot(f"02-otp-setup-{username}")
-    _second_factor(page, username)
+    second_factor(page, username)
     page.wait_for_url(f"{server}/")
     assert page.locator(".badge", has_text=role_badge).first.is_visible()
     assert page.locator(".wb-nav").get_by_text(nav_item).is_visible()
@@ -88,8 +59,8 @@ def test_main_pages_render_for_their_users(server, page, shoot):
         ("auditor", ["/audit/"]),
     ]:
         page.context.clear_cookies()
-        _login(page, server, username)
-        _second_factor(page, username)
+        sign_in(page, server, username)
+        second_factor(page, username)
         page.wait_for_url(f"{server}/")
         for path in paths:
             response = page.goto(f"{server}{path}")
@@ -111,8 +82,8 @@ def test_main_pages_render_for_their_users(server, page, shoot):
 
 
 def test_organisation_search_updates_as_you_type(server, page, shoot):
-    _login(page, server, "sysadmin")
-    _second_factor(page, "sysadmin")
+    sign_in(page, server, "sysadmin")
+    second_factor(page, "sysadmin")
     page.wait_for_url(f"{server}/")
     page.goto(f"{server}/accounts/organisations/")
     page.fill("input[name=q]", "北外滩")
@@ -124,8 +95,8 @@ def test_organisation_search_updates_as_you_type(server, page, shoot):
 
 
 def test_review_queue_decides_with_the_keyboard(server, page, shoot):
-    _login(page, server, "lead_a1")
-    _second_factor(page, "lead_a1")
+    sign_in(page, server, "lead_a1")
+    second_factor(page, "lead_a1")
     page.wait_for_url(f"{server}/")
     page.locator(".wb-nav").get_by_text("匹配复核").click()
     assert page.locator("#match-probability").inner_text() == "0.870"

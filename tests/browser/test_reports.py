@@ -3,7 +3,7 @@ receive it, the police decide and tell the school; the public form works and is 
 
 import pytest
 
-from .test_login_flows import _login, _second_factor
+from .login import second_factor, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -15,9 +15,9 @@ def _open(browser, server, username, *, phone=False):
     context = browser.new_context(locale="zh-CN", viewport=viewport, is_mobile=phone, has_touch=phone)
     page = context.new_page()
     if username:
-        _login(page, server, username)
+        sign_in(page, server, username)
         if "/accounts/otp/" in page.url:
-            _second_factor(page, username)
+            second_factor(page, username)
         page.wait_for_url(f"{server}/")
     return page
 

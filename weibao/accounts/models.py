@@ -168,10 +168,9 @@ class User(AbstractUser):
         return self.full_name or self.username
 
     def active_assignments(self):
-        today = timezone.localdate()
-        return self.role_assignments.filter(
-            models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=today), valid_from__lte=today
-        ).select_related("organisation", "organisation__type", "area", "area__parent")
+        return self.role_assignments.current().select_related(
+            "organisation", "organisation__type", "area", "area__parent"
+        )
 
     @property
     def roles(self) -> set[str]:
@@ -183,6 +182,13 @@ class User(AbstractUser):
 
 
 class RoleAssignmentQuerySet(models.QuerySet):
+    def current(self):
+        """Assignments in force today (the one definition of a *current* role)."""
+        today = timezone.localdate()
+        return self.filter(
+            models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=today), valid_from__lte=today
+        )
+
     def visible_to(self, user, action="view"):
         from .access import role_assignment_scope
 

@@ -48,16 +48,6 @@ def evaluate(con, definition, today: datetime.date) -> dict[int, list[int]]:
     return {int(person): [int(e) for e in events] for person, events in rows}
 
 
-def evaluate_many(con, definitions, today: datetime.date) -> list[dict[int, list[int]]]:
-    """Several definitions in one query (``compile_many``, as screening runs them): one dict per definition,
-    each what ``evaluate`` gives for it."""
-    set_today(con, today)
-    out = [{} for _ in definitions]
-    for rule, person, events in con.execute(compile_many(definitions)).fetchall():
-        out[rule][int(person)] = [int(e) for e in events]
-    return out
-
-
 def active_versions() -> list[RuleVersion]:
     rules = Rule.objects.filter(status=RuleStatus.ACTIVE, current__isnull=False)
     return list(RuleVersion.objects.filter(pk__in=rules.values("current_id")).select_related("level", "rule"))

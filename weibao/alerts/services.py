@@ -5,7 +5,6 @@ Each write records an audit event in the same transaction.
 
 import datetime
 import io
-import json
 import logging
 from collections import defaultdict
 
@@ -21,8 +20,8 @@ from django.utils import timezone
 from weibao.accounts.models import Area
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record, record_many
+from weibao.lib.bulk import id_in
 from weibao.notifications.services import (
-    district_office,
     district_offices,
     notify,
     notify_organisations,
@@ -292,13 +291,8 @@ def _load_open(cursor, con, person_ids) -> None:
 
     where, params = "", []
     if person_ids is not None:
-        if connection.vendor == "postgresql":
-            where, params = " AND a.person_id = ANY(%s::bigint[])", [list(person_ids)]
-        else:
-            where, params = (
-                " AND a.person_id IN (SELECT value FROM json_each(%s))",
-                [json.dumps(list(person_ids))],
-            )
+        where, params = id_in("a.person_id", person_ids)
+        where = f" AND {where}"
     alerts = snapshot.fetch(
         cursor,
         f"SELECT a.id, a.rule_id, a.person_id FROM alerts_alert a WHERE a.state IN {OPEN_SQL}{where}",
@@ -469,13 +463,8 @@ def refresh_risk(person_ids=None) -> None:
     if person_ids is not None:
         if not person_ids:
             return
-        if connection.vendor == "postgresql":
-            where, params = " AND person_id = ANY(%s::bigint[])", [list(person_ids)]
-        else:
-            where, params = (
-                " AND person_id IN (SELECT value FROM json_each(%s))",
-                [json.dumps(list(person_ids))],
-            )
+        where, params = id_in("person_id", person_ids)
+        where = f" AND {where}"
     at = connection.ops.adapt_datetimefield_value(timezone.now())
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
@@ -579,8 +568,9 @@ def escalate_overdue(now) -> int:
         ).select_related("person__street")
     )
     per_office = defaultdict(list)
+    offices = district_offices({alert.person.street for alert in overdue})  # one query for them all
     for alert in overdue:
-        office = district_office(alert.person.street) if alert.person.street_id else None
+        office = offices.get(alert.person.street_id)
         if office is None:
             log.warning("overdue alert %s: no district office to escalate to, retried next run", alert.uuid)
             continue

@@ -16,7 +16,6 @@ reads a person's own rows only, so the same SQL gives the same answer for them a
 """
 
 import datetime
-import json
 import os
 import struct
 import tempfile
@@ -28,6 +27,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from django.db import connection, transaction
+
+from weibao.lib.bulk import id_in, is_postgres
 
 from . import conditions
 
@@ -61,10 +62,6 @@ def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
     from weibao.registry.linkage.model import connect as linkage_connect  # lazily: the package loads Splink
 
     return linkage_connect(threads)
-
-
-def _is_postgres() -> bool:
-    return connection.vendor == "postgresql"
 
 
 # --- what to read ---------------------------------------------------------------------------------------
@@ -139,12 +136,8 @@ def _select(name: str, query: tuple[str, list[str]], ids) -> tuple[str, list]:
     sql, where = query
     where, params = list(where), []
     if ids is not None and name in PERSON_COLUMN:
-        if _is_postgres():
-            where.append(f"{PERSON_COLUMN[name]} = ANY(%s::bigint[])")
-            params = [ids]
-        else:
-            where.append(f"{PERSON_COLUMN[name]} IN (SELECT value FROM json_each(%s))")
-            params = [json.dumps(ids)]
+        condition, params = id_in(PERSON_COLUMN[name], ids)
+        where.append(condition)
     return (f"{sql} WHERE {' AND '.join(where)}" if where else sql), params
 
 
@@ -236,7 +229,7 @@ def copy_arrays(cursor, sql: str, params, types: dict, chunk_by: str) -> pa.Tabl
 def fetch(cursor, sql: str, params, types: dict, *, chunk_by: str | None = None) -> pa.Table:
     """A query's rows as an Arrow table of ``types``: on PostgreSQL as arrays (``chunk_by`` given: BIGINT and
     DATE columns only) or CSV, on SQLite through the cursor."""
-    if not _is_postgres():
+    if not is_postgres():
         cursor.execute(sql, params)
         return _from_rows(types, cursor.fetchall())
     raw = getattr(cursor, "cursor", cursor)  # Django's cursor wrapper or a psycopg cursor
@@ -291,7 +284,7 @@ def take(
     reads = None if definitions is None else conditions.reads(definitions)
     con = connect(threads)
     ids = None if person_ids is None else [int(i) for i in person_ids]
-    postgres = _is_postgres()
+    postgres = is_postgres()
     own_transaction = postgres and not connection.in_atomic_block
     parallel = own_transaction
     with transaction.atomic():

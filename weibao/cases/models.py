@@ -111,6 +111,11 @@ class Case(models.Model):
     def is_overdue(self) -> bool:
         return bool(self.state_due and self.state != State.CLOSED and self.state_due < timezone.now())
 
+    def visible_children(self, user) -> set[int]:
+        """The pks of this case's children that ``user`` may see (the person rule): a page, the PDF or the
+        timeline names only these."""
+        return set(self.persons.visible_to(user).values_list("pk", flat=True))
+
 
 class CaseMember(models.Model):
     """A child the case concerns (siblings share a case)."""

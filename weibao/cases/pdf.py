@@ -10,8 +10,6 @@ from django.utils import timezone
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from weibao.registry.models import Person
-
 from .choices import State
 from .models import Assessment, CaseTransition, Intervention, Note, PlanItem, Referral
 
@@ -93,7 +91,7 @@ def case_summary_pdf(case, user) -> bytes:
         pdf.multi_cell(0, 6, value, **NL)
 
     _section(pdf, "未成年人")
-    visible = set(Person.objects.visible_to(user).filter(cases=case).values_list("pk", flat=True))
+    visible = case.visible_children(user)
     for member in case.members.select_related("person"):
         p = member.person
         if p.pk in visible:

@@ -37,9 +37,7 @@ def case_timeline(case, user, whole: bool, visible_persons=None) -> list[dict]:
     the referrals to them. A child's name appears only when ``user`` may see the child (``visible_persons``,
     the pks of ``Person.objects.visible_to(user)`` on the case; computed when not given)."""
     if visible_persons is None:
-        from weibao.registry.models import Person
-
-        visible_persons = set(Person.objects.visible_to(user).filter(cases=case).values_list("pk", flat=True))
+        visible_persons = case.visible_children(user)
     entries = []
     referrals = (
         Referral.objects.visible_to(user).filter(case=case).select_related("to_organisation", "sent_by")

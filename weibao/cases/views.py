@@ -289,10 +289,9 @@ def case_detail(request, uuid):
     case = scoped_case(user, uuid)
     record(user, AuditAction.VIEW, case)
     whole = access.sees_whole_case(user, case)
-    from weibao.registry.models import Person
 
     members = case.members.select_related("person")
-    visible_persons = set(Person.objects.visible_to(user).filter(cases=case).values_list("pk", flat=True))
+    visible_persons = case.visible_children(user)
     context = {
         "case": case,
         "whole": whole,
@@ -562,12 +561,9 @@ def assessment_new(request, uuid):
     ).first()
     if instrument is None:
         raise Http404
-    from weibao.registry.models import Person
 
     persons = list(case.persons.all())
-    visible_persons = set(
-        Person.objects.visible_to(request.user).filter(cases=case).values_list("pk", flat=True)
-    )
+    visible_persons = case.visible_children(request.user)
     answers, errors, person, notes = {}, {}, None, ""
     if request.method == "POST":
         answers = {k[2:]: v for k, v in request.POST.items() if k.startswith("q_")}

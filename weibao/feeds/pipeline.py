@@ -30,10 +30,10 @@ from django.utils import timezone
 
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
+from weibao.lib.bulk import LOOKUP_CHUNK, insert_rows, is_postgres, pairs_where_in
 from weibao.lib.crypto import blind_index_many, encrypt_many
 from weibao.lib.masking import mask_id_number
 from weibao.registry import bulk
-from weibao.registry.bulk import insert_rows, is_postgres
 
 from .choices import BatchStatus, Carries, LandingStatus
 from .models import Batch, Event, LandingRecord, SourceRecord
@@ -181,16 +181,16 @@ def _known_sources(feed, source_ids: list[str]) -> dict[str, str]:
     if is_postgres():
         found = {}
         with connection.cursor() as cursor:
-            for start in range(0, len(source_ids), bulk.LOOKUP_CHUNK):
+            for start in range(0, len(source_ids), LOOKUP_CHUNK):
                 cursor.execute(
                     f"SELECT source_id, content_hash FROM {SourceRecord._meta.db_table} "  # noqa: S608
                     "WHERE feed_id = %s AND source_id = ANY(%s)",
-                    [feed.pk, source_ids[start : start + bulk.LOOKUP_CHUNK]],
+                    [feed.pk, source_ids[start : start + LOOKUP_CHUNK]],
                 )
                 found.update(cursor.fetchall())
         return found
     return dict(
-        bulk.pairs_where_in(
+        pairs_where_in(
             SourceRecord.objects.filter(feed=feed), "source_id", source_ids, "source_id", "content_hash"
         )
     )

@@ -1,15 +1,28 @@
-"""Writing many rows at once: ids from the sequence and one ``COPY`` on PostgreSQL, ``bulk_create`` elsewhere
-(tests, small installs). Used by the registry's bulk writes, the feeds pipeline and the audit trail."""
+"""Many rows at once. Writing: ids from the sequence and one ``COPY`` on PostgreSQL, ``bulk_create``
+elsewhere (tests, small installs). Filtering by many ids or values: ``id_in`` (one parameter), ``IdSet``
+(a temporary table when large), ``pairs_where_in`` (slices), ``temp_table``. Used by the registry's bulk
+writes and merges, linkage, the feeds pipeline, screening and the audit trail."""
 
 import json
+import uuid
 
 from django.db import connection
-from django.db.models import JSONField
+from django.db.models import F, JSONField, Lookup, Q
+from django.db.models.expressions import RawSQL
 from psycopg import sql
 
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+def id_in(column: str, ids) -> tuple[str, list]:
+    """``(sql, params)`` saying ``column`` is one of ``ids``, with one parameter whatever their number: an
+    array on PostgreSQL, a JSON array read by ``json_each`` on SQLite."""
+    ids = [int(i) for i in ids]
+    if is_postgres():
+        return f"{column} = ANY(%s::bigint[])", [ids]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(ids)]  # noqa: S608 (a column name from code)
 
 
 def allocate_ids(model, count: int) -> list[int]:
@@ -57,3 +70,89 @@ def insert_rows(model, columns: list[str], rows: list[tuple], *, with_ids: bool 
         objs.append(model(**values))
     model._default_manager.bulk_create(objs, batch_size=500)
     return [o.pk for o in objs]
+
+
+# --- sets of ids and values to filter by -----------------------------------------------------------------
+
+LOOKUP_CHUNK = 20_000  # values per ``= ANY(%s)`` / ``IN`` look-up
+
+
+def pairs_where_in(queryset, field: str, values, *columns) -> list[tuple]:
+    """``queryset.filter(field__in=values).values_list(*columns)`` in slices (PostgreSQL: ``= ANY``)."""
+    values = list(values)
+    out = []
+    for start in range(0, len(values), LOOKUP_CHUNK):
+        part = values[start : start + LOOKUP_CHUNK]
+        out.extend(queryset.filter(**{f"{field}__in": part}).values_list(*columns))
+    return out
+
+
+class _InTempTable(Lookup):
+    """``column = ANY(ARRAY(SELECT k FROM <temporary table>))`` (``IdSet``)."""
+
+    lookup_name = "weibao_in_temp_table"  # not registered: built by ``IdSet.filters`` only
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(ARRAY(SELECT k FROM {self.rhs}))", params  # noqa: S608 — the table is ours
+
+
+class IdSet:
+    """Primary keys to filter by, possibly many times (``filters``): on PostgreSQL a temporary table filled by
+    one COPY for more than ``SMALL`` ids (an array parameter is quoted client-side on every query that uses
+    it), else one array parameter; elsewhere slices of 5,000 (SQLite limits the parameters of a query).
+    A context manager: the temporary table is dropped on leaving (rolled back with the transaction on error).
+    """
+
+    SMALL = 1000
+
+    def __init__(self, pks):
+        self.pks = sorted(set(pks))
+        self.postgres = is_postgres()
+        self.table = None
+
+    def __enter__(self):
+        if self.postgres and len(self.pks) > self.SMALL:
+            self.table = temp_table("k bigint PRIMARY KEY", text="".join(f"{k}\n" for k in self.pks))
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        # after an error inside a transaction the table goes with the rollback (and SQL would be refused)
+        if self.table and (exc_type is None or not connection.in_atomic_block):
+            drop_temp_table(self.table)
+
+    def filters(self, name: str):
+        """``Q(name__in=…)`` objects whose union is the set (none for an empty set)."""
+        if not self.pks:
+            return
+        if self.table:
+            # ``= ANY(ARRAY(…))``, not ``IN (SELECT …)``: the array is made once and the column's index is
+            # probed per id — the semi-join read the whole table (hash join) whatever the set's size
+            yield Q(_InTempTable(F(name), self.table))
+        elif self.postgres:
+            yield Q(**{f"{name}__in": RawSQL("SELECT unnest(%s::bigint[])", [self.pks])})
+        else:
+            for i in range(0, len(self.pks), 5000):
+                yield Q(**{f"{name}__in": self.pks[i : i + 5000]})
+
+
+def temp_table(columns: str, *, text: str = "", rows=()) -> str:
+    """A new temporary table (PostgreSQL) with ``columns`` (SQL), filled by one COPY — of ``text`` (COPY text
+    format, one line per row: the fastest for plain numbers) or of ``rows`` (tuples, escaped by psycopg);
+    returns its name. Not analysed: the planner takes its size from the file, which is what the joins need.
+    Rolled back with the transaction; ``drop_temp_table`` when done."""
+    name = f"weibao_tmp_{uuid.uuid4().hex[:16]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
+        with cursor.cursor.copy(f"COPY {name} FROM STDIN") as copy:  # noqa: S608 — own name
+            if text:
+                copy.write(text)
+            for row in rows:
+                copy.write_row(row)
+    return name
+
+
+def drop_temp_table(name: str):
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")

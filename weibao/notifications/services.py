@@ -10,7 +10,6 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from weibao.accounts.choices import AreaLevel
@@ -29,12 +28,7 @@ def users_of(organisations, roles=None):
     the organisation and the dates are conditions on the same assignment."""
     from weibao.accounts.models import RoleAssignment
 
-    today = timezone.localdate()
-    current = RoleAssignment.objects.filter(
-        Q(valid_until__isnull=True) | Q(valid_until__gte=today),
-        organisation__in=list(organisations),
-        valid_from__lte=today,
-    )
+    current = RoleAssignment.objects.current().filter(organisation__in=list(organisations))
     if roles:
         current = current.filter(role__in=list(roles))
     return User.objects.filter(is_active=True, pk__in=current.values("user_id"))
@@ -74,12 +68,11 @@ def notify_organisations(subjects: dict, *, body="", url="", kind="", email=True
         return []
     from weibao.accounts.models import RoleAssignment
 
-    today = timezone.localdate()
-    held = RoleAssignment.objects.filter(
-        Q(valid_until__isnull=True) | Q(valid_until__gte=today),
-        organisation__in=list(subjects),
-        valid_from__lte=today,
-    ).values_list("organisation_id", "user_id")
+    held = (
+        RoleAssignment.objects.current()
+        .filter(organisation__in=list(subjects))
+        .values_list("organisation_id", "user_id")
+    )
     users = User.objects.filter(is_active=True).in_bulk({user for _org, user in held})
     people: dict = {org.pk: {} for org in subjects}
     for org, user in held:

@@ -20,14 +20,12 @@ from typing import NamedTuple
 from django.db import connection, transaction
 from django.utils import timezone
 
-from weibao.lib.bulk import allocate_ids, insert_rows, is_postgres
+from weibao.lib.bulk import LOOKUP_CHUNK, allocate_ids, insert_rows, is_postgres, pairs_where_in
 from weibao.lib.pinyin import name_keys
 
 from .choices import LinkBasis, Sensitivity
 from .models import DepartmentLink, IdentityDocument, Person
 from .tasks import link_new_persons
-
-LOOKUP_CHUNK = 20_000  # values per ``= ANY(%s)`` / ``IN`` look-up
 
 
 class Entry(NamedTuple):
@@ -62,16 +60,6 @@ def uuid_hexes(count: int) -> list[str]:
         f"{head | ((i >> 20) & 0xFFF) << 64 | (i & 0xFFFFF) << 42 | from_bytes(noise[6 * i : 6 * i + 6]) & mask:032x}"
         for i in range(count)
     ]
-
-
-def pairs_where_in(queryset, field: str, values, *columns) -> list[tuple]:
-    """``queryset.filter(field__in=values).values_list(*columns)`` in slices (PostgreSQL: ``= ANY``)."""
-    values = list(values)
-    out = []
-    for start in range(0, len(values), LOOKUP_CHUNK):
-        part = values[start : start + LOOKUP_CHUNK]
-        out.extend(queryset.filter(**{f"{field}__in": part}).values_list(*columns))
-    return out
 
 
 # --- persons -------------------------------------------------------------------------------------------

@@ -49,6 +49,8 @@ from django.db.models import Q
 from django.utils import timezone
 from pyarrow import feather
 
+from weibao.lib.bulk import IdSet
+
 from .linkage import FEATURES
 from .linkage.model import MODEL_FORMAT
 from .models import Guardianship, IdentityDocument, MergeRecord, Person
@@ -246,7 +248,6 @@ def _refreshed(*, rebuild: bool) -> tuple[_State, dict]:
 
 
 def _refresh(*, rebuild: bool) -> tuple[_State, dict]:
-    from . import services
     from .linking import person_features
 
     path = cache_path()
@@ -255,7 +256,7 @@ def _refresh(*, rebuild: bool) -> tuple[_State, dict]:
     if state is not None:
         changed = Person.all_objects.filter(_changed_since(state.built_at - MARGIN)).order_by()
         drop = np.fromiter(changed.values_list("pk", flat=True), dtype=np.int64)
-        with services.IdSet(drop.tolist()) as ids:
+        with IdSet(drop.tolist()) as ids:
             parts = [_table(person_features(Person.objects.filter(q))) for q in ids.filters("pk")]
         fresh = pa.concat_tables(parts) if parts else _empty()
         if len(drop) or fresh.num_rows:

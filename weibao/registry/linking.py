@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
 from weibao.accounts.services import system_actor
+from weibao.lib.bulk import IdSet, drop_temp_table, temp_table
 
 from . import services
 from .choices import DocumentType
@@ -178,7 +179,7 @@ def relink_registry(*, actor=None) -> dict:
 def _live_persons(pks) -> dict:
     """Live (not merged) persons by primary key, as ``services.PersonRef`` (values, not model instances)."""
     out = {}
-    with services.IdSet(pks) as ids:
+    with IdSet(pks) as ids:
         for q in ids.filters("pk"):
             rows = Person.objects.filter(q).order_by().values_list(*services.PersonRef.FIELDS)
             out.update((row[0], services.PersonRef(*row)) for row in rows)
@@ -275,7 +276,7 @@ def queue_reviews(reviews) -> int:
         "n integer, person_id bigint, other_id bigint, match_probability double precision, model_version text, "
         "match_weights jsonb"
     )
-    staged = services.temp_table(
+    staged = temp_table(
         columns, rows=((n, *review[:4], json.dumps(review[4])) for n, review in enumerate(reviews))
     )
     table = connection.ops.quote_name(MatchCandidate._meta.db_table)
@@ -287,5 +288,5 @@ def queue_reviews(reviews) -> int:
             [MatchCandidate.Status.PENDING, now],
         )
         queued = cursor.rowcount
-    services.drop_temp_table(staged)
+    drop_temp_table(staged)
     return queued

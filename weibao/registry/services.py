@@ -4,12 +4,13 @@ import uuid as uuid_module
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Lookup, Q
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from weibao.accounts import access
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record, snapshot
+from weibao.lib.bulk import IdSet, drop_temp_table, temp_table
 from weibao.lib.checksums import id_birth_date, validate_id_number
 from weibao.lib.crypto import blind_index, decrypt, encrypt
 from weibao.lib.masking import mask_id_number
@@ -371,12 +372,7 @@ def auto_merge(
     survivor: Person, absorbed: Person, *, probability: float, model_version: str, actor
 ) -> MergeRecord:
     """The linkage engine's merge: no reviewer, so the reason records the model and its score."""
-    return _merge(
-        survivor,
-        absorbed,
-        actor=actor,
-        reason=_("自动匹配（模型 %(v)s，概率 %(p).3f）") % {"v": model_version or "prior", "p": probability},
-    )
+    return _merge(survivor, absorbed, actor=actor, reason=_auto_merge_reason(model_version, probability))
 
 
 def _auto_merge_reason_template() -> str:
@@ -385,88 +381,6 @@ def _auto_merge_reason_template() -> str:
 
 def _auto_merge_reason(model_version: str, probability: float) -> str:
     return _auto_merge_reason_template() % {"v": model_version or "prior", "p": probability}
-
-
-class _InTempTable(Lookup):
-    """``column = ANY(ARRAY(SELECT k FROM <temporary table>))`` (``IdSet``)."""
-
-    lookup_name = "weibao_in_temp_table"  # not registered: built by ``IdSet.filters`` only
-    prepare_rhs = False
-
-    def as_sql(self, compiler, connection):
-        lhs, params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(ARRAY(SELECT k FROM {self.rhs}))", params  # noqa: S608 — the table is ours
-
-
-class IdSet:
-    """Primary keys to filter by, possibly many times (``filters``): on PostgreSQL a temporary table filled by
-    one COPY for more than ``SMALL`` ids (an array parameter is quoted client-side on every query that uses
-    it), else one array parameter; elsewhere slices of 5,000 (SQLite limits the parameters of a query).
-    A context manager: the temporary table is dropped on leaving (rolled back with the transaction on error).
-    """
-
-    SMALL = 1000
-
-    def __init__(self, pks):
-        from django.db import connection
-
-        self.pks = sorted(set(pks))
-        self.postgres = connection.vendor == "postgresql"
-        self.table = None
-
-    def __enter__(self):
-        if self.postgres and len(self.pks) > self.SMALL:
-            self.table = temp_table("k bigint PRIMARY KEY", text="".join(f"{k}\n" for k in self.pks))
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        from django.db import connection
-
-        # after an error inside a transaction the table goes with the rollback (and SQL would be refused)
-        if self.table and (exc_type is None or not connection.in_atomic_block):
-            drop_temp_table(self.table)
-
-    def filters(self, name: str):
-        """``Q(name__in=…)`` objects whose union is the set (none for an empty set)."""
-        from django.db.models import F
-        from django.db.models.expressions import RawSQL
-
-        if not self.pks:
-            return
-        if self.table:
-            # ``= ANY(ARRAY(…))``, not ``IN (SELECT …)``: the array is made once and the column's index is
-            # probed per id — the semi-join read the whole table (hash join) whatever the set's size
-            yield Q(_InTempTable(F(name), self.table))
-        elif self.postgres:
-            yield Q(**{f"{name}__in": RawSQL("SELECT unnest(%s::bigint[])", [self.pks])})
-        else:
-            for i in range(0, len(self.pks), 5000):
-                yield Q(**{f"{name}__in": self.pks[i : i + 5000]})
-
-
-def temp_table(columns: str, *, text: str = "", rows=()) -> str:
-    """A new temporary table (PostgreSQL) with ``columns`` (SQL), filled by one COPY — of ``text`` (COPY text
-    format, one line per row: the fastest for plain numbers) or of ``rows`` (tuples, escaped by psycopg);
-    returns its name. Not analysed: the planner takes its size from the file, which is what the joins need.
-    Rolled back with the transaction; ``drop_temp_table`` when done."""
-    from django.db import connection
-
-    name = f"weibao_tmp_{uuid_module.uuid4().hex[:16]}"
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
-        with cursor.cursor.copy(f"COPY {name} FROM STDIN") as copy:  # noqa: S608 — own name
-            if text:
-                copy.write(text)
-            for row in rows:
-                copy.write_row(row)
-    return name
-
-
-def drop_temp_table(name: str):
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def _valid_id_sets(ids: IdSet) -> dict[int, set]:

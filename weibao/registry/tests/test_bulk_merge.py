@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from weibao.accounts.services import system_actor
 from weibao.audit.chain import verify
 from weibao.audit.models import AuditEvent
+from weibao.lib.bulk import IdSet
 from weibao.lib.checksums import id_check_char
 from weibao.lib.testing import A1, area
 from weibao.registry import services
@@ -231,7 +232,7 @@ def test_bulk_merge_of_values_through_temporary_tables_ends_where_the_per_pair_p
     actor = system_actor()
     pks, plan = _world(world)
     expected = _reference(pks, plan, actor)
-    monkeypatch.setattr(services.IdSet, "SMALL", 0)
+    monkeypatch.setattr(IdSet, "SMALL", 0)
     monkeypatch.setattr(services.AutoMergeBatch, "_apply_per_pair", lambda self: pytest.fail("fell back"))
     refs = {
         row[3]: services.PersonRef(*row)
@@ -264,16 +265,16 @@ def _temporary_tables():
 
 @pytest.mark.parametrize("small", [0, 1000])
 def test_id_set_filters_select_the_same_rows_and_leave_no_table(world, monkeypatch, small):
-    monkeypatch.setattr(services.IdSet, "SMALL", small)
+    monkeypatch.setattr(IdSet, "SMALL", small)
     pks, _plan = _world(world)
     wanted = pks[::2]
-    with services.IdSet([*wanted, *wanted]) as ids:  # duplicates are harmless
+    with IdSet([*wanted, *wanted]) as ids:  # duplicates are harmless
         found = {
             pk for q in ids.filters("pk") for pk in Person.all_objects.filter(q).values_list("pk", flat=True)
         }
-        assert not list(services.IdSet([]).filters("pk"))
+        assert not list(IdSet([]).filters("pk"))
     assert found == set(wanted) and not _temporary_tables()
-    with services.IdSet(wanted) as ids:
+    with IdSet(wanted) as ids:
         assert [
             pk for q in ids.filters("person_id") for pk in
             IdentityDocument.objects.filter(q).values_list("person_id", flat=True)
