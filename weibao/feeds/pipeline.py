@@ -184,7 +184,9 @@ def _known_sources(feed, source_ids: list[str]) -> dict[str, str]:
             for start in range(0, len(source_ids), LOOKUP_CHUNK):
                 cursor.execute(
                     f"SELECT source_id, content_hash FROM {SourceRecord._meta.db_table} "  # noqa: S608
-                    "WHERE feed_id = %s AND source_id = ANY(%s)",
+                    # ``ANY(ARRAY(SELECT …))``: with the values hidden from the planner it probes the
+                    # (feed, source id) index per value; given them it scanned the feed's every row
+                    "WHERE feed_id = %s AND source_id = ANY(ARRAY(SELECT unnest(%s::text[])))",
                     [feed.pk, source_ids[start : start + LOOKUP_CHUNK]],
                 )
                 found.update(cursor.fetchall())
