@@ -33,6 +33,7 @@ from weibao.audit.services import record
 from weibao.lib.bulk import LOOKUP_CHUNK, insert_rows, is_postgres, pairs_where_in
 from weibao.lib.crypto import blind_index_many, encrypt_many
 from weibao.lib.masking import mask_id_number
+from weibao.lib.memory import cycles_paused
 from weibao.registry import bulk
 
 from .choices import BatchStatus, Carries, LandingStatus
@@ -455,14 +456,15 @@ def run_batch(
         Batch.objects.filter(pk=batch.pk).update(started=batch.started)
     store = StoreBehind.for_connection()
     try:
-        for chunk, sealed in pending_rows(batch, chunk_size, validator):
-            process_chunk(batch, validator, chunk, sealed)
-        landed = last_landed(batch)
-        fresh = chunks((r for r in rows if r[0] > landed), chunk_size)
-        for chunk in fresh:
-            sealed = land_chunk(batch, chunk, validator)
-            process_chunk(batch, validator, chunk, sealed, store)
-        store.wait()
+        with cycles_paused():
+            for chunk, sealed in pending_rows(batch, chunk_size, validator):
+                process_chunk(batch, validator, chunk, sealed)
+            landed = last_landed(batch)
+            fresh = chunks((r for r in rows if r[0] > landed), chunk_size)
+            for chunk in fresh:
+                sealed = land_chunk(batch, chunk, validator)
+                process_chunk(batch, validator, chunk, sealed, store)
+            store.wait()
     except BaseException as exc:
         store.close()  # the chunk in flight is stored or rolled back before the batch says where it stopped
         batch.seconds += time.perf_counter() - started

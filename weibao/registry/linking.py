@@ -11,9 +11,7 @@ Identifiers never leave the database in clear: the engine's exact ID key is the 
 features come from ``feature_cache`` (rebuilt only for the persons that changed since the last call).
 """
 
-import contextlib
 import datetime
-import gc
 import json
 
 import numpy as np
@@ -26,6 +24,7 @@ from django.db.models import OuterRef, Subquery
 
 from weibao.accounts.services import system_actor
 from weibao.lib.bulk import IdSet, drop_temp_table, temp_table
+from weibao.lib.memory import cycles_paused
 
 from . import services
 from .choices import DocumentType
@@ -186,27 +185,12 @@ def _live_persons(pks) -> dict:
     return out
 
 
-@contextlib.contextmanager
-def _cycle_collection_paused():
-    """No cyclic garbage collection inside: the decisions of a large batch make ~10⁶ short-lived acyclic
-    objects (rows, tuples, sets), each allocation burst triggering collections that rescan everything alive
-    (≈ 1/3 of the step's CPU at 50,000 new persons). Reference counting still frees them; cycles wait for
-    the next collection after the step."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _apply(result, actor) -> dict:
     """Act on the engine's pairs, most probable first: merge the ``link`` pairs (a person absorbed by an earlier
     pair is skipped; a pair the merge would refuse as twins goes to review), queue the others for review. The
     merges of a batch are applied together (``services.AutoMergeBatch``: set-based, one merge record and one
     audit event per pair), the review pairs are queued in bulk (``queue_reviews``); all in one transaction."""
-    with _cycle_collection_paused():
+    with cycles_paused():
         return _decide(result, actor)
 
 

@@ -6,7 +6,6 @@ streets whatever ``--chunk`` is. Rows are generated and written chunk by chunk, 
 millions of minors.
 """
 
-import gc
 import random
 import sys
 import time
@@ -29,6 +28,7 @@ from weibao.accounts.services import check_assignment
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
 from weibao.lib.checksums import id_check_char
+from weibao.lib.memory import cycles_paused
 from weibao.lib.pinyin import name_keys
 from weibao.lib.synthetic import PopulationGenerator
 from weibao.registry.choices import DocumentType, GuardianRelation, LinkBasis, Sensitivity
@@ -418,8 +418,7 @@ class Command(BaseCommand):
                 [],
             )  # Household rows; ID number per person; (minor, guardian) indexes
             n_minors = n_guardians = 0
-            gc.disable()  # tens of thousands of acyclic objects: cycle collection would only rescan them
-            try:
+            with cycles_paused():  # tens of thousands of acyclic objects (lib/memory.py)
                 while n_minors < target:
                     household = generator.household()
                     kids = household.minors[
@@ -460,8 +459,6 @@ class Command(BaseCommand):
                         )
                         numbers.append(ids(district, m.birth_date, m.sex))
                     n_minors += len(kids)
-            finally:
-                gc.enable()
             t1 = time.monotonic()
             with transaction.atomic():
                 _insert(Household, homes)
