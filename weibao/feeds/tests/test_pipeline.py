@@ -201,7 +201,7 @@ def test_file_resend_is_idempotent(world, tmp_path):
     assert first.pk == second.pk and Event.objects.count() == 2 and LandingRecord.objects.count() == 2
 
 
-def test_resume_after_a_crash_mid_file_loses_and_doubles_nothing(world, tmp_path, monkeypatch):
+def _file_25_good_1_bad(tmp_path):
     path = tmp_path / "f.csv"
     path.write_bytes(
         _csv(
@@ -209,17 +209,31 @@ def test_resume_after_a_crash_mid_file_loses_and_doubles_nothing(world, tmp_path
             + [record(99, id_number=bad_check(id_number(99)))]
         )
     )
-    feed = edu_feed(world)
+    return path
+
+
+def _crash_in_chunk(monkeypatch, n: int, threads: set | None = None):
+    """``write_records`` fails in the ``n``-th chunk stored, as a kill would (``threads`` collects the names of
+    the threads that stored); returns the real one, to put back."""
     real = pipeline.write_records
     calls = {"n": 0}
 
-    def crash_on_third_chunk(*args, **kwargs):
+    def crashing(*args, **kwargs):
+        if threads is not None:
+            threads.add(threading.current_thread().name)
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == n:
             raise RuntimeError("killed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "write_records", crash_on_third_chunk)
+    monkeypatch.setattr(pipeline, "write_records", crashing)
+    return real
+
+
+def test_resume_after_a_crash_mid_file_loses_and_doubles_nothing(world, tmp_path, monkeypatch):
+    path = _file_25_good_1_bad(tmp_path)
+    feed = edu_feed(world)
+    real = _crash_in_chunk(monkeypatch, 3)
     with pytest.raises(RuntimeError):
         services.ingest_file(feed, path, actor=world.users["edu_city"], chunk_size=5)
     batch = Batch.objects.get()
@@ -376,16 +390,7 @@ def test_a_batch_links_its_new_persons_once_when_it_is_done_resumed_chunks_inclu
     path = tmp_path / "f.csv"
     path.write_bytes(_csv([record(i, source_id=f"S{i}", id_number=id_number(i)) for i in range(1, 13)]))
     feed = edu_feed(world)
-    real = pipeline.write_records
-    calls = {"n": 0}
-
-    def crash_on_second_chunk(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("killed")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "write_records", crash_on_second_chunk)
+    real = _crash_in_chunk(monkeypatch, 2)
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
         services.ingest_file(feed, path, actor=world.users["edu_city"], chunk_size=5)
     assert linked == []  # nothing linked while the batch is unfinished
@@ -421,25 +426,10 @@ def test_chunks_stored_behind_on_a_second_connection_resume_after_a_crash(
     from weibao.lib.testing import build_world
 
     world = build_world()
-    path = tmp_path / "f.csv"
-    path.write_bytes(
-        _csv(
-            [record(i, source_id=f"S{i}", id_number=id_number(i)) for i in range(1, 26)]
-            + [record(99, id_number=bad_check(id_number(99)))]
-        )
-    )
+    path = _file_25_good_1_bad(tmp_path)
     feed = edu_feed(world)
-    real, threads = pipeline.write_records, set()
-    calls = {"n": 0}
-
-    def crash_on_third_chunk(*args, **kwargs):
-        threads.add(threading.current_thread().name)
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise RuntimeError("killed")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "write_records", crash_on_third_chunk)
+    threads: set = set()
+    real = _crash_in_chunk(monkeypatch, 3, threads)
     with pytest.raises(RuntimeError):
         services.ingest_file(feed, path, actor=world.users["edu_city"], chunk_size=5)
     assert all(name.startswith("weibao-store") for name in threads)  # stored behind, not inline
