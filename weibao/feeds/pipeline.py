@@ -6,7 +6,9 @@
    is lost whatever happens next (COPY on PostgreSQL, bulk insert elsewhere);
 2. ``process_chunk`` validates the rows, writes source records, persons, identity documents, department
    links and events set-wise, marks the rejected landing rows (with ``{field: [messages]}``) and advances
-   ``batch.processed_through`` — which makes the others accepted — all in one transaction.
+   ``batch.processed_through`` — which makes the others accepted — all in one transaction. On PostgreSQL
+   that write runs behind: chunk N is stored on a second connection while chunk N+1 lands and is checked
+   (``StoreBehind``).
 
 A batch interrupted anywhere (exception, kill) is resumed by calling ``run_batch`` again with the same
 rows: landed-but-unprocessed rows are processed from landing first, then reading continues after
@@ -322,20 +324,13 @@ def store_chunk(batch: Batch, rows: list[tuple[int, dict]], result: ChunkResult,
 
 
 def process_chunk(
-    batch: Batch,
-    validator: RecordValidator,
-    rows: list[tuple[int, dict]],
-    sealed: list | None = None,
-    store=None,
-) -> ChunkResult:
-    """Validate and normalise landed rows; every write of the chunk in one transaction (through ``store``,
-    a ``StoreBehind``, when given)."""
+    batch: Batch, validator: RecordValidator, rows: list[tuple[int, dict]], sealed: list | None, store
+) -> None:
+    """Validate and normalise landed rows, then have ``store`` (a ``StoreBehind``) write the chunk — every
+    write of it in one transaction."""
     result = ChunkResult()
     valid = validate_chunk(validator, rows, result, sealed)
-    if store is not None:
-        store.submit(batch, rows, result, valid)
-        return result
-    return store_chunk(batch, rows, result, valid)
+    store.submit(batch, rows, result, valid)
 
 
 class StoreBehind:
@@ -458,7 +453,7 @@ def run_batch(
     try:
         with cycles_paused():
             for chunk, sealed in pending_rows(batch, chunk_size, validator):
-                process_chunk(batch, validator, chunk, sealed)
+                process_chunk(batch, validator, chunk, sealed, store)
             landed = last_landed(batch)
             fresh = chunks((r for r in rows if r[0] > landed), chunk_size)
             for chunk in fresh:
