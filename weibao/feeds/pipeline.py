@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
-from weibao.lib.bulk import LOOKUP_CHUNK, insert_rows, is_postgres, pairs_where_in
+from weibao.lib.bulk import insert_rows, is_postgres, pairs_where_in
 from weibao.lib.crypto import blind_index_many, encrypt_many
 from weibao.lib.masking import mask_id_number
 from weibao.lib.memory import cycles_paused
@@ -179,21 +179,6 @@ def validate_chunk(validator: RecordValidator, rows, result: ChunkResult, sealed
 
 
 def _known_sources(feed, source_ids: list[str]) -> dict[str, str]:
-    if not source_ids:
-        return {}
-    if is_postgres():
-        found = {}
-        with connection.cursor() as cursor:
-            for start in range(0, len(source_ids), LOOKUP_CHUNK):
-                cursor.execute(
-                    f"SELECT source_id, content_hash FROM {SourceRecord._meta.db_table} "  # noqa: S608
-                    # ``ANY(ARRAY(SELECT …))``: with the values hidden from the planner it probes the
-                    # (feed, source id) index per value; given them it scanned the feed's every row
-                    "WHERE feed_id = %s AND source_id = ANY(ARRAY(SELECT unnest(%s::text[])))",
-                    [feed.pk, source_ids[start : start + LOOKUP_CHUNK]],
-                )
-                found.update(cursor.fetchall())
-        return found
     return dict(
         pairs_where_in(
             SourceRecord.objects.filter(feed=feed), "source_id", source_ids, "source_id", "content_hash"

@@ -17,10 +17,10 @@ import os
 import time
 from typing import NamedTuple
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from weibao.lib.bulk import LOOKUP_CHUNK, allocate_ids, insert_rows, is_postgres, pairs_where_in
+from weibao.lib.bulk import allocate_ids, insert_rows, is_postgres, pairs_where_in
 from weibao.lib.pinyin import name_keys
 
 from .choices import LinkBasis, Sensitivity
@@ -68,22 +68,6 @@ def uuid_hexes(count: int) -> list[str]:
 def known_persons(indexes) -> dict[str, int]:
     """Blind index → person, for the indexes already in the registry (the latest document wins)."""
     indexes = [i for i in set(indexes) if i]
-    if not indexes:
-        return {}
-    if is_postgres():
-        table = IdentityDocument._meta.db_table
-        found: dict[str, int] = {}
-        with connection.cursor() as cursor:
-            for start in range(0, len(indexes), LOOKUP_CHUNK):
-                cursor.execute(
-                    # ``ANY(ARRAY(SELECT …))`` hides the values from the planner, which then probes the index
-                    # per value; given thousands of them it chose to read every document
-                    f"SELECT number_index, person_id FROM {table} "  # noqa: S608
-                    "WHERE number_index = ANY(ARRAY(SELECT unnest(%s::text[]))) ORDER BY id",
-                    [indexes[start : start + LOOKUP_CHUNK]],
-                )
-                found.update(cursor.fetchall())
-        return found
     return dict(
         pairs_where_in(
             IdentityDocument.objects.order_by("pk"), "number_index", indexes, "number_index", "person_id"
