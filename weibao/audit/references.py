@@ -5,7 +5,7 @@ landing rows, source records, events) keep their foreign keys in Django (``on_de
 cascades) but without the database constraint: PostgreSQL checks each such key with one trigger call per
 inserted row, which cost bulk ingest more than all its inserts (docs/decisions.md, docs/PERFORMANCE.md).
 The pipeline only writes ids it has just created or looked up in the same transaction; ``dangling()`` is
-the independent check — one anti-join per such key — run by ``manage.py check_references`` and by CI.
+the independent check — one anti-join per such key — run by ``manage.py check_references`` (and the tests).
 """
 
 from django.apps import apps
