@@ -102,7 +102,9 @@ class _AnyOfArray(Lookup):
 
     def as_sql(self, compiler, connection):
         lhs, params = self.process_lhs(compiler, connection)
-        array_type = f"{self.lhs.output_field.cast_db_type(connection)}[]"  # a text list is an unknown literal
+        array_type = (
+            f"{self.lhs.output_field.cast_db_type(connection)}[]"  # a text list is an unknown literal
+        )
         return f"{lhs} = ANY(ARRAY(SELECT unnest(%s::{array_type})))", [*params, list(self.rhs)]
 
 
