@@ -159,7 +159,7 @@ def rss_mb() -> float:
 def time_phases() -> dict:
     """Wrap the pipeline's phases with timers (wall clock, summed over chunks; the phases run one after the
     other on one connection).
-    "commit+other" is what ``store_chunk`` spends outside its named phases (mostly the commit: deferred
+    "commit+other" is what ``store_chunk`` spends outside its named phases (mostly the commit; before the bulk keys lost their constraints: the deferred
     constraint checks)."""
     from collections import Counter
 
@@ -177,8 +177,8 @@ def time_phases() -> dict:
 
         return wrapper
 
-    inner = ["drop_repeats", "link_persons", "write_records", "mark_landing"]
-    for name in ["land_chunk", "validate_chunk", *inner]:
+    inner = ["link_persons", "write_records", "mark_landing"]
+    for name in ["land_chunk", "validate_chunk", "look_up", *inner]:
         setattr(pipeline, name, timed(name, getattr(pipeline, name)))
     store = pipeline.store_chunk
 

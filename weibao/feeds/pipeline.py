@@ -212,18 +212,34 @@ def drop_repeats(feed, valid: list, result: ChunkResult) -> list:
     return fresh
 
 
-def link_persons(feed, fresh: list, *, sensitive: bool, link: bool = True) -> list[int]:
-    """The person of each row: exact match on the ID blind index, else a new person (+ document) —
-    set-wise, in ``weibao.registry.bulk``. ``link=False``: the caller queues the new persons' probabilistic
-    linkage itself (a batch does so once, when it is done)."""
+def person_entries(fresh: list) -> list:
+    """Each row's person fields as ``weibao.registry.bulk.Entry``."""
     Entry = bulk.Entry
-    entries = [
+    return [
         Entry(index, clean["id_type"], cipher, mask_id_number(clean["_number"]) if index else "",
               clean["name"], clean["kind"], clean["sex"], clean["birth_date"], clean["_street_id"],
               clean["address"], clean["phone"])
         for (_n, clean, _t, _d, index, cipher) in fresh
     ]  # fmt: skip
-    return bulk.persons_for(entries, organisation_id=feed.owner_id, sensitive=sensitive, link=link)
+
+
+def look_up(feed, valid: list, result: ChunkResult) -> tuple[list, list, dict]:
+    """What storing a checked chunk must read first: ``(fresh rows, their person entries, the persons
+    already known by blind index)`` — repeated source ids dropped or rejected (``drop_repeats``). Read once
+    the previous chunk is stored, so that its source records and persons count; ``StoreBehind`` does it in
+    the caller's thread, leaving the store thread only writes."""
+    fresh = drop_repeats(feed, valid, result)
+    entries = person_entries(fresh)
+    return fresh, entries, bulk.known_persons(e.index for e in entries)
+
+
+def link_persons(feed, entries: list, known: dict, *, sensitive: bool, link: bool = True) -> list[int]:
+    """The person of each row: exact match on the ID blind index (``known``), else a new person
+    (+ document) — set-wise, in ``weibao.registry.bulk``. ``link=False``: the caller queues the new persons'
+    probabilistic linkage itself (a batch does so once, when it is done)."""
+    return bulk.persons_for(
+        entries, organisation_id=feed.owner_id, sensitive=sensitive, link=link, known=known
+    )
 
 
 def write_records(batch: Batch, feed, fresh: list, persons: list[int]) -> None:
@@ -275,14 +291,17 @@ def mark_landing(batch: Batch, rejected: dict[int, dict]) -> None:
             )
 
 
-def store_chunk(batch: Batch, rows: list[tuple[int, dict]], result: ChunkResult, valid: list) -> ChunkResult:
-    """Write a checked chunk — source records, persons, documents, links, events, rejected landing rows,
-    the batch's counts and ``processed_through`` — in one transaction."""
+def store_chunk(
+    batch: Batch, rows: list[tuple[int, dict]], result: ChunkResult, looked_up: tuple
+) -> ChunkResult:
+    """Write a checked chunk (``looked_up``: what ``look_up`` read for it) — source records, persons,
+    documents, links, events, rejected landing rows, the batch's counts and ``processed_through`` — in one
+    transaction."""
     feed = batch.feed
+    fresh, entries, known = looked_up
     with transaction.atomic():
-        fresh = drop_repeats(feed, valid, result)
         sensitive = bool(feed.event_type_id and feed.event_type.is_sensitive)
-        persons = link_persons(feed, fresh, sensitive=sensitive, link=False)
+        persons = link_persons(feed, entries, known, sensitive=sensitive, link=False)
         write_records(batch, feed, fresh, persons)
         result.accepted = len(fresh)
         hi = rows[-1][0]
@@ -336,11 +355,12 @@ class StoreBehind:
         return cls(is_postgres() and not connection.in_atomic_block and OVERLAP)
 
     def submit(self, batch, rows, result, valid) -> None:
+        self.wait()  # the chunk before is stored: ``look_up`` sees what it wrote
+        looked_up = look_up(batch.feed, valid, result)
         if self.pool is None:
-            store_chunk(batch, rows, result, valid)
+            store_chunk(batch, rows, result, looked_up)
             return
-        self.wait()
-        self.pending = self.pool.submit(store_chunk, batch, rows, result, valid)
+        self.pending = self.pool.submit(store_chunk, batch, rows, result, looked_up)
 
     def wait(self) -> None:
         pending, self.pending = self.pending, None

@@ -263,7 +263,7 @@ def fix_record(landing: LandingRecord, changes: dict, *, actor, reason: str = ""
             base[validator.columns[field]] = value
     result = pipeline.ChunkResult()
     valid = pipeline.validate_chunk(validator, [(landing.row_number, base)], result)
-    fresh = pipeline.drop_repeats(feed, valid, result) if valid else []
+    fresh, entries, known = pipeline.look_up(feed, valid, result) if valid else ([], [], {})
     landing.corrected = protect(base, identifier_columns(validator))  # identifiers never in clear
     after = {k: v for k, v in changes.items() if before.get(k) != v}
     if result.rejected or not fresh and not result.duplicates:
@@ -272,7 +272,7 @@ def fix_record(landing: LandingRecord, changes: dict, *, actor, reason: str = ""
         return landing.errors
     if fresh:
         sensitive = bool(feed.event_type_id and feed.event_type.is_sensitive)
-        persons = pipeline.link_persons(feed, fresh, sensitive=sensitive)
+        persons = pipeline.link_persons(feed, entries, known, sensitive=sensitive)
         pipeline.write_records(landing.batch, feed, fresh, persons)
     landing.status, landing.errors = LandingStatus.FIXED, {}
     landing.resolved_by, landing.resolved, landing.resolution_reason = actor, timezone.now(), reason[:500]

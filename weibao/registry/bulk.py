@@ -76,12 +76,19 @@ def known_persons(indexes) -> dict[str, int]:
 
 
 def persons_for(
-    entries: list[Entry], *, organisation_id: int, sensitive: bool = False, link: bool = True
+    entries: list[Entry],
+    *,
+    organisation_id: int,
+    sensitive: bool = False,
+    link: bool = True,
+    known: dict[str, int] | None = None,
 ) -> list[int]:
     """The person id of each entry (existing by blind index, else new with its document), linked to
     ``organisation_id``. See the module docstring. New persons are queued for probabilistic linkage when the
-    transaction commits, unless ``link`` is false (a feed batch queues its new persons once, at its end)."""
-    known = known_persons(e.index for e in entries)
+    transaction commits, unless ``link`` is false (a feed batch queues its new persons once, at its end).
+    ``known``: ``known_persons`` of the entries, when the caller has read it already."""
+    if known is None:
+        known = known_persons(e.index for e in entries)
     now = timezone.now()
     stamp = now.isoformat() if is_postgres() else now
     level = Sensitivity.SENSITIVE if sensitive else Sensitivity.NORMAL

@@ -2,6 +2,7 @@ import csv
 import io
 import json
 import threading
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
@@ -294,6 +295,24 @@ def test_fix_and_resubmit_or_discard_are_audited(world):
     second.refresh_from_db()
     assert second.status == "discarded" and second.resolution_reason == "重复报送"
     assert AuditEvent.objects.filter(action="delete", object_type="feeds.landingrecord").count() == 1
+
+
+def test_a_fixed_record_s_new_person_is_queued_for_linkage(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A batch links its new persons once at its end; a record fixed later brings its own to linkage."""
+    from weibao.registry import bulk
+
+    queued = []
+    monkeypatch.setattr(bulk, "link_new_persons", SimpleNamespace(enqueue=queued.append))
+    feed = edu_feed(world)
+    user = world.users["edu_city"]
+    services.ingest_records(feed, "k", [record(1, id_number=bad_check(id_number(1)))], actor=user)
+    landing = LandingRecord.objects.get(status="rejected")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.fix_record(landing, {"id_number": id_number(1)}, actor=user)
+    person = SourceRecord.objects.get(source_id="S1").person_id
+    assert queued == [[person]]
 
 
 def test_ingest_command_prints_the_report_and_fails_on_unreadable_files(world, tmp_path):
