@@ -107,6 +107,8 @@ def land_chunk(batch: Batch, rows: list[tuple[int, dict]], validator: RecordVali
 
 class ChunkResult:
     def __init__(self):
+        self.sources: dict[str, str] = {}  # stored: source id → content hash
+        self.persons: dict[str, int] = {}  # stored: blind index → person
         self.accepted = 0
         self.duplicates = 0
         self.rejected: dict[int, dict] = {}  # row number → {field: [messages]}
@@ -186,9 +188,10 @@ def _known_sources(feed, source_ids: list[str]) -> dict[str, str]:
     )
 
 
-def drop_repeats(feed, valid: list, result: ChunkResult) -> list:
-    """Source ids already known (this chunk or earlier): same content → duplicate, else rejected."""
-    seen = _known_sources(feed, list({v[1]["source_id"] for v in valid}))
+def drop_repeats(feed, valid: list, result: ChunkResult, seen: dict | None = None) -> list:
+    """Source ids already known (this chunk or earlier; ``seen``: read already, source id → content hash):
+    same content → duplicate, else rejected."""
+    seen = dict(_known_sources(feed, list({v[1]["source_id"] for v in valid})) if seen is None else seen)
     fresh = []
     for item in valid:
         source_id, digest = item[1]["source_id"], item[3]
@@ -223,14 +226,27 @@ def person_entries(fresh: list) -> list:
     ]  # fmt: skip
 
 
-def look_up(feed, valid: list, result: ChunkResult) -> tuple[list, list, dict]:
-    """What storing a checked chunk must read first: ``(fresh rows, their person entries, the persons
-    already known by blind index)`` — repeated source ids dropped or rejected (``drop_repeats``). Read once
-    the previous chunk is stored, so that its source records and persons count; ``StoreBehind`` does it in
-    the caller's thread, leaving the store thread only writes."""
-    fresh = drop_repeats(feed, valid, result)
+def read_known(feed, valid: list) -> tuple[dict, dict]:
+    """What the database knows of a checked chunk: its source ids already stored (→ content hash) and its
+    blind indexes already in the registry (→ person)."""
+    return (
+        _known_sources(feed, list({v[1]["source_id"] for v in valid})),
+        bulk.known_persons(v[4] for v in valid),
+    )
+
+
+def look_up(feed, valid: list, result: ChunkResult, known: tuple, before=None) -> tuple[list, list, dict]:
+    """``(fresh rows, their person entries, the persons already known by blind index)`` — repeated source ids
+    dropped or rejected (``drop_repeats``) — from ``known`` (``read_known``) and ``before``, the
+    ``ChunkResult`` of the chunk stored just before: ``StoreBehind`` reads the database while that chunk is
+    still being stored, so what it wrote is added from memory."""
+    sources, persons = known
+    if before is not None:
+        sources = {**sources, **before.sources}
+        persons = {**persons, **before.persons}  # the newest document wins, as in ``known_persons``
+    fresh = drop_repeats(feed, valid, result, sources)
     entries = person_entries(fresh)
-    return fresh, entries, bulk.known_persons(e.index for e in entries)
+    return fresh, entries, {e.index: persons[e.index] for e in entries if e.index in persons}
 
 
 def link_persons(feed, entries: list, known: dict, *, sensitive: bool, link: bool = True) -> list[int]:
@@ -303,6 +319,8 @@ def store_chunk(
         sensitive = bool(feed.event_type_id and feed.event_type.is_sensitive)
         persons = link_persons(feed, entries, known, sensitive=sensitive, link=False)
         write_records(batch, feed, fresh, persons)
+        result.sources = {item[1]["source_id"]: item[3] for item in fresh}  # for the next chunk's look-up
+        result.persons = {e.index: person for e, person in zip(entries, persons, strict=True) if e.index}
         result.accepted = len(fresh)
         hi = rows[-1][0]
         mark_landing(batch, result.rejected)
@@ -355,17 +373,18 @@ class StoreBehind:
         return cls(is_postgres() and not connection.in_atomic_block and OVERLAP)
 
     def submit(self, batch, rows, result, valid) -> None:
-        self.wait()  # the chunk before is stored: ``look_up`` sees what it wrote
-        looked_up = look_up(batch.feed, valid, result)
+        known = read_known(batch.feed, valid)  # while the chunk before is being stored …
+        before = self.wait()  # … which is then done: what it wrote comes from memory
+        looked_up = look_up(batch.feed, valid, result, known, before)
         if self.pool is None:
             store_chunk(batch, rows, result, looked_up)
             return
         self.pending = self.pool.submit(store_chunk, batch, rows, result, looked_up)
 
-    def wait(self) -> None:
+    def wait(self) -> ChunkResult | None:
+        """The result of the chunk in flight once it is stored (``None`` if there is none)."""
         pending, self.pending = self.pending, None
-        if pending is not None:
-            pending.result()
+        return pending.result() if pending is not None else None
 
     def close(self) -> None:
         """Wait for the chunk in flight (its error, if any, is the caller's to see through ``wait``

@@ -263,7 +263,9 @@ def fix_record(landing: LandingRecord, changes: dict, *, actor, reason: str = ""
             base[validator.columns[field]] = value
     result = pipeline.ChunkResult()
     valid = pipeline.validate_chunk(validator, [(landing.row_number, base)], result)
-    fresh, entries, known = pipeline.look_up(feed, valid, result) if valid else ([], [], {})
+    fresh, entries, known = (
+        pipeline.look_up(feed, valid, result, pipeline.read_known(feed, valid)) if valid else ([], [], {})
+    )
     landing.corrected = protect(base, identifier_columns(validator))  # identifiers never in clear
     after = {k: v for k, v in changes.items() if before.get(k) != v}
     if result.rejected or not fresh and not result.duplicates:

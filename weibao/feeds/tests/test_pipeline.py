@@ -462,3 +462,33 @@ def test_chunks_stored_behind_on_a_second_connection_resume_after_a_crash(
     assert Event.objects.count() == 25 and SourceRecord.objects.count() == 25
     assert LandingRecord.objects.count() == 26 and not LandingRecord.objects.with_status("pending").exists()
     assert check_references() == {}
+
+
+@pytest.mark.skipif(not is_postgres(), reason="chunks are stored behind only on PostgreSQL")
+def test_a_chunk_stored_behind_knows_what_the_chunk_before_it_wrote(
+    audit_truncatable, django_db_serialized_rollback, transactional_db, tmp_path
+):
+    """The next chunk's look-ups run while the chunk before is still being stored: a child, a source id
+    resent unchanged and one resent changed are recognised across neighbouring chunks all the same."""
+    from weibao.lib.testing import build_world
+
+    world = build_world()
+    path = tmp_path / "f.csv"
+    rows = [
+        record(1),
+        record(2),
+        record(3, id_number=id_number(1)),  # chunk 2: the child of S1 again, under another source id
+        record(2),  # S2 resent unchanged: a duplicate
+        record(1, name="李四"),  # chunk 3: S1 resent changed: a conflict
+    ]
+    path.write_bytes(_csv(rows))
+    batch = services.ingest_file(edu_feed(world), path, actor=world.users["edu_city"], chunk_size=2)
+    batch.refresh_from_db()
+    assert (batch.status, batch.accepted, batch.duplicates, batch.rejected) == ("done", 3, 1, 1)
+    assert batch.rejected_by_reason == {"source_id/conflict": 1}
+    assert Person.objects.filter(source_records__isnull=False).distinct().count() == 2
+    assert (
+        SourceRecord.objects.get(source_id="S3").person_id
+        == SourceRecord.objects.get(source_id="S1").person_id
+    )
+    assert Event.objects.count() == 3 and check_references() == {}
