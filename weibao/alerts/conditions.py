@@ -214,6 +214,17 @@ def _refuse(what) -> ValidationError:
     return ValidationError({"definition": [f"条件无法编译：{what!r} 不合法 (refusing to compile {what!r})"]})
 
 
+def _clause(node) -> tuple:
+    """``(kind, body)`` of one clause of a stored definition, refused unless well formed (a one-key object;
+    a group's body a non-empty list) — the compilers' check; ``validate`` words the errors for people."""
+    if not isinstance(node, dict) or len(node) != 1:
+        raise _refuse(node)
+    ((kind, body),) = node.items()
+    if kind in GROUPS and (not isinstance(body, list) or not body):
+        raise _refuse(kind)
+    return kind, body
+
+
 def _code(value) -> str:
     """A code as an SQL literal, only if it matches ``CODE_RE`` (stored definitions are checked again here)."""
     if not isinstance(value, str) or not CODE_RE.match(value):
@@ -263,12 +274,8 @@ class _Compiler:
         return self.names[sql]
 
     def node(self, node) -> str:
-        if not isinstance(node, dict) or len(node) != 1:
-            raise _refuse(node)
-        ((kind, body),) = node.items()
+        kind, body = _clause(node)
         if kind in GROUPS:
-            if not isinstance(body, list) or not body:
-                raise _refuse(kind)
             names = [self.node(child) for child in body]
             union = " UNION ALL ".join(f"SELECT person_id, event_id FROM {n}" for n in names)
             if kind == "any" or len(names) == 1:
@@ -409,12 +416,8 @@ def reads(definitions) -> dict:
             out["events"][code] = _wider(out["events"].get(code), days, first=not seen)
 
     def walk(node):
-        if not isinstance(node, dict) or len(node) != 1:
-            raise _refuse(node)
-        ((kind, body),) = node.items()
+        kind, body = _clause(node)
         if kind in GROUPS:
-            if not isinstance(body, list) or not body:
-                raise _refuse(kind)
             for child in body:
                 walk(child)
             return
