@@ -213,6 +213,15 @@ def _file_25_good_1_bad(tmp_path):
     return path
 
 
+def _resume_and_check_the_26_rows(feed, path, user):
+    """The interrupted ``_file_25_good_1_bad`` batch, resumed: every row once, nothing doubled."""
+    batch = services.ingest_file(feed, path, actor=user, chunk_size=5)
+    batch.refresh_from_db()
+    assert (batch.status, batch.received, batch.accepted, batch.rejected) == ("done", 26, 25, 1)
+    assert Event.objects.count() == 25 and SourceRecord.objects.count() == 25
+    assert LandingRecord.objects.count() == 26 and not LandingRecord.objects.with_status("pending").exists()
+
+
 def _crash_in_chunk(monkeypatch, n: int, threads: set | None = None):
     """``write_records`` fails in the ``n``-th chunk stored, as a kill would (``threads`` collects the names of
     the threads that stored); returns the real one, to put back."""
@@ -243,11 +252,7 @@ def test_resume_after_a_crash_mid_file_loses_and_doubles_nothing(world, tmp_path
     assert LandingRecord.objects.with_status("accepted").count() == 10
     assert Event.objects.count() == 10
     monkeypatch.setattr(pipeline, "write_records", real)
-    batch = services.ingest_file(feed, path, actor=world.users["edu_city"], chunk_size=5)
-    batch.refresh_from_db()
-    assert (batch.status, batch.received, batch.accepted, batch.rejected) == ("done", 26, 25, 1)
-    assert Event.objects.count() == 25 and SourceRecord.objects.count() == 25
-    assert LandingRecord.objects.count() == 26 and not LandingRecord.objects.with_status("pending").exists()
+    _resume_and_check_the_26_rows(feed, path, world.users["edu_city"])
     assert Person.objects.filter(source_records__isnull=False).distinct().count() == 25
 
 
@@ -456,11 +461,7 @@ def test_chunks_stored_behind_on_a_second_connection_resume_after_a_crash(
     assert (batch.status, batch.processed_through) == ("interrupted", 11)  # header + two chunks
     assert Event.objects.count() == 10 and batch.landed_through >= 16
     monkeypatch.setattr(pipeline, "write_records", real)
-    batch = services.ingest_file(feed, path, actor=world.users["edu_city"], chunk_size=5)
-    batch.refresh_from_db()
-    assert (batch.status, batch.received, batch.accepted, batch.rejected) == ("done", 26, 25, 1)
-    assert Event.objects.count() == 25 and SourceRecord.objects.count() == 25
-    assert LandingRecord.objects.count() == 26 and not LandingRecord.objects.with_status("pending").exists()
+    _resume_and_check_the_26_rows(feed, path, world.users["edu_city"])
     assert check_references() == {}
 
 
