@@ -146,6 +146,13 @@ class Alert(models.Model):
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
+    def visible_evidence(self, user):
+        """This alert's evidence events that ``user`` may see (the event rule): what its page and the API
+        show of it."""
+        from weibao.feeds.models import Event
+
+        return Event.objects.visible_to(user).filter(pk__in=self.evidence.values("event_id"))
+
 
 class AlertEvidence(models.Model):
     """An event that made the rule fire (added again on each firing that brings new events)."""

@@ -229,9 +229,9 @@ def import_yaml(text: str, *, actor, reason: str = "YAML import") -> list[Rule]:
                 raise ValidationError({f"rules[{i}].code": ["必填 (required)"]})
             level = item.get("level")  # a list or a mapping here would be unhashable: codes are strings
             data = {k: item.get(k) for k in VERSION_FIELDS}
-            for text in ("name", "description"):
-                if not isinstance(data[text] or "", str):
-                    raise ValidationError({f"rules[{i}].{text}": ["须为文字 (must be text)"]})
+            for field in ("name", "description"):
+                if not isinstance(data[field] or "", str):
+                    raise ValidationError({f"rules[{i}].{field}": ["须为文字 (must be text)"]})
             data["name"] = (data["name"] or "").strip()
             data["description"] = data["description"] or ""  # as save_rule stores it
             data["level"] = levels.get(level) if isinstance(level, str) else None
@@ -322,7 +322,7 @@ def upsert_alerts(hits, *, actor=None, full: bool, rules: int = 0) -> tuple[int,
     ``hits`` is the DuckDB connection of the screening, holding the table ``hits(rule_id, version_id,
     person_id, event_id)`` from ``engine.collect_hits``, or such an Arrow table. What is new is decided there:
     the open alerts (of the persons hit, or all on a full run) and their evidence are read into DuckDB under a
-    lock on the alerts table, and only the new alerts and the new evidence go back to the database.
+    lock on the alerts table (PostgreSQL; SQLite writes one at a time anyway), and only the new alerts and the new evidence go back to the database.
     """
     from . import snapshot
 

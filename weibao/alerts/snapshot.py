@@ -286,7 +286,6 @@ def take(
     ids = None if person_ids is None else [int(i) for i in person_ids]
     postgres = is_postgres()
     own_transaction = postgres and not connection.in_atomic_block
-    parallel = own_transaction
     with transaction.atomic():
         with connection.cursor() as cursor:
             if own_transaction:
@@ -296,7 +295,7 @@ def take(
             _load(con, "event_types", _from_rows(SCHEMAS["event_types"], types))
             queries = _queries(today, reads, types)
             pending, pool = {}, None
-            if parallel:
+            if own_transaction:  # big tables on three connections sharing this snapshot
                 cursor.execute("SELECT pg_export_snapshot()")
                 snapshot_id = cursor.fetchone()[0]
                 pool = ThreadPoolExecutor(max_workers=len(PARALLEL))

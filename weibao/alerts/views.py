@@ -4,7 +4,6 @@ and alerts (scoped list with filters, detail with evidence and reasons, state bu
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -15,7 +14,6 @@ from weibao.accounts import access
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
 from weibao.cases.models import Case
-from weibao.feeds.models import Event
 from weibao.lib.views import RoleRequiredMixin, ScopedDetailView, ScopedListView
 from weibao.notifications.services import workstation
 
@@ -257,11 +255,7 @@ class AlertDetailView(ScopedDetailView):
     def get_context_data(self, **kwargs):
         user, alert = self.request.user, self.object
         may_change = Alert.objects.visible_to(user, access.CHANGE).filter(pk=alert.pk).exists()
-        evidence = (
-            Event.objects.visible_to(user)
-            .filter(Q(pk__in=alert.evidence.values("event_id")))
-            .select_related("event_type", "source_organisation")
-        )
+        evidence = alert.visible_evidence(user).select_related("event_type", "source_organisation")
         next_states = TRANSITIONS.get(alert.state, ()) if may_change else ()
         return super().get_context_data(
             may_change=may_change,

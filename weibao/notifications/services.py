@@ -86,6 +86,8 @@ def notify_organisations(subjects: dict, *, body="", url="", kind="", email=True
     if email:
         for org, subject in subjects.items():
             to = list(people[org.pk].values())
+            if not to:
+                continue  # no current staff: nothing to send
             transaction.on_commit(lambda to=to, subject=subject: _send(to, subject, body, url, True, False))
     return created
 

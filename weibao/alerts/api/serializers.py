@@ -78,10 +78,7 @@ class AlertSerializer(serializers.ModelSerializer):
 
     def get_evidence(self, alert) -> list[str]:
         """The evidence events the user may see (the same rule as the alert page)."""
-        from weibao.feeds.models import Event
-
-        user = self.context["request"].user
-        events = Event.objects.visible_to(user).filter(pk__in=alert.evidence.values("event_id"))
+        events = alert.visible_evidence(self.context["request"].user)
         return [str(u) for u in events.order_by("occurred_on", "pk").values_list("uuid", flat=True)]
 
 
