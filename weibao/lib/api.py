@@ -50,3 +50,31 @@ class ScopedViewSetMixin:
 
     def get_queryset(self):
         return self.scoped_model.objects.visible_to(self.request.user, self.scope_action())
+
+
+class AuditedListMixin:
+    """For a ``ScopedViewSetMixin`` viewset whose rows are person-level: the page a list returns is audited
+    (``audit_list``: one ``search`` event naming its rows and the query)."""
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())  # a malformed filter is a 400 here
+        page = self.paginate_queryset(queryset)
+        rows = list(page if page is not None else queryset)
+        self.audit_list(request, rows)
+        data = self.get_serializer(rows, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    def audit_list(self, request, rows) -> None:
+        from weibao.audit.models import AuditAction
+        from weibao.audit.services import record
+
+        meta = self.scoped_model._meta
+        record(
+            request.user,
+            AuditAction.SEARCH,
+            object_type=f"{meta.app_label}.{meta.model_name}",
+            extra={
+                "ids": [str(getattr(row, "uuid", None) or row.pk) for row in rows],
+                "query": {k: request.query_params.getlist(k) for k in request.query_params},
+            },
+        )

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from weibao.accounts import access
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
-from weibao.lib.api import ScopedViewSetMixin
+from weibao.lib.api import AuditedListMixin, ScopedViewSetMixin
 from weibao.lib.masking import mask_name
 
 from .. import services
@@ -96,7 +96,9 @@ class RuleViewSet(
         return super().scope_action()
 
 
-class AlertViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+class AlertViewSet(AuditedListMixin, ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """Alerts carry the child and the visit result: a list's page is audited (``AuditedListMixin``)."""
+
     """Alerts in the user's area. Retrieving one is audited (person-level)."""
 
     scoped_model = Alert
@@ -111,24 +113,6 @@ class AlertViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         alert = self.get_object()
         record(request.user, AuditAction.VIEW, alert)
         return Response(self.get_serializer(alert).data)
-
-    def list(self, request, *args, **kwargs):
-        """Alerts carry the child and the visit result: the page returned is audited (one ``search`` naming
-        its alerts), as the case API does for its row lists."""
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
-        rows = list(page if page is not None else queryset)
-        record(
-            request.user,
-            AuditAction.SEARCH,
-            object_type="alerts.alert",
-            extra={
-                "ids": [str(row.uuid) for row in rows],
-                "query": {k: request.query_params.getlist(k) for k in request.query_params},
-            },
-        )
-        data = self.get_serializer(rows, many=True).data
-        return self.get_paginated_response(data) if page is not None else Response(data)
 
     @extend_schema(request=TransitionSerializer, responses=AlertSerializer)
     @action(detail=True, methods=["post"])

@@ -17,7 +17,7 @@ from weibao.alerts.choices import OPEN_STATES
 from weibao.alerts.models import Alert
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
-from weibao.lib.api import ScopedViewSetMixin
+from weibao.lib.api import AuditedListMixin, ScopedViewSetMixin
 from weibao.registry.models import Person
 from weibao.reports.models import Report
 
@@ -163,7 +163,7 @@ class CaseViewSet(CaseScopedViewSetMixin, mixins.CreateModelMixin, viewsets.Read
         return Response(s.CaseSerializer(case, context=self.get_serializer_context()).data)
 
 
-class CaseRowViewSetMixin(CaseScopedViewSetMixin):
+class CaseRowViewSetMixin(AuditedListMixin, CaseScopedViewSetMixin):
     """The rows of a case that concern its children (assessments, notes, plan, interventions, referrals,
     transitions): reading them is audited like reading the case.
 
@@ -179,30 +179,18 @@ class CaseRowViewSetMixin(CaseScopedViewSetMixin):
         record(request.user, AuditAction.VIEW, row, extra={"case": str(row.case.uuid)})
         return Response(self.get_serializer(row).data)
 
-    def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())  # a malformed ?case= is a 400 here
-        page = self.paginate_queryset(queryset)
-        rows = list(page if page is not None else queryset)
-        self._audit_list(request, rows)
-        data = self.get_serializer(rows, many=True).data
-        return self.get_paginated_response(data) if page is not None else Response(data)
-
-    def _audit_list(self, request, rows):
-        object_type = f"{self.scoped_model._meta.app_label}.{self.scoped_model._meta.model_name}"
-        if request.query_params.get("case"):
-            cases = {row.case_id: row.case for row in rows}
-            for case in cases.values():
-                record(request.user, AuditAction.VIEW, case, extra={"rows": object_type, "count": len(rows)})
-            return
-        record(
-            request.user,
-            AuditAction.SEARCH,
-            object_type=object_type,
-            extra={
-                "ids": [str(getattr(row, "uuid", None) or row.pk) for row in rows],
-                "query": {k: request.query_params.getlist(k) for k in request.query_params},
-            },
-        )
+    def audit_list(self, request, rows):
+        """One case's rows (``?case=``): a view of that case; else the search the mixin records."""
+        if not request.query_params.get("case"):
+            return super().audit_list(request, rows)
+        meta = self.scoped_model._meta
+        for case in {row.case_id: row.case for row in rows}.values():
+            record(
+                request.user,
+                AuditAction.VIEW,
+                case,
+                extra={"rows": f"{meta.app_label}.{meta.model_name}", "count": len(rows)},
+            )
 
 
 class CaseRowFilter(django_filters.FilterSet):
