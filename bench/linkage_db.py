@@ -55,6 +55,7 @@ def timed(label, fn, rows=None):
 
 def load_persons(records, stamp, streets):
     """Persons (and their valid mainland IDs) by COPY; returns the new ids."""
+    from weibao.lib.bulk import insert_rows
     from weibao.lib.pinyin import name_keys
     from weibao.registry import bulk, services
     from weibao.registry.linkage.features import valid_ids
@@ -76,7 +77,7 @@ def load_persons(records, stamp, streets):
              sexes.get(r.sex, "U"), born, streets.get(r.locality), "", (r.phone or "")[:30], "normal", stamp,
              stamp)
         )  # fmt: skip
-    ids = bulk.insert_rows(
+    ids = insert_rows(
         Person,
         ["uuid", "kind", "name", "name_pinyin", "name_initials", "sex", "birth_date", "street_id", "address",
          "phone", "sensitivity", "created", "updated"],
@@ -92,7 +93,7 @@ def load_persons(records, stamp, streets):
             docs.append(
                 (pk, f["type"], f["number_encrypted"], f["number_index"], f["number_masked"], True, stamp)
             )
-    bulk.insert_rows(
+    insert_rows(
         IdentityDocument,
         ["person_id", "type", "number_encrypted", "number_index", "number_masked", "is_valid", "created"],
         docs,

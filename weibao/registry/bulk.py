@@ -20,7 +20,7 @@ from typing import NamedTuple
 from django.db import transaction
 from django.utils import timezone
 
-from weibao.lib.bulk import allocate_ids, insert_rows, is_postgres, pairs_where_in
+from weibao.lib.bulk import insert_rows, is_postgres, pairs_where_in
 from weibao.lib.pinyin import name_keys
 
 from .choices import LinkBasis, Sensitivity
@@ -165,4 +165,4 @@ def persons_for(
     return persons
 
 
-__all__ = ["Entry", "allocate_ids", "insert_rows", "known_persons", "persons_for"]
+__all__ = ["Entry", "known_persons", "persons_for", "uuid_hexes"]

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from weibao.accounts import access
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record, snapshot
-from weibao.lib.bulk import IdSet, drop_temp_table, temp_table
+from weibao.lib.bulk import IdSet, drop_temp_table, insert_rows, temp_table
 from weibao.lib.checksums import id_birth_date, validate_id_number
 from weibao.lib.crypto import blind_index, decrypt, encrypt
 from weibao.lib.masking import mask_id_number
@@ -633,12 +633,10 @@ class AutoMergeBatch:
 
 def _insert_merge_records(records, actor) -> list[int]:
     """Insert the merge records ``(survivor, absorbed, moved, reason, uuid)`` in one COPY on PostgreSQL
-    (``bulk.insert_rows``); returns their ids."""
+    (``lib.bulk.insert_rows``); returns their ids."""
     import json
 
     from django.utils import timezone
-
-    from .bulk import insert_rows
 
     now = timezone.now()
     columns = [
