@@ -157,10 +157,10 @@ def rss_mb() -> float:
 
 
 def time_phases() -> dict:
-    """Wrap the pipeline's phases with timers (wall clock, summed over chunks; the phases run one after the
-    other on one connection).
-    "commit+other" is what ``store_chunk`` spends outside its named phases (mostly the commit; before the bulk keys lost their constraints: the deferred
-    constraint checks)."""
+    """Wrap the pipeline's phases with timers (wall clock, summed over chunks). With ``StoreBehind`` (the
+    default on PostgreSQL) the store's phases run in their own thread beside landing and checking, so the
+    phases add up to more than the total; ``--sequential`` runs them one after the other.
+    "commit+other" is what ``store_chunk`` spends outside its named phases (mostly the commit)."""
     from collections import Counter
 
     from weibao.feeds import pipeline

@@ -55,12 +55,16 @@ _SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 def _to_json(value, option=orjson.OPT_PASSTHROUGH_DATETIME) -> str:
     """Compact JSON text (orjson: ~6× the standard library's speed, run several times per row); dates and
     times as ``str()`` gives them. What orjson refuses (an integer beyond 64 bits …) takes the standard
-    library's path, sorted like the rest."""
+    library's path, with the same separators and key order."""
     try:
         return orjson.dumps(value, default=str, option=option).decode()
     except orjson.JSONEncodeError:
         return json.dumps(
-            value, ensure_ascii=False, default=str, sort_keys=bool(option & orjson.OPT_SORT_KEYS)
+            value,
+            ensure_ascii=False,
+            default=str,
+            separators=(",", ":"),
+            sort_keys=bool(option & orjson.OPT_SORT_KEYS),
         )
 
 
@@ -188,10 +192,9 @@ def _known_sources(feed, source_ids: list[str]) -> dict[str, str]:
     )
 
 
-def drop_repeats(feed, valid: list, result: ChunkResult, seen: dict | None = None) -> list:
-    """Source ids already known (this chunk or earlier; ``seen``: read already, source id → content hash):
-    same content → duplicate, else rejected."""
-    seen = dict(_known_sources(feed, list({v[1]["source_id"] for v in valid})) if seen is None else seen)
+def drop_repeats(valid: list, result: ChunkResult, seen: dict) -> list:
+    """Source ids already known (``seen``: source id → content hash, from ``look_up``; extended here with
+    this chunk's): same content → duplicate, else rejected."""
     fresh = []
     for item in valid:
         source_id, digest = item[1]["source_id"], item[3]
@@ -244,7 +247,9 @@ def look_up(feed, valid: list, result: ChunkResult, known: tuple, before=None) -
     if before is not None:
         sources = {**sources, **before.sources}
         persons = {**persons, **before.persons}  # the newest document wins, as in ``known_persons``
-    fresh = drop_repeats(feed, valid, result, sources)
+    else:
+        sources = dict(sources)  # ``drop_repeats`` adds this chunk's
+    fresh = drop_repeats(valid, result, sources)
     entries = person_entries(fresh)
     return fresh, entries, {e.index: persons[e.index] for e in entries if e.index in persons}
 
@@ -386,14 +391,16 @@ class StoreBehind:
         pending, self.pending = self.pending, None
         return pending.result() if pending is not None else None
 
-    def close(self) -> None:
-        """Wait for the chunk in flight (its error, if any, is the caller's to see through ``wait``
-        first) and close the thread's connection."""
+    def close(self) -> BaseException | None:
+        """Wait for the chunk in flight and close the thread's connection; returns the error that chunk's
+        store ended with, if any (the caller, failing itself, reports both)."""
         if self.pool is None:
-            return
+            return None
         try:
             if self.pending is not None:
                 futures.wait([self.pending])
+                return self.pending.exception()
+            return None
         finally:
             self.pool.submit(lambda: connection.close()).result()  # the thread's own connection
             self.pool.shutdown()
@@ -485,10 +492,14 @@ def run_batch(
                 process_chunk(batch, validator, chunk, sealed, store)
             store.wait()
     except BaseException as exc:
-        store.close()  # the chunk in flight is stored or rolled back before the batch says where it stopped
+        # the chunk in flight is stored or rolled back before the batch says where it stopped
+        stored_error = store.close()
         batch.seconds += time.perf_counter() - started
         batch.status = BatchStatus.INTERRUPTED
-        batch.message = f"{exc.__class__.__name__}: {exc}"[:500]
+        message = f"{exc.__class__.__name__}: {exc}"
+        if stored_error is not None:
+            message += f"; 存储 (store): {stored_error.__class__.__name__}: {stored_error}"
+        batch.message = message[:500]
         batch.landed_through = last_landed(batch)
         Batch.objects.filter(pk=batch.pk).update(
             status=batch.status,
