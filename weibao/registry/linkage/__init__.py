@@ -5,7 +5,8 @@ Public API::
     build_features(records) -> features            # records: unique_id + role columns (features.ROLES)
     train(lf, rf=None, *, u_pairs, em_pairs) -> Model
     predict(model, lf, rf=None, *, lower) -> scored pairs
-    link(left, right=None, *, model=None, upper, lower, ...) -> LinkResult(pairs, clusters, model, timings)
+    link(left, right=None, *, model=None, upper, lower, ...) -> LinkResult  # .pairs .model .timings,
+                                                   # .clusters computed on first use
     Model.save(path) / Model.load(path)            # Splink JSON settings file, one per version
 """
 
