@@ -159,7 +159,8 @@ def rss_mb() -> float:
 def time_phases() -> dict:
     """Wrap the pipeline's phases with timers (wall clock, summed over chunks). With ``StoreBehind`` (the
     default on PostgreSQL) the store's phases run in their own thread beside landing and checking, so the
-    phases add up to more than the total; ``--sequential`` runs them one after the other.
+    phases add up to more than the total; ``--sequential`` runs them one after the other. Caller's thread:
+    land_chunk, validate_chunk, look_up, prepare_chunk; store thread: write_chunk, mark_landing, commit+other.
     "commit+other" is what ``store_chunk`` spends outside its named phases (mostly the commit)."""
     from collections import Counter
 
@@ -177,8 +178,8 @@ def time_phases() -> dict:
 
         return wrapper
 
-    inner = ["link_persons", "write_records", "mark_landing"]
-    for name in ["land_chunk", "validate_chunk", "look_up", *inner]:
+    inner = ["write_chunk", "mark_landing"]
+    for name in ["land_chunk", "validate_chunk", "look_up", "prepare_chunk", *inner]:
         setattr(pipeline, name, timed(name, getattr(pipeline, name)))
     store = pipeline.store_chunk
 

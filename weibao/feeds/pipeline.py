@@ -4,11 +4,12 @@
 
 1. ``land_chunk`` stores every row exactly as received (status *pending*) and commits, so that nothing
    is lost whatever happens next (COPY on PostgreSQL, bulk insert elsewhere);
-2. ``process_chunk`` validates the rows, writes source records, persons, identity documents, department
-   links and events set-wise, marks the rejected landing rows (with ``{field: [messages]}``) and advances
-   ``batch.processed_through`` — which makes the others accepted — all in one transaction. On PostgreSQL
-   that write runs behind: chunk N is stored on a second connection while chunk N+1 lands and is checked
-   (``StoreBehind``).
+2. ``process_chunk`` validates the rows and makes their writes ready (``prepare_chunk``: persons,
+   identity documents, department links, source records and events, keys taken and rows formatted);
+   ``store_chunk`` then writes them set-wise, marks the rejected landing rows (with ``{field: [messages]}``)
+   and advances ``batch.processed_through`` — which makes the others accepted — all in one transaction.
+   On PostgreSQL that write runs behind: chunk N is stored on a second connection, which only sends what
+   was made ready, while chunk N+1 lands, is checked and made ready (``StoreBehind``).
 
 A batch interrupted anywhere (exception, kill) is resumed by calling ``run_batch`` again with the same
 rows: landed-but-unprocessed rows are processed from landing first, then reading continues after
@@ -24,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import orjson
 from django.db import connection, transaction
@@ -32,7 +34,7 @@ from django.utils import timezone
 
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
-from weibao.lib.bulk import insert_rows, is_postgres, pairs_where_in
+from weibao.lib.bulk import Rows, allocate_ids, insert_rows, is_postgres, pairs_where_in
 from weibao.lib.crypto import blind_index_many, encrypt_many
 from weibao.lib.masking import mask_id_number
 from weibao.lib.memory import cycles_paused
@@ -111,8 +113,10 @@ def land_chunk(batch: Batch, rows: list[tuple[int, dict]], validator: RecordVali
 
 class ChunkResult:
     def __init__(self):
-        self.sources: dict[str, str] = {}  # stored: source id → content hash
-        self.persons: dict[str, int] = {}  # stored: blind index → person
+        # what the chunk stores (``prepare_chunk``), for the next chunk's look-up while it is being stored:
+        self.sources: dict[str, str] = {}  # source id → content hash
+        self.persons: dict[str, int] = {}  # blind index → person
+        self.linked: set[int] = set()  # persons linked to the sending organisation
         self.accepted = 0
         self.duplicates = 0
         self.rejected: dict[int, dict] = {}  # row number → {field: [messages]}
@@ -242,7 +246,7 @@ def look_up(feed, valid: list, result: ChunkResult, known: tuple, before=None) -
     """``(fresh rows, their person entries, the persons already known by blind index)`` — repeated source ids
     dropped or rejected (``drop_repeats``) — from ``known`` (``read_known``) and ``before``, the
     ``ChunkResult`` of the chunk stored just before: ``StoreBehind`` reads the database while that chunk is
-    still being stored, so what it wrote is added from memory."""
+    still being stored, so what it writes is added from memory."""
     sources, persons = known
     if before is not None:
         sources = {**sources, **before.sources}
@@ -254,42 +258,67 @@ def look_up(feed, valid: list, result: ChunkResult, known: tuple, before=None) -
     return fresh, entries, {e.index: persons[e.index] for e in entries if e.index in persons}
 
 
-def link_persons(feed, entries: list, known: dict, *, sensitive: bool, link: bool = True) -> list[int]:
-    """The person of each row: exact match on the ID blind index (``known``), else a new person
-    (+ document) — set-wise, in ``weibao.registry.bulk``. ``link=False``: the caller queues the new persons'
-    probabilistic linkage itself (a batch does so once, when it is done)."""
-    return bulk.persons_for(
-        entries, organisation_id=feed.owner_id, sensitive=sensitive, link=link, known=known
+class ChunkWrites(NamedTuple):
+    """A checked chunk's writes, decided and made ready (``prepare_chunk``); ``write_chunk`` writes them."""
+
+    persons: bulk.PersonWrites  # persons, identity documents, department links
+    records: list[Rows]  # source records, events
+
+
+def prepare_chunk(batch: Batch, looked_up: tuple, result: ChunkResult, before=None) -> ChunkWrites:
+    """The person of each fresh row (``registry.bulk.plan_persons``: exact match on the ID blind index, else a
+    new person with its document) and the rows of the chunk's source records and events, keys taken and
+    rows formatted (``lib.bulk.Rows``) — the Python half of storing, done by the caller's thread so that
+    ``StoreBehind``'s thread only sends them — while that thread may still be storing the chunk before
+    (``before``, its ``ChunkResult``: the department links it writes are taken from memory, the older ones
+    read). New persons are not queued for linkage here: a batch queues its own once, at its end. ``result``
+    learns what the chunk will have stored, for the next chunk's ``look_up``."""
+    feed = batch.feed
+    fresh, entries, known = looked_up
+    sensitive = bool(feed.event_type_id and feed.event_type.is_sensitive)
+    plan = bulk.plan_persons(
+        entries,
+        organisation_id=feed.owner_id,
+        sensitive=sensitive,
+        known=known,
+        linked=before.linked if before is not None else (),
     )
-
-
-def write_records(batch: Batch, feed, fresh: list, persons: list[int]) -> None:
+    persons = plan.persons
     now = timezone.now()
     stamp = now.isoformat() if is_postgres() else now
-    source_rows = [
-        (feed.pk, item[1]["source_id"], item[3], item[2], person, batch.pk, item[0], stamp)
-        for item, person in zip(fresh, persons, strict=True)
-    ]
-    ids = insert_rows(
-        SourceRecord,
-        ["feed_id", "source_id", "content_hash", "data", "person_id", "batch_id", "row_number", "created"],
-        source_rows,
-        with_ids=True,
-    )
-    if feed.carries != Carries.EVENTS:
-        return
-    event_type, owner = feed.event_type_id, feed.owner_id
-    event_rows = [
-        (uuid, person, event_type, item[1]["occurred_on"], owner, feed.pk, source_id,
-         _to_json(item[1]["event"]), stamp)
-        for item, person, source_id, uuid in zip(fresh, persons, ids, bulk.uuid_hexes(len(ids)), strict=True)
+    ids = allocate_ids(SourceRecord, len(fresh))
+    records = [
+        Rows(
+            SourceRecord,
+            ["id", "feed_id", "source_id", "content_hash", "data", "person_id", "batch_id", "row_number",
+             "created"],
+            [(pk, feed.pk, item[1]["source_id"], item[3], item[2], person, batch.pk, item[0], stamp)
+             for pk, item, person in zip(ids, fresh, persons, strict=True)],
+        )
     ]  # fmt: skip
-    insert_rows(
-        Event,
-        ["uuid", "person_id", "event_type_id", "occurred_on", "source_organisation_id", "feed_id",
-         "source_record_id", "data", "created"],
-        event_rows,
-    )  # fmt: skip
+    if feed.carries == Carries.EVENTS:
+        event_type, owner = feed.event_type_id, feed.owner_id
+        records.append(
+            Rows(
+                Event,
+                ["uuid", "person_id", "event_type_id", "occurred_on", "source_organisation_id", "feed_id",
+                 "source_record_id", "data", "created"],
+                [(uuid, person, event_type, item[1]["occurred_on"], owner, feed.pk, source_id,
+                  _to_json(item[1]["event"]), stamp)
+                 for item, person, source_id, uuid in zip(fresh, persons, ids, bulk.uuid_hexes(len(ids)), strict=True)],
+            )
+        )  # fmt: skip
+    result.sources = {item[1]["source_id"]: item[3] for item in fresh}
+    result.persons = {e.index: person for e, person in zip(entries, persons, strict=True) if e.index}
+    result.linked = set(persons)
+    result.accepted = len(fresh)
+    return ChunkWrites(plan, records)
+
+
+def write_chunk(writes: ChunkWrites) -> None:
+    writes.persons.write()
+    for rows in writes.records:
+        rows.write()
 
 
 def mark_landing(batch: Batch, rejected: dict[int, dict]) -> None:
@@ -313,20 +342,12 @@ def mark_landing(batch: Batch, rejected: dict[int, dict]) -> None:
 
 
 def store_chunk(
-    batch: Batch, rows: list[tuple[int, dict]], result: ChunkResult, looked_up: tuple
+    batch: Batch, rows: list[tuple[int, dict]], result: ChunkResult, writes: ChunkWrites
 ) -> ChunkResult:
-    """Write a checked chunk (``looked_up``: what ``look_up`` read for it) — source records, persons,
-    documents, links, events, rejected landing rows, the batch's counts and ``processed_through`` — in one
-    transaction."""
-    feed = batch.feed
-    fresh, entries, known = looked_up
+    """Write a checked chunk (``writes``: ``prepare_chunk``) — persons, documents, links, source records,
+    events, rejected landing rows, the batch's counts and ``processed_through`` — in one transaction."""
     with transaction.atomic():
-        sensitive = bool(feed.event_type_id and feed.event_type.is_sensitive)
-        persons = link_persons(feed, entries, known, sensitive=sensitive, link=False)
-        write_records(batch, feed, fresh, persons)
-        result.sources = {item[1]["source_id"]: item[3] for item in fresh}  # for the next chunk's look-up
-        result.persons = {e.index: person for e, person in zip(entries, persons, strict=True) if e.index}
-        result.accepted = len(fresh)
+        write_chunk(writes)
         hi = rows[-1][0]
         mark_landing(batch, result.rejected)
         reasons = Counter(batch.rejected_by_reason) + result.reasons
@@ -361,9 +382,9 @@ def process_chunk(
 
 
 class StoreBehind:
-    """Stores chunks in a second thread, on its own database connection, while the caller lands and
-    validates the next one: Python's work on chunk N+1 overlaps PostgreSQL's on chunk N (two cores busy
-    instead of one taking turns). Chunks are stored one at a time and in order; at most one waits.
+    """Stores chunks in a second thread, on its own database connection, while the caller lands, validates
+    and prepares the next one: Python's work on chunk N+1 overlaps PostgreSQL's on chunk N (two cores busy
+    instead of one taking turns; the thread's own Python is only sending bytes, ``prepare_chunk``). Chunks are stored one at a time and in order; at most one waits.
     An error while storing is raised by the next ``submit`` or by ``wait``.
 
     Only on PostgreSQL and outside a transaction (``enabled``): inside one — a test case, a caller's
@@ -372,24 +393,29 @@ class StoreBehind:
     def __init__(self, enabled: bool):
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="weibao-store") if enabled else None
         self.pending = None
+        self.before: ChunkResult | None = None  # the chunk submitted last
 
     @classmethod
     def for_connection(cls) -> "StoreBehind":
         return cls(is_postgres() and not connection.in_atomic_block and OVERLAP)
 
     def submit(self, batch, rows, result, valid) -> None:
-        known = read_known(batch.feed, valid)  # while the chunk before is being stored …
-        before = self.wait()  # … which is then done: what it wrote comes from memory
-        looked_up = look_up(batch.feed, valid, result, known, before)
+        # while the chunk before is being stored — what it writes comes from memory (``before``); the one
+        # before it is stored, as ``wait`` below made sure last time
+        before, self.before = self.before, result
+        known = read_known(batch.feed, valid)
+        writes = prepare_chunk(batch, look_up(batch.feed, valid, result, known, before), result, before)
+        self.wait()
         if self.pool is None:
-            store_chunk(batch, rows, result, looked_up)
+            store_chunk(batch, rows, result, writes)
             return
-        self.pending = self.pool.submit(store_chunk, batch, rows, result, looked_up)
+        self.pending = self.pool.submit(store_chunk, batch, rows, result, writes)
 
-    def wait(self) -> ChunkResult | None:
-        """The result of the chunk in flight once it is stored (``None`` if there is none)."""
+    def wait(self) -> None:
+        """Until the chunk in flight is stored (its error raised here)."""
         pending, self.pending = self.pending, None
-        return pending.result() if pending is not None else None
+        if pending is not None:
+            pending.result()
 
     def close(self) -> BaseException | None:
         """Wait for the chunk in flight and close the thread's connection; returns the error that chunk's

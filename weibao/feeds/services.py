@@ -18,6 +18,7 @@ from weibao.accounts import access
 from weibao.accounts.access import SEND, may_register_feeds
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record, snapshot
+from weibao.registry.tasks import link_new_persons
 
 from . import pipeline
 from .choices import BatchSource, BatchStatus, Carries, LandingStatus
@@ -263,9 +264,10 @@ def fix_record(landing: LandingRecord, changes: dict, *, actor, reason: str = ""
             base[validator.columns[field]] = value
     result = pipeline.ChunkResult()
     valid = pipeline.validate_chunk(validator, [(landing.row_number, base)], result)
-    fresh, entries, known = (
+    looked_up = (
         pipeline.look_up(feed, valid, result, pipeline.read_known(feed, valid)) if valid else ([], [], {})
     )
+    fresh = looked_up[0]
     landing.corrected = protect(base, identifier_columns(validator))  # identifiers never in clear
     after = {k: v for k, v in changes.items() if before.get(k) != v}
     if result.rejected or not fresh and not result.duplicates:
@@ -273,9 +275,10 @@ def fix_record(landing: LandingRecord, changes: dict, *, actor, reason: str = ""
         landing.save(update_fields=["corrected", "errors"])
         return landing.errors
     if fresh:
-        sensitive = bool(feed.event_type_id and feed.event_type.is_sensitive)
-        persons = pipeline.link_persons(feed, entries, known, sensitive=sensitive)
-        pipeline.write_records(landing.batch, feed, fresh, persons)
+        writes = pipeline.prepare_chunk(landing.batch, looked_up, result)
+        pipeline.write_chunk(writes)
+        if new := [int(pk) for pk in writes.persons.new]:  # linked in the background once this commits
+            transaction.on_commit(lambda: link_new_persons.enqueue(new))
     landing.status, landing.errors = LandingStatus.FIXED, {}
     landing.resolved_by, landing.resolved, landing.resolution_reason = actor, timezone.now(), reason[:500]
     landing.save(

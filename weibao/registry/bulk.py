@@ -8,9 +8,11 @@ same child in one delivery make one person. Every person it returns gets a ``Dep
 
 Nothing here works row by row through the ORM: one look-up of the known blind indexes, one of the
 existing links, then new persons, documents and links written set-wise — ``COPY`` on PostgreSQL (ids
-taken from the sequence in one query), ``bulk_create`` elsewhere. Plain identifiers never reach this
-module: callers pass the ciphertext (``weibao.lib.crypto.encrypt_many``), the blind index and the
-masked form. The caller owns the transaction.
+taken from the sequence in one query), ``bulk_create`` elsewhere. ``plan_persons`` decides and makes the
+rows ready (``weibao.lib.bulk.Rows``); its ``write`` writes them, so a feed can do the first while the
+chunk before is still being written. Plain identifiers never reach this module: callers pass the
+ciphertext (``weibao.lib.crypto.encrypt_many``), the blind index and the masked form. The caller owns the
+transaction.
 """
 
 import os
@@ -20,7 +22,7 @@ from typing import NamedTuple
 from django.db import transaction
 from django.utils import timezone
 
-from weibao.lib.bulk import insert_rows, is_postgres, pairs_where_in
+from weibao.lib.bulk import Rows, allocate_ids, is_postgres, pairs_where_in
 from weibao.lib.pinyin import name_keys
 
 from .choices import LinkBasis, Sensitivity
@@ -75,18 +77,38 @@ def known_persons(indexes) -> dict[str, int]:
     )
 
 
-def persons_for(
+class PersonWrites(NamedTuple):
+    """What ``plan_persons`` decided for a list of entries — the person of each, in order — and the rows that
+    make it so, ready to be written (``write``) in the caller's transaction, possibly by another thread."""
+
+    persons: list[int]
+    new: list[int]  # persons created
+    existing: set[int]  # persons already in the registry
+    sensitive: bool
+    rows: list[Rows]  # persons, identity documents, department links
+
+    def write(self) -> None:
+        for rows in self.rows:
+            rows.write()
+        if self.sensitive and self.existing:
+            Person.all_objects.filter(pk__in=self.existing).exclude(sensitivity=Sensitivity.SENSITIVE).update(
+                sensitivity=Sensitivity.SENSITIVE
+            )
+
+
+def plan_persons(
     entries: list[Entry],
     *,
     organisation_id: int,
     sensitive: bool = False,
-    link: bool = True,
     known: dict[str, int] | None = None,
-) -> list[int]:
-    """The person id of each entry (existing by blind index, else new with its document), linked to
-    ``organisation_id``. See the module docstring. New persons are queued for probabilistic linkage when the
-    transaction commits, unless ``link`` is false (a feed batch queues its new persons once, at its end).
-    ``known``: ``known_persons`` of the entries, when the caller has read it already."""
+    linked=(),
+) -> PersonWrites:
+    """Decide the person of each entry (existing by blind index, else new with its document), linked to
+    ``organisation_id`` — see the module docstring — and make the rows ready. New persons' keys are taken now
+    (``allocate_ids``). ``known``: ``known_persons`` of the entries, when the caller has read it already.
+    The links already there are read now; ``linked``: persons whose link the caller is still writing (a
+    feed plans chunk N while chunk N−1 is being stored)."""
     if known is None:
         known = known_persons(e.index for e in entries)
     now = timezone.now()
@@ -117,52 +139,53 @@ def persons_for(
              stamp, stamp)
         )  # fmt: skip
         new_entries.append(e)
-    hexes = uuid_hexes(len(new_rows))
-    new_ids = insert_rows(
+    new_ids = allocate_ids(Person, len(new_rows))
+    persons_rows = Rows(
         Person,
-        ["uuid", "kind", "name", "name_pinyin", "name_initials", "sex", "birth_date", "street_id", "address",
-         "phone", "sensitivity", "created", "updated"],
-        [(h, *row) for h, row in zip(hexes, new_rows, strict=True)],
-        with_ids=True,
+        ["id", "uuid", "kind", "name", "name_pinyin", "name_initials", "sex", "birth_date", "street_id",
+         "address", "phone", "sensitivity", "created", "updated"],
+        [(pk, h, *row) for pk, h, row in zip(new_ids, uuid_hexes(len(new_rows)), new_rows, strict=True)],
     )  # fmt: skip
-    documents = [
-        (pk, e.doc_type, e.number_encrypted, e.index, e.number_masked, True, stamp)
-        for pk, e in zip(new_ids, new_entries, strict=True)
-        if e.index
-    ]
-    insert_rows(
+    documents = Rows(
         IdentityDocument,
         ["person_id", "type", "number_encrypted", "number_index", "number_masked", "is_valid", "created"],
-        documents,
+        [
+            (pk, e.doc_type, e.number_encrypted, e.index, e.number_masked, True, stamp)
+            for pk, e in zip(new_ids, new_entries, strict=True)
+            if e.index
+        ],
     )
-    if new_ids and link:  # probabilistic linkage of the new persons runs in the background once this commits
-        ids = [int(pk) for pk in new_ids]
-        transaction.on_commit(lambda: link_new_persons.enqueue(ids))
     persons = [new_ids[~p] if p < 0 else p for p in person_of]
     existing = set(known.values()) & set(persons)
-    if sensitive and existing:
-        Person.all_objects.filter(pk__in=existing).exclude(sensitivity=Sensitivity.SENSITIVE).update(
-            sensitivity=Sensitivity.SENSITIVE
-        )
-    linked = (
-        {
-            p
-            for (p,) in pairs_where_in(
-                DepartmentLink.objects.filter(organisation_id=organisation_id, basis=LinkBasis.SENT),
-                "person_id",
-                existing,
-                "person_id",
-            )
-        }
-        if existing
-        else set()
-    )
-    insert_rows(
+    linked, unread = set(linked), existing - set(linked)
+    if unread:
+        links = DepartmentLink.objects.filter(organisation_id=organisation_id, basis=LinkBasis.SENT)
+        linked.update(p for (p,) in pairs_where_in(links, "person_id", unread, "person_id"))
+    links = Rows(
         DepartmentLink,
         ["person_id", "organisation_id", "basis", "created"],
         [(pk, organisation_id, LinkBasis.SENT, stamp) for pk in dict.fromkeys(persons) if pk not in linked],
     )
-    return persons
+    return PersonWrites(persons, new_ids, existing, sensitive, [persons_rows, documents, links])
 
 
-__all__ = ["Entry", "known_persons", "persons_for", "uuid_hexes"]
+def persons_for(
+    entries: list[Entry],
+    *,
+    organisation_id: int,
+    sensitive: bool = False,
+    link: bool = True,
+    known: dict[str, int] | None = None,
+) -> list[int]:
+    """The person id of each entry (``plan_persons``), written now. New persons are queued for probabilistic
+    linkage when the transaction commits, unless ``link`` is false (a feed batch queues its new persons once,
+    at its end)."""
+    plan = plan_persons(entries, organisation_id=organisation_id, sensitive=sensitive, known=known)
+    plan.write()
+    if plan.new and link:  # probabilistic linkage of the new persons runs in the background once this commits
+        ids = [int(pk) for pk in plan.new]
+        transaction.on_commit(lambda: link_new_persons.enqueue(ids))
+    return plan.persons
+
+
+__all__ = ["Entry", "PersonWrites", "known_persons", "persons_for", "plan_persons", "uuid_hexes"]

@@ -108,10 +108,9 @@ class IdentityDocument(models.Model):
     """An identity document of a person: the number encrypted, a keyed blind index for exact look-up,
     and a masked form for display (first 6 and last 4 characters)."""
 
-    # person: served by the unique (person, type, number_index) index
-    person = models.ForeignKey(
-        Person, models.CASCADE, related_name="documents", db_index=False, db_constraint=False
-    )
+    # person: its own narrow index (new persons' ids grow, so it is appended to); the number is looked up
+    # through the unique (number_index, type, person) index — one wide, randomly ordered index, not two
+    person = models.ForeignKey(Person, models.CASCADE, related_name="documents", db_constraint=False)
     type = models.CharField(_("证件类型"), max_length=20, choices=DocumentType.choices)
     number_encrypted = models.BinaryField(_("证件号码（密文）"))
     number_index = models.CharField(max_length=64)
@@ -126,10 +125,9 @@ class IdentityDocument(models.Model):
         verbose_name_plural = _("证件")
         constraints = [
             models.UniqueConstraint(
-                fields=["person", "type", "number_index"], name="identity_document_unique"
+                fields=["number_index", "type", "person"], name="identity_document_unique"
             )
         ]
-        indexes = [models.Index(fields=["number_index"], name="identity_document_index")]  # exact look-up
 
     def __str__(self):
         return f"{self.get_type_display()} {self.number_masked}"

@@ -223,9 +223,9 @@ def _resume_and_check_the_26_rows(feed, path, user):
 
 
 def _crash_in_chunk(monkeypatch, n: int, threads: set | None = None):
-    """``write_records`` fails in the ``n``-th chunk stored, as a kill would (``threads`` collects the names of
+    """``write_chunk`` fails in the ``n``-th chunk stored, as a kill would (``threads`` collects the names of
     the threads that stored); returns the real one, to put back."""
-    real = pipeline.write_records
+    real = pipeline.write_chunk
     calls = {"n": 0}
 
     def crashing(*args, **kwargs):
@@ -236,7 +236,7 @@ def _crash_in_chunk(monkeypatch, n: int, threads: set | None = None):
             raise RuntimeError("killed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "write_records", crashing)
+    monkeypatch.setattr(pipeline, "write_chunk", crashing)
     return real
 
 
@@ -251,7 +251,7 @@ def test_resume_after_a_crash_mid_file_loses_and_doubles_nothing(world, tmp_path
     assert LandingRecord.objects.with_status("pending").count() == 5  # landed before the crash, kept
     assert LandingRecord.objects.with_status("accepted").count() == 10
     assert Event.objects.count() == 10
-    monkeypatch.setattr(pipeline, "write_records", real)
+    monkeypatch.setattr(pipeline, "write_chunk", real)
     _resume_and_check_the_26_rows(feed, path, world.users["edu_city"])
     assert Person.objects.filter(source_records__isnull=False).distinct().count() == 25
 
@@ -306,10 +306,8 @@ def test_a_fixed_record_s_new_person_is_queued_for_linkage(
     world, monkeypatch, django_capture_on_commit_callbacks
 ):
     """A batch links its new persons once at its end; a record fixed later brings its own to linkage."""
-    from weibao.registry import bulk
-
     queued = []
-    monkeypatch.setattr(bulk, "link_new_persons", SimpleNamespace(enqueue=queued.append))
+    monkeypatch.setattr(services, "link_new_persons", SimpleNamespace(enqueue=queued.append))
     feed = edu_feed(world)
     user = world.users["edu_city"]
     services.ingest_records(feed, "k", [record(1, id_number=bad_check(id_number(1)))], actor=user)
@@ -418,7 +416,7 @@ def test_a_batch_links_its_new_persons_once_when_it_is_done_resumed_chunks_inclu
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
         services.ingest_file(feed, path, actor=world.users["edu_city"], chunk_size=5)
     assert linked == []  # nothing linked while the batch is unfinished
-    monkeypatch.setattr(pipeline, "write_records", real)
+    monkeypatch.setattr(pipeline, "write_chunk", real)
     with django_capture_on_commit_callbacks(execute=True):
         services.ingest_file(feed, path, actor=world.users["edu_city"], chunk_size=5)
     created = set(
@@ -460,7 +458,7 @@ def test_chunks_stored_behind_on_a_second_connection_resume_after_a_crash(
     batch = Batch.objects.get()
     assert (batch.status, batch.processed_through) == ("interrupted", 11)  # header + two chunks
     assert Event.objects.count() == 10 and batch.landed_through >= 16
-    monkeypatch.setattr(pipeline, "write_records", real)
+    monkeypatch.setattr(pipeline, "write_chunk", real)
     _resume_and_check_the_26_rows(feed, path, world.users["edu_city"])
     assert check_references() == {}
 
@@ -469,11 +467,15 @@ def test_chunks_stored_behind_on_a_second_connection_resume_after_a_crash(
 def test_a_chunk_stored_behind_knows_what_the_chunk_before_it_wrote(
     audit_truncatable, django_db_serialized_rollback, transactional_db, tmp_path
 ):
-    """The next chunk's look-ups run while the chunk before is still being stored: a child, a source id
-    resent unchanged and one resent changed are recognised across neighbouring chunks all the same."""
-    from weibao.lib.testing import build_world
+    """The next chunk is looked up and prepared while the chunk before is still being stored: a child, a
+    source id resent unchanged and one resent changed are recognised across neighbouring chunks all the
+    same, and a child already in the registry is linked to the department once."""
+    from weibao.lib.testing import area, build_world
+    from weibao.registry.services import document_fields
 
     world = build_world()
+    known = Person.objects.create(name="张三", sex="F", street=area(A1))
+    IdentityDocument.objects.create(person=known, **document_fields("mainland_id", id_number(9)))
     path = tmp_path / "f.csv"
     rows = [
         record(1),
@@ -481,15 +483,20 @@ def test_a_chunk_stored_behind_knows_what_the_chunk_before_it_wrote(
         record(3, id_number=id_number(1)),  # chunk 2: the child of S1 again, under another source id
         record(2),  # S2 resent unchanged: a duplicate
         record(1, name="李四"),  # chunk 3: S1 resent changed: a conflict
+        record(6, id_number=id_number(9)),  # the known child, not yet linked to the department …
+        record(7, id_number=id_number(9)),  # chunk 4: … again, prepared while chunk 3 links it
     ]
     path.write_bytes(_csv(rows))
-    batch = services.ingest_file(edu_feed(world), path, actor=world.users["edu_city"], chunk_size=2)
+    feed = edu_feed(world)
+    batch = services.ingest_file(feed, path, actor=world.users["edu_city"], chunk_size=2)
     batch.refresh_from_db()
-    assert (batch.status, batch.accepted, batch.duplicates, batch.rejected) == ("done", 3, 1, 1)
+    assert (batch.status, batch.accepted, batch.duplicates, batch.rejected) == ("done", 5, 1, 1)
     assert batch.rejected_by_reason == {"source_id/conflict": 1}
-    assert Person.objects.filter(source_records__isnull=False).distinct().count() == 2
+    assert Person.objects.filter(source_records__isnull=False).distinct().count() == 3
     assert (
         SourceRecord.objects.get(source_id="S3").person_id
         == SourceRecord.objects.get(source_id="S1").person_id
     )
-    assert Event.objects.count() == 3 and check_references() == {}
+    assert {SourceRecord.objects.get(source_id=s).person_id for s in ("S6", "S7")} == {known.pk}
+    assert DepartmentLink.objects.filter(person=known, organisation=feed.owner).count() == 1
+    assert Event.objects.count() == 5 and check_references() == {}
