@@ -341,9 +341,7 @@ def mark_landing(batch: Batch, rejected: dict[int, dict]) -> None:
             )
 
 
-def store_chunk(
-    batch: Batch, rows: list[tuple[int, dict]], result: ChunkResult, writes: ChunkWrites
-) -> ChunkResult:
+def store_chunk(batch: Batch, rows: list[tuple[int, dict]], result: ChunkResult, writes: ChunkWrites) -> None:
     """Write a checked chunk (``writes``: ``prepare_chunk``) — persons, documents, links, source records,
     events, rejected landing rows, the batch's counts and ``processed_through`` — in one transaction."""
     with transaction.atomic():
@@ -368,7 +366,6 @@ def store_chunk(
             landed_through=batch.landed_through,
             heartbeat=timezone.now(),
         )
-    return result
 
 
 def process_chunk(
@@ -383,9 +380,10 @@ def process_chunk(
 
 class StoreBehind:
     """Stores chunks in a second thread, on its own database connection, while the caller lands, validates
-    and prepares the next one: Python's work on chunk N+1 overlaps PostgreSQL's on chunk N (two cores busy
-    instead of one taking turns; the thread's own Python is only sending bytes, ``prepare_chunk``). Chunks are stored one at a time and in order; at most one waits.
-    An error while storing is raised by the next ``submit`` or by ``wait``.
+    and prepares (``prepare_chunk``) the next one: Python's work on chunk N+1 overlaps PostgreSQL's on chunk
+    N — two cores busy instead of one taking turns; the thread itself only sends bytes. Chunks are stored one
+    at a time and in order; at most one waits. An error while storing is raised by the next ``submit`` or by
+    ``wait``.
 
     Only on PostgreSQL and outside a transaction (``enabled``): inside one — a test case, a caller's
     ``atomic`` — a second connection could not see the batch, so chunks are stored inline."""
@@ -400,8 +398,8 @@ class StoreBehind:
         return cls(is_postgres() and not connection.in_atomic_block and OVERLAP)
 
     def submit(self, batch, rows, result, valid) -> None:
-        # while the chunk before is being stored — what it writes comes from memory (``before``); the one
-        # before it is stored, as ``wait`` below made sure last time
+        # while the chunk before may still be being stored — what it writes comes from memory (``before``;
+        # stored already when inline); the one before it is stored, as ``wait`` below made sure last time
         before, self.before = self.before, result
         known = read_known(batch.feed, valid)
         writes = prepare_chunk(batch, look_up(batch.feed, valid, result, known, before), result, before)

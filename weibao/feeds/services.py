@@ -18,7 +18,7 @@ from weibao.accounts import access
 from weibao.accounts.access import SEND, may_register_feeds
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record, snapshot
-from weibao.registry.tasks import link_new_persons
+from weibao.registry.bulk import queue_linkage
 
 from . import pipeline
 from .choices import BatchSource, BatchStatus, Carries, LandingStatus
@@ -277,8 +277,7 @@ def fix_record(landing: LandingRecord, changes: dict, *, actor, reason: str = ""
     if fresh:
         writes = pipeline.prepare_chunk(landing.batch, looked_up, result)
         pipeline.write_chunk(writes)
-        if new := [int(pk) for pk in writes.persons.new]:  # linked in the background once this commits
-            transaction.on_commit(lambda: link_new_persons.enqueue(new))
+        queue_linkage(writes.persons.new)
     landing.status, landing.errors = LandingStatus.FIXED, {}
     landing.resolved_by, landing.resolved, landing.resolution_reason = actor, timezone.now(), reason[:500]
     landing.save(

@@ -55,7 +55,10 @@ def allocate_ids(model, count: int) -> list[int]:
             return list(range(last - count + 1, last + 1))
         if table not in _SEQUENCES:
             cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-            _SEQUENCES[table] = cursor.fetchone()[0]
+            (sequence,) = cursor.fetchone()
+            if sequence is None:
+                raise LookupError(f"{table}.id has no sequence")
+            _SEQUENCES[table] = sequence
         cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [_SEQUENCES[table], count])
         return [r[0] for r in cursor.fetchall()]
 
@@ -112,12 +115,12 @@ def insert_rows(model, columns: list[str], rows: list[tuple], *, with_ids: bool 
 
 # --- sets of ids and values to filter by -----------------------------------------------------------------
 
-LOOKUP_CHUNK = 20_000  # values per ``= ANY(%s)`` / ``IN`` look-up
+LOOKUP_CHUNK = 20_000  # values per ``= ANY(…)`` / ``IN`` look-up
 
 
 def pairs_where_in(queryset, field: str, values, *columns) -> list[tuple]:
     """``queryset.filter(field__in=values).values_list(*columns)``, ``LOOKUP_CHUNK`` values at a time
-    (PostgreSQL: ``= ANY(ARRAY(SELECT unnest(…)))``, see ``_AnyOfArray``)."""
+    (PostgreSQL: ``= ANY(ARRAY(SELECT json_array_elements_text(…)))``, see ``_AnyOfArray``)."""
     values = list(values)
     out = []
     for start in range(0, len(values), LOOKUP_CHUNK):
@@ -144,7 +147,9 @@ class _AnyOfArray(Lookup):
     def as_sql(self, compiler, connection):
         lhs, params = self.process_lhs(compiler, connection)
         cast = self.lhs.output_field.cast_db_type(connection)
-        values = orjson.dumps(list(self.rhs), default=str).decode()
+        values = orjson.dumps(
+            list(self.rhs)
+        ).decode()  # a type JSON cannot say is refused, not matched as text
         return f"{lhs} = ANY(ARRAY(SELECT json_array_elements_text(%s::json)::{cast}))", [*params, values]
 
 

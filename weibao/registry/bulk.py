@@ -182,10 +182,24 @@ def persons_for(
     at its end)."""
     plan = plan_persons(entries, organisation_id=organisation_id, sensitive=sensitive, known=known)
     plan.write()
-    if plan.new and link:  # probabilistic linkage of the new persons runs in the background once this commits
-        ids = [int(pk) for pk in plan.new]
-        transaction.on_commit(lambda: link_new_persons.enqueue(ids))
+    if link:
+        queue_linkage(plan.new)
     return plan.persons
 
 
-__all__ = ["Entry", "PersonWrites", "known_persons", "persons_for", "plan_persons", "uuid_hexes"]
+def queue_linkage(persons: list[int]) -> None:
+    """Probabilistic linkage of new persons, in the background once the transaction commits."""
+    if persons:
+        ids = list(persons)
+        transaction.on_commit(lambda: link_new_persons.enqueue(ids))
+
+
+__all__ = [
+    "Entry",
+    "PersonWrites",
+    "known_persons",
+    "persons_for",
+    "plan_persons",
+    "queue_linkage",
+    "uuid_hexes",
+]

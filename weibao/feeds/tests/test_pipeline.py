@@ -307,7 +307,9 @@ def test_a_fixed_record_s_new_person_is_queued_for_linkage(
 ):
     """A batch links its new persons once at its end; a record fixed later brings its own to linkage."""
     queued = []
-    monkeypatch.setattr(services, "link_new_persons", SimpleNamespace(enqueue=queued.append))
+    from weibao.registry import bulk
+
+    monkeypatch.setattr(bulk, "link_new_persons", SimpleNamespace(enqueue=queued.append))
     feed = edu_feed(world)
     user = world.users["edu_city"]
     services.ingest_records(feed, "k", [record(1, id_number=bad_check(id_number(1)))], actor=user)
@@ -463,9 +465,35 @@ def test_chunks_stored_behind_on_a_second_connection_resume_after_a_crash(
     assert check_references() == {}
 
 
+def _store_after_the_next_is_prepared(monkeypatch, *, chunks: int):
+    """Each chunk but the last is written only once the next chunk is prepared: the look-ups and plans of
+    chunk N+1 then surely run while chunk N is not yet stored, however fast either thread is."""
+    real_prepare, real_write = pipeline.prepare_chunk, pipeline.write_chunk
+    done = {"prepared": 0, "written": 0}
+    turn = threading.Condition()
+
+    def prepare(*args, **kwargs):
+        writes = real_prepare(*args, **kwargs)
+        with turn:
+            done["prepared"] += 1
+            turn.notify_all()
+        return writes
+
+    def write(writes):
+        with turn:
+            done["written"] += 1
+            n = done["written"]
+            if n < chunks:
+                assert turn.wait_for(lambda: done["prepared"] > n, timeout=30)
+        real_write(writes)
+
+    monkeypatch.setattr(pipeline, "prepare_chunk", prepare)
+    monkeypatch.setattr(pipeline, "write_chunk", write)
+
+
 @pytest.mark.skipif(not is_postgres(), reason="chunks are stored behind only on PostgreSQL")
 def test_a_chunk_stored_behind_knows_what_the_chunk_before_it_wrote(
-    audit_truncatable, django_db_serialized_rollback, transactional_db, tmp_path
+    audit_truncatable, django_db_serialized_rollback, transactional_db, tmp_path, monkeypatch
 ):
     """The next chunk is looked up and prepared while the chunk before is still being stored: a child, a
     source id resent unchanged and one resent changed are recognised across neighbouring chunks all the
@@ -488,6 +516,7 @@ def test_a_chunk_stored_behind_knows_what_the_chunk_before_it_wrote(
     ]
     path.write_bytes(_csv(rows))
     feed = edu_feed(world)
+    _store_after_the_next_is_prepared(monkeypatch, chunks=4)
     batch = services.ingest_file(feed, path, actor=world.users["edu_city"], chunk_size=2)
     batch.refresh_from_db()
     assert (batch.status, batch.accepted, batch.duplicates, batch.rejected) == ("done", 5, 1, 1)
