@@ -10,6 +10,7 @@ The database named in DATABASE_URL is dropped and re-created (it must be a throw
 2. ``COPY`` the same file into a bare table of text columns (the floor);
 3. ingest it with the feed pipeline (landing → validated → normalised → persons, documents, links, events),
    timed, with peak RSS of this process (the pipeline streams: the file is never loaded whole);
+   with ``--again``, then a second file about the same children (new source ids): a later month's feed;
 4. the API path: ``--api`` batches of 10,000 records POSTed to /api/feeds/<code>/batches/.
 Prints rows/s, the ratio to COPY, and peak memory.
 """
@@ -50,8 +51,9 @@ def check_char(first17: str) -> str:
     return CHECK[sum(int(c) * w for c, w in zip(first17, WEIGHTS, strict=True)) % 11]
 
 
-def generate(path: Path, rows: int, bad: float, seed: int, streets: list[str]) -> dict:
-    """Write the CSV; return how many bad rows of each kind it holds."""
+def generate(path: Path, rows: int, bad: float, seed: int, streets: list[str], prefix: str = "E") -> dict:
+    """Write the CSV; return how many bad rows of each kind it holds. The same seed gives the same children
+    and the same bad rows; ``prefix`` starts the source ids (another prefix: the same children sent again)."""
     import csv
 
     rng = random.Random(seed)
@@ -69,7 +71,7 @@ def generate(path: Path, rows: int, bad: float, seed: int, streets: list[str]) -
             number = first17 + check_char(first17)
             sex = "男" if int(number[16]) % 2 else "女"
             name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
-            row = [f"E{i:08d}", number, name, sex, f"{born[:4]}-{born[4:6]}-{born[6:]}", street,
+            row = [f"{prefix}{i:08d}", number, name, sex, f"{born[:4]}-{born[4:6]}-{born[6:]}", street,
                    f"{rng.randint(1, 999)}号", f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
                    str(rng.randint(1, 30)), "第一中学"]  # fmt: skip
             if rng.random() < bad:
@@ -203,6 +205,9 @@ def main():
     parser.add_argument("--chunk", type=int, default=50_000)
     parser.add_argument("--api", type=int, default=10, help="number of 10,000-record API batches")
     parser.add_argument("--phases", action="store_true", help="print wall-clock time per pipeline phase")
+    parser.add_argument(
+        "--again", action="store_true", help="then a second file about the same children (new source ids)"
+    )
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the file ingest to FILE")
     parser.add_argument(
         "--sequential", action="store_true", help="store each chunk before landing the next (no StoreBehind)"
@@ -237,6 +242,7 @@ def main():
     from weibao.feeds import services
     from weibao.feeds.models import Event, Feed
     from weibao.lib.testing import build_world, verify_second_factor
+    from weibao.registry.models import Person
 
     world = build_world()
     from weibao.feeds.tests.helpers import edu_feed
@@ -294,6 +300,17 @@ def main():
     if phases is not None:
         print("  phases (s): " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()))
         phases.clear()
+
+    if args.again:  # a month later: the same children, new records — no person, document or link to write
+        again = tmp / "again.csv"
+        generate(again, args.rows, args.bad, args.seed, streets, prefix="F")
+        t0 = time.perf_counter()
+        second = services.ingest_file(feed, again, actor=world.users["edu_city"], chunk_size=args.chunk)
+        seconds = time.perf_counter() - t0
+        second.refresh_from_db()
+        print(f"the same children again: {seconds:.2f} s, {args.rows / seconds:,.0f} rows/s, "
+              f"{seconds / copy_seconds:.1f}× COPY; accepted {second.accepted:,} rejected {second.rejected:,}; "
+              f"persons {Person.objects.count():,}")  # fmt: skip
 
     if args.api:
         from django.test import Client
