@@ -255,7 +255,7 @@ def main():
     path = tmp / "feed.csv"
     t0 = time.perf_counter()
     bad_counts = generate(path, args.rows, args.bad, args.seed, streets)
-    print(f"generated {args.rows:,} rows ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s; "
+    print(f"generated {path} — {args.rows:,} rows ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s; "
           f"bad rows: {sum(bad_counts.values()):,} {bad_counts}")  # fmt: skip
 
     # the floor: COPY of the same file into a bare table
