@@ -159,8 +159,8 @@ def plan_persons(
     existing = set(known.values()) & set(persons)
     linked, unread = set(linked), existing - set(linked)
     if unread:
-        links = DepartmentLink.objects.filter(organisation_id=organisation_id, basis=LinkBasis.SENT)
-        linked.update(p for (p,) in pairs_where_in(links, "person_id", unread, "person_id"))
+        sent = DepartmentLink.objects.filter(organisation_id=organisation_id, basis=LinkBasis.SENT)
+        linked.update(p for (p,) in pairs_where_in(sent, "person_id", unread, "person_id"))
     links = Rows(
         DepartmentLink,
         ["person_id", "organisation_id", "basis", "created"],

@@ -97,9 +97,8 @@ class RuleViewSet(
 
 
 class AlertViewSet(AuditedListMixin, ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
-    """Alerts carry the child and the visit result: a list's page is audited (``AuditedListMixin``)."""
-
-    """Alerts in the user's area. Retrieving one is audited (person-level)."""
+    """Alerts in the user's area. They carry the child and the visit result: retrieving one is audited
+    (person-level), and so is the page a list returns (``AuditedListMixin``)."""
 
     scoped_model = Alert
     serializer_class = AlertSerializer
