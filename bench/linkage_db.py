@@ -317,7 +317,7 @@ def daily_batch(args, daily, streets, feature_cache, system_actor, _apply, link_
     print(f"    (read {done['read']:,} persons from the database, kept {done['kept']:,}; "
           f"{state.table.num_rows - state.live_rows:,} rows held not live)")  # fmt: skip
     features, _ = timed("features to pandas (registry_rows)", lambda: feature_cache.to_pandas(state.table))
-    result, _ = timed(
+    (result, _new), _ = timed(
         "engine: exact + model scoring against the registry",
         profiled("engine", lambda: link_new(features, new_ids, live=state.live)),
         len(daily),

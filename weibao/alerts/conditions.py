@@ -349,6 +349,17 @@ SCREENED = (
 EVIDENCE = "coalesce(list_sort(list_distinct(list(r.event_id) FILTER (WHERE r.event_id IS NOT NULL))), []) AS event_ids"
 
 
+def _query(ctes, columns: str, source: str) -> str:
+    """The one shape of a compiled query: the CTEs, then ``columns`` and the evidence per flagged row of
+    ``source`` (aliased ``r``), persons screened only."""
+    with_sql = ",\n".join(f"{name} AS ({sql})" for name, sql in ctes)
+    return (
+        f"WITH {with_sql}\n"
+        f"SELECT {columns}, {EVIDENCE}\n"
+        f"FROM {source} r WHERE r.person_id IN (SELECT person_id FROM screened) GROUP BY {columns}"
+    )
+
+
 def compile_many(definitions) -> str:
     """One query for several definitions: ``rule`` (the definition's index), ``person_id``, ``event_ids`` —
     for each definition exactly the rows ``compile_sql`` gives (the same clauses), while what several share —
@@ -357,29 +368,17 @@ def compile_many(definitions) -> str:
     for i, definition in enumerate(definitions):
         root = _Compiler(ctes).node(definition)
         roots.append(f"SELECT {i} AS rule, person_id, event_id FROM {root}")
-    ctes.insert(0, ("screened", SCREENED))
     if not roots:
         raise _refuse(definitions)
-    with_sql = ",\n".join(f"{name} AS ({sql})" for name, sql in ctes)
     union = "\nUNION ALL ".join(roots)
-    return (
-        f"WITH {with_sql}\n"
-        f"SELECT r.rule, r.person_id, {EVIDENCE}\n"
-        f"FROM ({union}) r WHERE r.person_id IN (SELECT person_id FROM screened) GROUP BY r.rule, r.person_id"
-    )
+    return _query([("screened", SCREENED), *ctes], "r.rule, r.person_id", f"({union})")
 
 
 def compile_sql(definition) -> str:
     """One query: ``person_id``, ``event_ids`` (sorted, possibly empty) per flagged person."""
     compiler = _Compiler()
     root = compiler.node(definition)
-    ctes = [("screened", SCREENED), *compiler.ctes]
-    with_sql = ",\n".join(f"{name} AS ({sql})" for name, sql in ctes)
-    return (
-        f"WITH {with_sql}\n"
-        f"SELECT r.person_id, {EVIDENCE}\n"
-        f"FROM {root} r WHERE r.person_id IN (SELECT person_id FROM screened) GROUP BY r.person_id"
-    )
+    return _query([("screened", SCREENED), *compiler.ctes], "r.person_id", root)
 
 
 # --- what the compiled SQL can read (the snapshot loads no more) ----------------------------------------

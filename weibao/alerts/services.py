@@ -4,12 +4,9 @@ Each write records an audit event in the same transaction.
 """
 
 import datetime
-import io
 import logging
 from collections import defaultdict
 
-import duckdb
-import pyarrow.csv as pacsv
 import yaml
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
@@ -20,7 +17,7 @@ from django.utils import timezone
 from weibao.accounts.models import Area
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record, record_many
-from weibao.lib.bulk import id_in
+from weibao.lib.bulk import id_in, stage_arrow
 from weibao.notifications.services import (
     district_offices,
     notify,
@@ -262,24 +259,6 @@ def import_yaml(text: str, *, actor, reason: str = "YAML import") -> list[Rule]:
 # --- screening results ---------------------------------------------------------------------------------
 
 
-def _stage(cursor, name: str, table) -> None:
-    """An Arrow table of BIGINT columns into the temporary table ``name`` of the Django connection."""
-    columns = ", ".join(f"{c} bigint" for c in table.column_names)
-    cursor.execute(f"CREATE TEMP TABLE {name} ({columns})")
-    if not table.num_rows:
-        return
-    if connection.vendor == "postgresql":
-        buffer = io.BytesIO()
-        pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
-        with cursor.cursor.copy(f"COPY {name} FROM STDIN (FORMAT csv)") as copy:
-            copy.write(buffer.getvalue())
-        cursor.execute(f"ANALYZE {name}")
-    else:
-        rows = zip(*(table.column(i).to_pylist() for i in range(table.num_columns)), strict=True)
-        marks = ", ".join(["%s"] * table.num_columns)
-        cursor.executemany(f"INSERT INTO {name} VALUES ({marks})", list(rows))
-
-
 # What screening compares its hits with: the open alerts and their evidence (DuckDB column types).
 OPEN_ALERTS = {"id": "BIGINT", "rule_id": "BIGINT", "person_id": "BIGINT"}
 OPEN_EVIDENCE = {"alert_id": "BIGINT", "event_id": "BIGINT"}
@@ -314,36 +293,23 @@ def _load_open(cursor, con, person_ids) -> None:
         con.unregister(f"_{name}")
 
 
-def upsert_alerts(hits, *, actor=None, full: bool, rules: int = 0) -> tuple[int, int]:
+def upsert_alerts(con, *, actor=None, full: bool, rules: int = 0) -> tuple[int, int]:
     """Set-based: open an alert for each newly flagged (rule, person), add new evidence to open ones (their
     ``last_fired_at`` moves to now), refresh the risk summaries, tell each recipient organisation once.
     Returns (new alerts, evidence added).
 
-    ``hits`` is the DuckDB connection of the screening, holding the table ``hits(rule_id, version_id,
-    person_id, event_id)`` from ``engine.collect_hits``, or such an Arrow table. What is new is decided there:
-    the open alerts (of the persons hit, or all on a full run) and their evidence are read into DuckDB under a
-    lock on the alerts table (PostgreSQL; SQLite writes one at a time anyway), and only the new alerts and the new evidence go back to the database.
+    ``con`` is the DuckDB connection of the screening, holding the table ``hits(rule_id, version_id,
+    person_id, event_id)`` from ``engine.collect_hits``. What is new is decided there: the open alerts (of
+    the persons hit, or all on a full run) and their evidence are read into DuckDB under a lock on the
+    alerts table (PostgreSQL; SQLite writes one at a time anyway), and only the new alerts and the new
+    evidence go back to the database.
     """
-    from . import snapshot
-
-    own = not isinstance(hits, duckdb.DuckDBPyConnection)
-    con = snapshot.connect(1) if own else hits
-    try:
-        if own:
-            con.register("_hits", hits)
-            con.execute("CREATE OR REPLACE TABLE hits AS SELECT * FROM _hits")
-            con.unregister("_hits")
-        if not con.execute("SELECT count(*) FROM hits").fetchall()[0][0]:
-            return 0, 0
-        hit_persons = None
-        if not full:
-            hit_persons = [
-                r[0] for r in con.execute("SELECT DISTINCT person_id FROM hits ORDER BY 1").fetchall()
-            ]
-        return _upsert(con, actor=actor, full=full, rules=rules, hit_persons=hit_persons)
-    finally:
-        if own:
-            con.close()
+    if not con.execute("SELECT count(*) FROM hits").fetchall()[0][0]:
+        return 0, 0
+    hit_persons = None
+    if not full:
+        hit_persons = [r[0] for r in con.execute("SELECT DISTINCT person_id FROM hits ORDER BY 1").fetchall()]
+    return _upsert(con, actor=actor, full=full, rules=rules, hit_persons=hit_persons)
 
 
 def _upsert(con, *, actor, full: bool, rules: int, hit_persons) -> tuple[int, int]:
@@ -370,7 +336,7 @@ def _upsert(con, *, actor, full: bool, rules: int, hit_persons) -> tuple[int, in
         new_alerts = evidence_added = 0
         new_by_place, new_persons = [], []
         if new.num_rows:
-            _stage(cursor, "screen_new", new)
+            stage_arrow(cursor, "screen_new", new)
             if postgres:
                 deadline = "%s::timestamptz + v.deadline_hours * interval '1 hour'"
             else:  # Django keeps SQLite datetimes as UTC text
@@ -398,7 +364,7 @@ def _upsert(con, *, actor, full: bool, rules: int, hit_persons) -> tuple[int, in
             cursor.execute("DROP TABLE screen_new")
             new_persons = sorted(set(new.column("person_id").to_pylist()))
         if evidence.num_rows:
-            _stage(cursor, "screen_evidence", evidence)
+            stage_arrow(cursor, "screen_evidence", evidence)
             cursor.execute(
                 "INSERT INTO alerts_alertevidence (alert_id, event_id, added_at) "
                 "SELECT a.id, s.event_id, %s FROM screen_evidence s JOIN alerts_alert a ON a.id = s.alert_id "

@@ -1,7 +1,7 @@
 """Many rows at once. Writing: keys taken ahead (``allocate_ids``), rows made ready ahead (``Rows``: COPY
 text on PostgreSQL) and written by one ``COPY`` — ``bulk_create`` elsewhere (tests, small installs).
 Filtering by many ids or values: ``id_in`` (one parameter), ``IdSet`` (a temporary table when large),
-``pairs_where_in`` (slices), ``temp_table``. Used by the registry's bulk writes and merges, linkage, the
+``pairs_where_in`` (slices), ``temp_table``; ``stage_arrow`` (an Arrow table as a temporary table). Used by the registry's bulk writes and merges, linkage, the
 feeds pipeline, screening and the audit trail."""
 
 import json
@@ -222,3 +222,26 @@ def temp_table(columns: str, *, text: str = "", rows=()) -> str:
 def drop_temp_table(name: str):
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def stage_arrow(cursor, name: str, table) -> None:
+    """An Arrow table of BIGINT columns (NULLs allowed) into the new temporary table ``name`` — by one CSV
+    ``COPY`` (Arrow writes the CSV) and analysed on PostgreSQL; row by row on SQLite. The caller drops it."""
+    columns = ", ".join(f"{c} bigint" for c in table.column_names)
+    cursor.execute(f"CREATE TEMP TABLE {name} ({columns})")
+    if not table.num_rows:
+        return
+    if is_postgres():
+        import io
+
+        import pyarrow.csv as pacsv
+
+        buffer = io.BytesIO()
+        pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
+        with cursor.cursor.copy(f"COPY {name} FROM STDIN (FORMAT csv)") as copy:
+            copy.write(buffer.getvalue())
+        cursor.execute(f"ANALYZE {name}")
+    else:
+        rows = zip(*(table.column(i).to_pylist() for i in range(table.num_columns)), strict=True)
+        marks = ", ".join(["%s"] * table.num_columns)
+        cursor.executemany(f"INSERT INTO {name} VALUES ({marks})", list(rows))  # noqa: S608 — names from code

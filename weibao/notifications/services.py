@@ -103,12 +103,7 @@ def workstations(streets) -> dict:
 
 def district_offices(areas) -> dict:
     """``district_office`` for many areas at once: area id → the office of its district."""
-    district = {}
-    for a in areas:
-        if a is not None and a.level == AreaLevel.STREET and a.parent_id:
-            district[a.pk] = a.parent_id
-        elif a is not None and a.level == AreaLevel.DISTRICT:
-            district[a.pk] = a.pk
+    district = {a.pk: d for a in areas if (d := district_id_of(a)) is not None}
     offices: dict = {}
     for org in Organisation.objects.filter(
         type__code=DISTRICT_OFFICE_TYPE, area_id__in=set(district.values())
@@ -143,20 +138,29 @@ def mark_read(user, ids=None) -> int:
 # --- who receives what, by place ----------------------------------------------------------------------
 
 
-def district_of(area):
+def district_id_of(area) -> int | None:
+    """The district ``area`` lies in: a street's parent, a district itself; none for the city or nothing."""
     if area is None:
         return None
     if area.level == AreaLevel.STREET:
-        return area.parent
-    return area if area.level == AreaLevel.DISTRICT else None
+        return area.parent_id
+    return area.pk if area.level == AreaLevel.DISTRICT else None
+
+
+def district_of(area):
+    """The district (an ``Area``) of ``area``, as ``district_id_of`` finds it."""
+    district = district_id_of(area)
+    return None if district is None else (area if district == area.pk else area.parent)
 
 
 def district_office(area) -> Organisation | None:
     """The district minor-protection office responsible for ``area`` (a street or a district)."""
-    district = district_of(area)
+    district = district_id_of(area)
     if district is None:
         return None
-    return Organisation.objects.filter(type__code=DISTRICT_OFFICE_TYPE, area=district).order_by("pk").first()
+    return (
+        Organisation.objects.filter(type__code=DISTRICT_OFFICE_TYPE, area_id=district).order_by("pk").first()
+    )
 
 
 def workstation(street) -> Organisation | None:
@@ -168,7 +172,7 @@ def workstation(street) -> Organisation | None:
 
 def district_police(area) -> Organisation | None:
     """The district public-security branch responsible for ``area``."""
-    district = district_of(area)
+    district = district_id_of(area)
     if district is None:
         return None
-    return Organisation.objects.filter(type__code=POLICE_TYPE, area=district).order_by("pk").first()
+    return Organisation.objects.filter(type__code=POLICE_TYPE, area_id=district).order_by("pk").first()

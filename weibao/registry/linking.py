@@ -113,12 +113,13 @@ def _is_new(features: pd.DataFrame, keys: set) -> np.ndarray:
 
 
 def link_new(features: pd.DataFrame, person_ids, *, within: bool = False, live: np.ndarray | None = None):
-    """The engine's pairs of the given (new) persons with the rest of the registry (``features``: all persons),
-    or None when there is nothing to compare. The registry side is the whole table, not a copy without the new
-    persons (a filter copies every string of millions of rows): pairs that end on a new person are dropped —
-    unless ``within``, when the new persons are also compared with each other (each pair once, the higher id
-    absorbed into the lower): the same child twice in one file without an ID number. ``live``: which rows of
-    ``features`` are current (``feature_cache.registry_rows``; None: all) — the others take no part."""
+    """``(result, new)``: the engine's pairs of the given (new) persons with the rest of the registry
+    (``features``: all persons) — None when there is nothing to compare — and how many current rows those
+    persons have. The registry side is the whole table, not a copy without the new persons (a filter copies
+    every string of millions of rows): pairs that end on a new person are dropped — unless ``within``, when
+    the new persons are also compared with each other (each pair once, the higher id absorbed into the
+    lower): the same child twice in one file without an ID number. ``live``: which rows of ``features`` are
+    current (``feature_cache.registry_rows``; None: all) — the others take no part."""
     keys = {str(pk) for pk in person_ids}
     model = current_model()
     if model is None and live is not None:  # trained on these very tables: the current rows only
@@ -129,7 +130,7 @@ def link_new(features: pd.DataFrame, person_ids, *, within: bool = False, live: 
     new = features[is_new]
     n_live = len(features) if live is None else int(live.sum())
     if new.empty or (len(new) == n_live and not (within and len(new) > 1)):
-        return None
+        return None, len(new)
     result = link(
         new, features, model=model, features_ready=True,
         memory_limit=settings.LINKAGE_MEMORY_LIMIT, right_live=live, **_thresholds(),
@@ -141,7 +142,7 @@ def link_new(features: pd.DataFrame, person_ids, *, within: bool = False, live: 
         left, right = pairs["left_id"].astype("int64"), pairs["right_id"].astype("int64")
         keep |= among_new & (left > right)
     result.pairs = pairs[keep].reset_index(drop=True)
-    return result
+    return result, len(new)
 
 
 def link_persons(person_ids, *, actor=None, within: bool = False) -> dict:
@@ -149,9 +150,7 @@ def link_persons(person_ids, *, actor=None, within: bool = False) -> dict:
     and act on the result."""
     actor = actor or system_actor()
     features, live = registry_rows()
-    is_new = _is_new(features, {str(pk) for pk in person_ids})
-    n_new = int((is_new & live).sum() if live is not None else is_new.sum())
-    result = link_new(features, person_ids, within=within, live=live)
+    result, n_new = link_new(features, person_ids, within=within, live=live)
     del features
     if result is None:
         return {"linked": 0, "review": 0, "new": n_new}

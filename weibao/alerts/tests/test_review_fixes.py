@@ -209,7 +209,13 @@ def test_upsert_skips_a_conflicting_open_alert_instead_of_aborting(world, only_o
         {"rule_id": [rule.pk, rule.pk], "version_id": [v1.pk, v2.pk], "person_id": [person.pk] * 2,
          "event_id": pa.array([None, None], type=pa.int64())}
     )  # fmt: skip
-    new, _evidence = services.upsert_alerts(hits, full=False)
+    con = snapshot.connect(threads=1)
+    try:
+        con.register("_hits", hits)
+        con.execute("CREATE TABLE hits AS SELECT * FROM _hits")
+        new, _evidence = services.upsert_alerts(con, full=False)
+    finally:
+        con.close()
     assert new == 1 and Alert.objects.filter(rule=rule, person=person).count() == 1
 
 
