@@ -160,9 +160,10 @@ def rss_mb() -> float:
 
 def time_phases() -> dict:
     """Wrap the pipeline's phases with timers (wall clock, summed over chunks). With ``StoreBehind`` (the
-    default on PostgreSQL) the store's phases run in their own thread beside landing and checking, so the
+    default on PostgreSQL) the store's phases run in their own thread beside reading and checking, so the
     phases add up to more than the total; ``--sequential`` runs them one after the other. Caller's thread:
-    land_chunk, validate_chunk, look_up, prepare_chunk; store thread: write_chunk, mark_landing, commit+other.
+    landing_rows, validate_chunk, look_up, prepare_chunk; store thread: land, write_chunk, mark_landing,
+    commit+other.
     "commit+other" is what ``store_chunk`` spends outside its named phases (mostly the commit)."""
     from collections import Counter
 
@@ -181,7 +182,7 @@ def time_phases() -> dict:
         return wrapper
 
     inner = ["write_chunk", "mark_landing"]
-    for name in ["land_chunk", "validate_chunk", "look_up", "prepare_chunk", *inner]:
+    for name in ["landing_rows", "land", "validate_chunk", "look_up", "prepare_chunk", *inner]:
         setattr(pipeline, name, timed(name, getattr(pipeline, name)))
     store = pipeline.store_chunk
 

@@ -2,14 +2,16 @@
 
 ``run_batch(batch, rows)`` is the whole path. For each chunk of rows:
 
-1. ``land_chunk`` stores every row exactly as received (status *pending*) and commits, so that nothing
-   is lost whatever happens next (COPY on PostgreSQL, bulk insert elsewhere);
+1. ``land`` stores every row exactly as received (status *pending*; ``landing_rows``) and commits, so
+   that nothing is lost whatever happens next (COPY on PostgreSQL, bulk insert elsewhere) — before
+   anything of the chunk is stored;
 2. ``process_chunk`` validates the rows and makes their writes ready (``prepare_chunk``: persons,
    identity documents, department links, source records and events, keys taken and rows formatted);
    ``store_chunk`` then writes them set-wise, marks the rejected landing rows (with ``{field: [messages]}``)
    and advances ``batch.processed_through`` — which makes the others accepted — all in one transaction.
-   On PostgreSQL that write runs behind: chunk N is stored on a second connection, which only sends what
-   was made ready, while chunk N+1 lands, is checked and made ready (``StoreBehind``).
+   On PostgreSQL both writes run behind: chunk N is stored, then chunk N+1 landed, on a second
+   connection, which only sends what was made ready, while chunk N+1 is read, checked and made ready
+   (``StoreBehind``).
 
 A batch interrupted anywhere (exception, kill) is resumed by calling ``run_batch`` again with the same
 rows: landed-but-unprocessed rows are processed from landing first, then reading continues after
@@ -34,7 +36,7 @@ from django.utils import timezone
 
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
-from weibao.lib.bulk import Rows, allocate_ids, insert_rows, is_postgres, pairs_where_in
+from weibao.lib.bulk import Rows, allocate_ids, is_postgres, pairs_where_in
 from weibao.lib.crypto import blind_index_many, encrypt_many
 from weibao.lib.masking import mask_id_number
 from weibao.lib.memory import cycles_paused
@@ -82,10 +84,9 @@ class BatchBusy(Exception):
 # --- landing ------------------------------------------------------------------------------------------
 
 
-def land_chunk(batch: Batch, rows: list[tuple[int, dict]], validator: RecordValidator | None = None) -> list:
-    """Store rows as received (identifier values encrypted, see ``protect``), status pending, and commit:
-    from here on nothing can be lost. Returns per row ``(plain, ciphertext)`` of its identifier (or None)."""
-    validator = validator or RecordValidator(batch.feed)
+def landing_rows(batch: Batch, rows: list[tuple[int, dict]], validator: RecordValidator) -> tuple[Rows, list]:
+    """The rows as received (identifier values encrypted, see ``protect``), status pending, made ready to be
+    written (``land``); and per row ``(plain, ciphertext)`` of its identifier (or None), for reuse."""
     stored, sealed = protect_many([raw for _n, raw in rows], identifier_columns(validator))
     landing = []
     append = landing.append
@@ -96,16 +97,17 @@ def land_chunk(batch: Batch, rows: list[tuple[int, dict]], validator: RecordVali
         source_id = raw.get("source_id") if isinstance(raw, dict) else None
         source_id = str(source_id)[:200] if source_id is not None else ""
         append((pk, number, source_id, text, sha1(text.encode()).hexdigest(), "pending", "{}", ""))
+    columns = ["batch_id", "row_number", "source_id", "raw", "content_hash", "status", "errors",
+               "resolution_reason"]  # fmt: skip
+    return Rows(LandingRecord, columns, landing), sealed
+
+
+def land(landing: Rows) -> None:
+    """Write a chunk's landing rows (``landing_rows``) and commit: from here on nothing can be lost. The
+    batch row is not touched: ``store_chunk`` counts the rows when it processes them, and a resume finds the
+    last landed row in landing."""
     with transaction.atomic():
-        insert_rows(
-            LandingRecord,
-            ["batch_id", "row_number", "source_id", "raw", "content_hash", "status", "errors",
-             "resolution_reason"],
-            landing,
-        )  # fmt: skip
-    # The batch row is not touched here (``store_chunk`` counts the rows when it processes them, and a
-    # resume finds the last landed row in landing): landing never waits for a chunk being stored.
-    return sealed
+        landing.write()
 
 
 # --- processing ---------------------------------------------------------------------------------------
@@ -379,23 +381,30 @@ def process_chunk(
 
 
 class StoreBehind:
-    """Stores chunks in a second thread, on its own database connection, while the caller lands, validates
-    and prepares (``prepare_chunk``) the next one: Python's work on chunk N+1 overlaps PostgreSQL's on chunk
-    N — two cores busy instead of one taking turns; the thread itself only sends bytes. Chunks are stored one
-    at a time and in order; at most one waits. An error while storing is raised by the next ``submit`` or by
-    ``wait``.
+    """Lands and stores chunks in a second thread, on its own database connection, while the caller reads,
+    checks and prepares (``prepare_chunk``) the next one: Python's work on chunk N+1 overlaps PostgreSQL's on
+    chunk N — two cores busy instead of one taking turns; the thread itself only sends bytes. Its work runs
+    one job at a time and in order — store N, land N+1, store N+1 … — so a chunk is stored only after its
+    landing has committed. An error in that thread is raised by the next ``submit`` or by ``wait``.
 
     Only on PostgreSQL and outside a transaction (``enabled``): inside one — a test case, a caller's
-    ``atomic`` — a second connection could not see the batch, so chunks are stored inline."""
+    ``atomic`` — a second connection could not see the batch, so chunks are landed and stored inline."""
 
     def __init__(self, enabled: bool):
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="weibao-store") if enabled else None
-        self.pending = None
+        self.pending: list[futures.Future] = []
         self.before: ChunkResult | None = None  # the chunk submitted last
 
     @classmethod
     def for_connection(cls) -> "StoreBehind":
         return cls(is_postgres() and not connection.in_atomic_block and OVERLAP)
+
+    def land(self, landing: Rows) -> None:
+        """Land a chunk (``land``) — behind, while the chunk before may still be being stored."""
+        if self.pool is None:
+            land(landing)
+            return
+        self.pending.append(self.pool.submit(land, landing))
 
     def submit(self, batch, rows, result, valid) -> None:
         # while the chunk before may still be being stored — what it writes comes from memory (``before``;
@@ -403,28 +412,30 @@ class StoreBehind:
         before, self.before = self.before, result
         known = read_known(batch.feed, valid)
         writes = prepare_chunk(batch, look_up(batch.feed, valid, result, known, before), result, before)
-        self.wait()
+        self.wait()  # the chunk before stored, this one landed: an error in either stops here
         if self.pool is None:
             store_chunk(batch, rows, result, writes)
             return
-        self.pending = self.pool.submit(store_chunk, batch, rows, result, writes)
+        self.pending.append(self.pool.submit(store_chunk, batch, rows, result, writes))
 
     def wait(self) -> None:
-        """Until the chunk in flight is stored (its error raised here)."""
-        pending, self.pending = self.pending, None
-        if pending is not None:
-            pending.result()
+        """Until every job given to the thread is done; the first error among them is raised here."""
+        error = self._finish()
+        if error is not None:
+            raise error
+
+    def _finish(self) -> BaseException | None:
+        pending, self.pending = self.pending, []
+        futures.wait(pending)
+        return next((f.exception() for f in pending if f.exception() is not None), None)
 
     def close(self) -> BaseException | None:
-        """Wait for the chunk in flight and close the thread's connection; returns the error that chunk's
-        store ended with, if any (the caller, failing itself, reports both)."""
+        """Wait for the jobs in flight and close the thread's connection; returns the error the first of them
+        ended with, if any (the caller, failing itself, reports both)."""
         if self.pool is None:
             return None
         try:
-            if self.pending is not None:
-                futures.wait([self.pending])
-                return self.pending.exception()
-            return None
+            return self._finish()
         finally:
             self.pool.submit(lambda: connection.close()).result()  # the thread's own connection
             self.pool.shutdown()
@@ -480,7 +491,7 @@ def pending_rows(batch: Batch, size: int, validator: RecordValidator) -> Iterato
 
 
 def last_landed(batch: Batch) -> int:
-    """The last row number in landing (the batch row is not updated while landing, see ``land_chunk``)."""
+    """The last row number in landing (the batch row is not updated while landing, see ``land``)."""
     last = LandingRecord.objects.filter(batch=batch).aggregate(last=Max("row_number"))["last"]
     return max(last or 0, batch.landed_through)
 
@@ -512,7 +523,8 @@ def run_batch(
             landed = last_landed(batch)
             fresh = chunks((r for r in rows if r[0] > landed), chunk_size)
             for chunk in fresh:
-                sealed = land_chunk(batch, chunk, validator)
+                landing, sealed = landing_rows(batch, chunk, validator)
+                store.land(landing)
                 process_chunk(batch, validator, chunk, sealed, store)
             store.wait()
     except BaseException as exc:
@@ -568,4 +580,4 @@ def fail_batch(batch: Batch, message: str, *, actor=None) -> Batch:
     return batch
 
 
-__all__ = ["BatchBusy", "fail_batch", "land_chunk", "process_chunk", "run_batch"]
+__all__ = ["BatchBusy", "fail_batch", "land", "landing_rows", "process_chunk", "run_batch"]

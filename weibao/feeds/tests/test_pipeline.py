@@ -222,10 +222,10 @@ def _resume_and_check_the_26_rows(feed, path, user):
     assert LandingRecord.objects.count() == 26 and not LandingRecord.objects.with_status("pending").exists()
 
 
-def _crash_in_chunk(monkeypatch, n: int, threads: set | None = None):
-    """``write_chunk`` fails in the ``n``-th chunk stored, as a kill would (``threads`` collects the names of
-    the threads that stored); returns the real one, to put back."""
-    real = pipeline.write_chunk
+def _crash_in_chunk(monkeypatch, n: int, threads: set | None = None, *, step: str = "write_chunk"):
+    """``step`` (``write_chunk``: storing, ``land``: landing) fails in the ``n``-th chunk, as a kill would
+    (``threads`` collects the names of the threads that ran it); returns the real one, to put back."""
+    real = getattr(pipeline, step)
     calls = {"n": 0}
 
     def crashing(*args, **kwargs):
@@ -236,7 +236,7 @@ def _crash_in_chunk(monkeypatch, n: int, threads: set | None = None):
             raise RuntimeError("killed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "write_chunk", crashing)
+    monkeypatch.setattr(pipeline, step, crashing)
     return real
 
 
@@ -461,6 +461,30 @@ def test_chunks_stored_behind_on_a_second_connection_resume_after_a_crash(
     assert (batch.status, batch.processed_through) == ("interrupted", 11)  # header + two chunks
     assert Event.objects.count() == 10 and batch.landed_through >= 16
     monkeypatch.setattr(pipeline, "write_chunk", real)
+    _resume_and_check_the_26_rows(feed, path, world.users["edu_city"])
+    assert check_references() == {}
+
+
+@pytest.mark.skipif(not is_postgres(), reason="chunks are landed behind only on PostgreSQL")
+def test_a_chunk_whose_landing_fails_is_not_stored_and_the_resume_reads_it_again(
+    audit_truncatable, django_db_serialized_rollback, transactional_db, tmp_path, monkeypatch
+):
+    """Landing runs behind as well — store N, land N+1, store N+1 … one after the other in the second thread:
+    when a chunk's landing fails, nothing of that chunk is stored, and the resume reads it from the file."""
+    from weibao.lib.testing import build_world
+
+    world = build_world()
+    path = _file_25_good_1_bad(tmp_path)
+    feed = edu_feed(world)
+    threads: set = set()
+    real = _crash_in_chunk(monkeypatch, 3, threads, step="land")
+    with pytest.raises(RuntimeError):
+        services.ingest_file(feed, path, actor=world.users["edu_city"], chunk_size=5)
+    assert threads and all(name.startswith("weibao-store") for name in threads)  # landed behind
+    batch = Batch.objects.get()
+    assert (batch.status, batch.processed_through, batch.landed_through) == ("interrupted", 11, 11)
+    assert LandingRecord.objects.count() == 10 and Event.objects.count() == 10  # rows 12–16: nothing
+    monkeypatch.setattr(pipeline, "land", real)
     _resume_and_check_the_26_rows(feed, path, world.users["edu_city"])
     assert check_references() == {}
 
