@@ -118,7 +118,6 @@ class ChunkResult:
         # what the chunk stores (``prepare_chunk``), for the next chunk's look-up while it is being stored:
         self.sources: dict[str, str] = {}  # source id → content hash
         self.persons: dict[str, int] = {}  # blind index → person
-        self.linked: set[int] = set()  # persons linked to the sending organisation
         self.accepted = 0
         self.duplicates = 0
         self.rejected: dict[int, dict] = {}  # row number → {field: [messages]}
@@ -267,24 +266,18 @@ class ChunkWrites(NamedTuple):
     records: list[Rows]  # source records, events
 
 
-def prepare_chunk(batch: Batch, looked_up: tuple, result: ChunkResult, before=None) -> ChunkWrites:
+def prepare_chunk(batch: Batch, looked_up: tuple, result: ChunkResult) -> ChunkWrites:
     """The person of each fresh row (``registry.bulk.plan_persons``: exact match on the ID blind index, else a
     new person with its document) and the rows of the chunk's source records and events, keys taken and
     rows formatted (``lib.bulk.Rows``) — the Python half of storing, done by the caller's thread so that
-    ``StoreBehind``'s thread only sends them — while that thread may still be storing the chunk before
-    (``before``, its ``ChunkResult``: the department links it writes are taken from memory, the older ones
-    read). New persons are not queued for linkage here: a batch queues its own once, at its end. ``result``
-    learns what the chunk will have stored, for the next chunk's ``look_up``."""
+    ``StoreBehind``'s thread only sends them — while that thread may still be storing the chunk before (a
+    department link it writes too is then skipped, ``plan_persons``). New persons are not queued for linkage
+    here: a batch queues its own once, at its end. ``result`` learns what the chunk will have stored, for the
+    next chunk's ``look_up``."""
     feed = batch.feed
     fresh, entries, known = looked_up
     sensitive = bool(feed.event_type_id and feed.event_type.is_sensitive)
-    plan = bulk.plan_persons(
-        entries,
-        organisation_id=feed.owner_id,
-        sensitive=sensitive,
-        known=known,
-        linked=before.linked if before is not None else (),
-    )
+    plan = bulk.plan_persons(entries, organisation_id=feed.owner_id, sensitive=sensitive, known=known)
     persons = plan.persons
     now = timezone.now()
     stamp = now.isoformat() if is_postgres() else now
@@ -312,7 +305,6 @@ def prepare_chunk(batch: Batch, looked_up: tuple, result: ChunkResult, before=No
         )  # fmt: skip
     result.sources = {item[1]["source_id"]: item[3] for item in fresh}
     result.persons = {e.index: person for e, person in zip(entries, persons, strict=True) if e.index}
-    result.linked = set(persons)
     result.accepted = len(fresh)
     return ChunkWrites(plan, records)
 
@@ -411,7 +403,7 @@ class StoreBehind:
         # stored already when inline); the one before it is stored, as ``wait`` below made sure last time
         before, self.before = self.before, result
         known = read_known(batch.feed, valid)
-        writes = prepare_chunk(batch, look_up(batch.feed, valid, result, known, before), result, before)
+        writes = prepare_chunk(batch, look_up(batch.feed, valid, result, known, before), result)
         self.wait()  # the chunk before stored, this one landed: an error in either stops here
         if self.pool is None:
             store_chunk(batch, rows, result, writes)

@@ -67,11 +67,13 @@ class Rows:
     """Rows for one table, made ready before they are written: on PostgreSQL already formatted as ``COPY``
     text (by psycopg's own formatter, what ``copy.write_row`` does), so that ``write`` — possibly in another
     thread, on another connection — only sends bytes. Tuples in ``columns`` order, JSON columns as JSON text.
+    ``skip_conflicts``: a row that would break a unique constraint is left out instead of failing the write
+    (someone else wrote it meanwhile).
     """
 
-    def __init__(self, model, columns: list[str], rows: list[tuple]):
+    def __init__(self, model, columns: list[str], rows: list[tuple], *, skip_conflicts: bool = False):
         self.model, self.columns, self.count = model, columns, len(rows)
-        self.rows, self.text = rows, b""
+        self.rows, self.text, self.skip_conflicts = rows, b"", skip_conflicts
         if is_postgres() and rows:
             connection.ensure_connection()
             formatter = TextFormatter(Transformer.from_context(connection.connection))
@@ -82,11 +84,15 @@ class Rows:
             self.rows, self.text = None, text
 
     def write(self) -> None:
-        """One ``COPY`` on PostgreSQL, ``bulk_create`` elsewhere (tests, small installs)."""
+        """One ``COPY`` on PostgreSQL (with ``skip_conflicts``: into a temporary table, then one
+        ``INSERT … ON CONFLICT DO NOTHING``, as ``COPY`` cannot skip), ``bulk_create`` elsewhere."""
         if not self.count:
             return
         model = self.model
         if self.rows is None:
+            if self.skip_conflicts:
+                self._write_skipping_conflicts()
+                return
             statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
                 sql.Identifier(model._meta.db_table), sql.SQL(", ").join(map(sql.Identifier, self.columns))
             )
@@ -99,7 +105,21 @@ class Rows:
             model(**{c: (json.loads(v) if i in json_cols else v) for i, (c, v) in enumerate(zip(self.columns, row, strict=True))})
             for row in self.rows
         ]  # fmt: skip
-        model._default_manager.bulk_create(objs, batch_size=500)
+        model._default_manager.bulk_create(objs, batch_size=500, ignore_conflicts=self.skip_conflicts)
+
+    def _write_skipping_conflicts(self) -> None:
+        by_attname = {f.attname: f for f in self.model._meta.concrete_fields}
+        names = sql.SQL(", ").join(map(sql.Identifier, self.columns))
+        spec = ", ".join(f'"{c}" {by_attname[c].db_type(connection)}' for c in self.columns)
+        with transaction.atomic():  # the temporary table goes with a rollback
+            staged = temp_table(spec, text=self.text)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING").format(
+                        sql.Identifier(self.model._meta.db_table), names, names, sql.Identifier(staged)
+                    )
+                )
+            drop_temp_table(staged)
 
 
 def insert_rows(model, columns: list[str], rows: list[tuple], *, with_ids: bool = False) -> list[int]:
@@ -203,7 +223,7 @@ class IdSet:
                 yield Q(**{f"{name}__in": self.pks[i : i + 5000]})
 
 
-def temp_table(columns: str, *, text: str = "", rows=()) -> str:
+def temp_table(columns: str, *, text: str | bytes = "", rows=()) -> str:
     """A new temporary table (PostgreSQL) with ``columns`` (SQL), filled by one COPY — of ``text`` (COPY text
     format, one line per row: the fastest for plain numbers) or of ``rows`` (tuples, escaped by psycopg);
     returns its name. Not analysed: the planner takes its size from the file, which is what the joins need.

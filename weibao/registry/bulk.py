@@ -102,13 +102,12 @@ def plan_persons(
     organisation_id: int,
     sensitive: bool = False,
     known: dict[str, int] | None = None,
-    linked=(),
 ) -> PersonWrites:
     """Decide the person of each entry (existing by blind index, else new with its document), linked to
     ``organisation_id`` — see the module docstring — and make the rows ready. New persons' keys are taken now
     (``allocate_ids``). ``known``: ``known_persons`` of the entries, when the caller has read it already.
-    The links already there are read now; ``linked``: persons whose link the caller is still writing (a
-    feed plans chunk N while chunk N−1 is being stored)."""
+    The links already there are read now; one written by someone else before ``write`` is left as it is (a
+    feed plans chunk N while chunk N−1, perhaps about the same child, is being stored)."""
     if known is None:
         known = known_persons(e.index for e in entries)
     now = timezone.now()
@@ -157,14 +156,15 @@ def plan_persons(
     )
     persons = [new_ids[~p] if p < 0 else p for p in person_of]
     existing = set(known.values()) & set(persons)
-    linked, unread = set(linked), existing - set(linked)
-    if unread:
+    linked = set()
+    if existing:
         sent = DepartmentLink.objects.filter(organisation_id=organisation_id, basis=LinkBasis.SENT)
-        linked.update(p for (p,) in pairs_where_in(sent, "person_id", unread, "person_id"))
+        linked.update(p for (p,) in pairs_where_in(sent, "person_id", existing, "person_id"))
     links = Rows(
         DepartmentLink,
         ["person_id", "organisation_id", "basis", "created"],
         [(pk, organisation_id, LinkBasis.SENT, stamp) for pk in dict.fromkeys(persons) if pk not in linked],
+        skip_conflicts=True,  # a link written meanwhile (a report, another feed of the sender) stays as it is
     )
     return PersonWrites(persons, new_ids, existing, sensitive, [persons_rows, documents, links])
 

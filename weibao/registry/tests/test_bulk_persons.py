@@ -40,3 +40,20 @@ def test_persons_for_matches_known_children_creates_the_others_once_and_queues_o
     with django_capture_on_commit_callbacks(execute=True):  # again: nothing new, no link twice
         assert bulk.persons_for(entries, organisation_id=organisation) == persons
     assert links.count() == 2 and len(queued) == 1
+
+
+@pytest.mark.django_db
+def test_a_department_link_written_between_plan_and_write_is_kept_and_the_write_goes_on(world):
+    """A feed plans chunk N+1 while chunk N is being stored; a report about the same child, or a second feed
+    of the same department, may link the child to the department in between: the plan's write leaves that
+    link as it is instead of failing on the links' unique key."""
+    known = Person.objects.create(name="张三", sex="M", street=area(A1))
+    IdentityDocument.objects.create(person=known, **document_fields("mainland_id", "110101201501010011"))
+    organisation = world.orgs["edu"].pk
+    entries = [_entry("110101201501010011", "张三"), _entry("310101201601010016", "李四")]
+    plan = bulk.plan_persons(entries, organisation_id=organisation)
+    meanwhile = DepartmentLink.objects.create(person=known, organisation_id=organisation, basis="sent")
+    plan.write()
+    links = DepartmentLink.objects.filter(organisation_id=organisation, person_id__in=plan.persons)
+    assert sorted(links.values_list("person_id", flat=True)) == sorted(plan.persons)  # one each
+    assert links.get(person=known).pk == meanwhile.pk
