@@ -392,7 +392,8 @@ class StoreBehind:
         return cls(is_postgres() and not connection.in_atomic_block and OVERLAP)
 
     def land(self, landing: Rows) -> None:
-        """Land a chunk (``land``) — behind, while the chunk before may still be being stored."""
+        """Land a chunk (``land``) behind: the call returns at once; the thread lands it once the chunk
+        before is stored."""
         if self.pool is None:
             land(landing)
             return
@@ -417,8 +418,8 @@ class StoreBehind:
             raise error
 
     def _finish(self) -> BaseException | None:
+        futures.wait(self.pending)  # then forgotten: an interruption here leaves them for ``close``
         pending, self.pending = self.pending, []
-        futures.wait(pending)
         return next((f.exception() for f in pending if f.exception() is not None), None)
 
     def close(self) -> BaseException | None:

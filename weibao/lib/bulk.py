@@ -1,9 +1,10 @@
 """Many rows at once. Writing: keys taken ahead (``allocate_ids``), rows made ready ahead (``Rows``: COPY
 text on PostgreSQL) and written by one ``COPY`` — ``bulk_create`` elsewhere (tests, small installs).
 Filtering by many ids or values: ``id_in`` (one parameter), ``IdSet`` (a temporary table when large),
-``pairs_where_in`` (slices), ``temp_table``; ``stage_arrow`` (an Arrow table as a temporary table). Used by the registry's bulk writes and merges, linkage, the
-feeds pipeline, screening and the audit trail."""
+``pairs_where_in`` (slices), ``temp_table``; ``stage_arrow`` (an Arrow table as a temporary table). Used
+by the registry's bulk writes and merges, linkage, the feeds pipeline, screening and the audit trail."""
 
+import io
 import json
 import uuid
 
@@ -68,7 +69,9 @@ class Rows:
     text (by psycopg's own formatter, what ``copy.write_row`` does), so that ``write`` — possibly in another
     thread, on another connection — only sends bytes. Tuples in ``columns`` order, JSON columns as JSON text.
     ``skip_conflicts``: a row that would break a unique constraint is left out instead of failing the write
-    (someone else wrote it meanwhile).
+    (someone else wrote it meanwhile); rows go in sorted by their columns, so that two such writes of the same
+    keys wait for each other instead of deadlocking. (On SQLite, ``INSERT OR IGNORE``, which would also drop
+    a row breaking NOT NULL or CHECK: callers pass complete rows.)
     """
 
     def __init__(self, model, columns: list[str], rows: list[tuple], *, skip_conflicts: bool = False):
@@ -115,8 +118,10 @@ class Rows:
             staged = temp_table(spec, text=self.text)
             with connection.cursor() as cursor:
                 cursor.execute(
-                    sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING").format(
-                        sql.Identifier(self.model._meta.db_table), names, names, sql.Identifier(staged)
+                    sql.SQL(
+                        "INSERT INTO {} ({}) SELECT {} FROM {} ORDER BY {} ON CONFLICT DO NOTHING"
+                    ).format(
+                        sql.Identifier(self.model._meta.db_table), names, names, sql.Identifier(staged), names
                     )
                 )
             drop_temp_table(staged)
@@ -252,8 +257,6 @@ def stage_arrow(cursor, name: str, table) -> None:
     if not table.num_rows:
         return
     if is_postgres():
-        import io
-
         import pyarrow.csv as pacsv
 
         buffer = io.BytesIO()

@@ -445,8 +445,9 @@ def audit_truncatable(django_db_blocker):
 def test_chunks_stored_behind_on_a_second_connection_resume_after_a_crash(
     audit_truncatable, django_db_serialized_rollback, transactional_db, tmp_path, monkeypatch
 ):
-    """Outside a transaction on PostgreSQL the pipeline stores chunk N in a second thread while chunk N+1
-    lands: a store that fails stops the batch where it was, and the resume completes it exactly."""
+    """Outside a transaction on PostgreSQL the pipeline stores chunk N (and then lands N+1) in a second thread
+    while chunk N+1 is read and checked: a store that fails stops the batch where it was, and the resume
+    completes it exactly."""
     from weibao.lib.testing import build_world
 
     world = build_world()
