@@ -172,9 +172,8 @@ class _AnyOfArray(Lookup):
     def as_sql(self, compiler, connection):
         lhs, params = self.process_lhs(compiler, connection)
         cast = self.lhs.output_field.cast_db_type(connection)
-        values = orjson.dumps(
-            list(self.rhs)
-        ).decode()  # a type JSON cannot say is refused, not matched as text
+        # a value JSON cannot say (orjson raises) is refused, never matched as its text
+        values = orjson.dumps(list(self.rhs)).decode()
         return f"{lhs} = ANY(ARRAY(SELECT json_array_elements_text(%s::json)::{cast}))", [*params, values]
 
 
