@@ -278,6 +278,20 @@ def feed_scope(queryset, user, action: str = VIEW, *, prefix: str = ""):
     return _filter_any(queryset, clauses)
 
 
+def may_read_landing_in_clear(user, feed) -> bool:
+    """Whether ``user`` sees the identifiers of ``feed``'s landing rows (needs-fixing list) as sent, or masked:
+    the sending organisation's own staff (they sent them) and the system actor; at the city office, an
+    assignment flagged to see whole ID numbers — and for a sensitive event feed, to read sensitive records."""
+    if getattr(user, "is_system_actor", False) and user.is_active:
+        return True
+    sensitive = bool(feed.event_type_id and feed.event_type.is_sensitive)
+    return any(
+        (a.role in RELATION_ROLES and a.organisation_id == feed.owner_id)
+        or (a.role == Role.CITY_OFFICE and a.may_see_full_id and (a.may_read_sensitive or not sensitive))
+        for a in _assignments(user)
+    )
+
+
 def may_register_feeds(user) -> bool:
     return has_role(user, Role.CITY_OFFICE, Role.SYSTEM_ADMIN)
 

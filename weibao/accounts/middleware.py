@@ -5,7 +5,9 @@ from django.urls import reverse
 
 from .access import requires_second_factor
 
-EXEMPT_PREFIXES = ("/accounts/", "/static/", "/i18n/", "/api/")
+# Signing in and out and the second factor itself; static files; the API (its permission class checks the
+# session's second factor, and tokens are issued only on the tokens page, which is not exempt).
+EXEMPT_PREFIXES = ("/accounts/login/", "/accounts/logout/", "/accounts/otp/", "/static/", "/i18n/", "/api/")
 
 
 class SecondFactorMiddleware:

@@ -1,5 +1,6 @@
 """Gives every request an id and remembers its client address for the audit trail."""
 
+import ipaddress
 import uuid
 
 from django.conf import settings
@@ -7,12 +8,22 @@ from django.conf import settings
 from .context import audit_context
 
 
+def _address(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        return None
+
+
 def client_ip(request) -> str | None:
+    """The client's address: behind our own proxy the first of ``X-Forwarded-For`` when it is an address
+    (a header saying ``unknown`` or ``host:port`` is not, and the audit trail stores addresses), else the
+    connection's."""
     if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):  # behind our own proxy: trust its header
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        forwarded = _address(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0])
         if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR") or None
+            return forwarded
+    return _address(request.META.get("REMOTE_ADDR") or "")
 
 
 class RequestContextMiddleware:

@@ -44,7 +44,8 @@ from weibao.registry import bulk
 
 from .choices import BatchStatus, Carries, LandingStatus
 from .models import Batch, Event, LandingRecord, SourceRecord
-from .protect import ciphertext_of, identifier_columns, protect_many, received
+from .protect import ciphertext_of, escape_unstorable, identifier_columns, protect_many, received
+from .readers import FileError
 from .signals import batch_committed
 from .tasks import link_batch
 from .validation import RecordValidator
@@ -84,19 +85,39 @@ class BatchBusy(Exception):
 # --- landing ------------------------------------------------------------------------------------------
 
 
+def _storable(text: str) -> bytes | None:
+    """The UTF-8 of a landing row's JSON text, or None if PostgreSQL could not store it (a ``\\u0000`` in it,
+    or a lone surrogate, which has no UTF-8)."""
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:
+        return None
+    return None if b"\\u0000" in data else data
+
+
 def landing_rows(batch: Batch, rows: list[tuple[int, dict]], validator: RecordValidator) -> tuple[Rows, list]:
     """The rows as received (identifier values encrypted, see ``protect``), status pending, made ready to be
-    written (``land``); and per row ``(plain, ciphertext)`` of its identifier (or None), for reuse."""
-    stored, sealed = protect_many([raw for _n, raw in rows], identifier_columns(validator))
+    written (``land``); and per row ``(plain, ciphertext)`` of its identifier (or None), for reuse. A row
+    holding text no database can store is replaced, in ``rows`` too, by its escaped form
+    (``protect.escape_unstorable``), which is then rejected for it."""
+    columns = identifier_columns(validator)
+    stored, sealed = protect_many([raw for _n, raw in rows], columns)
     landing = []
     append = landing.append
     sha1 = hashlib.sha1
     pk = batch.pk
-    for (number, raw), keep in zip(rows, stored, strict=True):
+    for pos, ((number, raw), keep) in enumerate(zip(rows, stored, strict=True)):
         text = _to_json(keep)
+        data = _storable(text)
+        if data is None and isinstance(raw, dict):
+            raw = escape_unstorable(raw)
+            rows[pos] = (number, raw)
+            (keep,), (sealed[pos],) = protect_many([raw], columns)
+            text = _to_json(keep)
+            data = text.encode()
         source_id = raw.get("source_id") if isinstance(raw, dict) else None
         source_id = str(source_id)[:200] if source_id is not None else ""
-        append((pk, number, source_id, text, sha1(text.encode()).hexdigest(), "pending", "{}", ""))
+        append((pk, number, source_id, text, sha1(data).hexdigest(), "pending", "{}", ""))
     columns = ["batch_id", "row_number", "source_id", "raw", "content_hash", "status", "errors",
                "resolution_reason"]  # fmt: skip
     return Rows(LandingRecord, columns, landing), sealed
@@ -530,12 +551,22 @@ def run_batch(
             message += f"; 存储 (store): {stored_error.__class__.__name__}: {stored_error}"
         batch.message = message[:500]
         batch.landed_through = last_landed(batch)
-        Batch.objects.filter(pk=batch.pk).update(
-            status=batch.status,
-            message=batch.message,
-            seconds=batch.seconds,
-            landed_through=batch.landed_through,
-        )
+        with transaction.atomic():
+            Batch.objects.filter(pk=batch.pk).update(
+                status=batch.status,
+                message=batch.message,
+                seconds=batch.seconds,
+                landed_through=batch.landed_through,
+            )
+            # what the stored chunks wrote is audited now, whether or not a resume follows (a file unreadable
+            # from some row on is logged once, by ``fail_batch``)
+            if not isinstance(exc, FileError):
+                record(
+                    actor if actor is not None else batch.created_by,
+                    AuditAction.IMPORT,
+                    batch,
+                    extra={**batch.report(), "message": batch.message},
+                )
         raise
     store.close()
     batch.seconds += time.perf_counter() - started

@@ -12,10 +12,12 @@ import base64
 import json
 
 from weibao.lib.crypto import DecryptionError, decrypt, encrypt_many
+from weibao.lib.masking import mask_id_number
 
 from .readers import UNPARSED
 
 MARK = "__enc__"
+UNSTORABLE = "__unstorable__"  # the columns whose text was escaped to be stored (``escape_unstorable``)
 
 
 def identifier_columns(validator) -> tuple[str, ...]:
@@ -77,11 +79,21 @@ def _open(value):
     return json.loads(text) if value.get("json") else text
 
 
-def received(raw):
-    """The record exactly as received (identifier values decrypted)."""
+def _masked(value):
+    text = _open(value)
+    if text is value:
+        return value
+    return mask_id_number(text if isinstance(text, str) else json.dumps(text, ensure_ascii=False))
+
+
+def received(raw, *, masked: bool = False):
+    """The record exactly as received (identifier values decrypted) — or, with ``masked``, with those values
+    masked (``mask_id_number``: first 6 and last 4 characters), for someone who may not see them whole
+    (``access.may_read_landing_in_clear``)."""
     if not isinstance(raw, dict) or not any(_is_sealed(v) for v in raw.values()):
         return raw
-    return {k: (_open(v) if _is_sealed(v) else v) for k, v in raw.items()}
+    show = _masked if masked else _open
+    return {k: (show(v) if _is_sealed(v) else v) for k, v in raw.items()}
 
 
 def ciphertext_of(value) -> bytes | None:
@@ -92,3 +104,29 @@ def ciphertext_of(value) -> bytes | None:
         except ValueError:
             return None
     return None
+
+
+def _escaped(text: str) -> str:
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode()
+
+
+def escape_unstorable(raw: dict) -> dict:
+    """A record holding text no database can store — a NUL character (PostgreSQL refuses it), half of a
+    surrogate pair (no UTF-8 for it) — as a copy with that text escaped (``\\x00``, ``\\ud800``; a nested
+    value as its ASCII JSON text) and ``UNSTORABLE`` naming the columns concerned, so that the record lands,
+    readably, and is rejected for them (``validation``) instead of stopping the whole batch."""
+    out, columns = {}, []
+    for key, value in raw.items():
+        name = _escaped(key)
+        if isinstance(value, str):
+            text = _escaped(value)
+        elif isinstance(value, (dict, list)):
+            dumped = json.dumps(value, ensure_ascii=False)  # NUL comes out as \\u0000
+            text = value if _escaped(dumped) == dumped and "\\u0000" not in dumped else json.dumps(value)
+        else:
+            text = value
+        if text != value or name != key:
+            columns.append(name)
+        out[name] = text
+    out[UNSTORABLE] = columns
+    return out

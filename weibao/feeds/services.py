@@ -23,7 +23,7 @@ from weibao.registry.bulk import queue_linkage
 from . import pipeline
 from .choices import BatchSource, BatchStatus, Carries, LandingStatus
 from .models import Batch, Feed, LandingRecord
-from .protect import identifier_columns, protect, received
+from .protect import UNSTORABLE, identifier_columns, protect, received
 from .readers import FileError, open_rows
 from .validation import PERSON_FIELDS, RecordValidator
 
@@ -226,6 +226,16 @@ def queue_file(feed: Feed, path: str | Path, *, actor, filename: str = "") -> tu
 # --- the "needs fixing" list --------------------------------------------------------------------------
 
 
+REASON_MAX = 500  # ``LandingRecord.resolution_reason``
+
+
+def _check_reason(reason: str) -> None:
+    if len(reason) > REASON_MAX:
+        raise ValidationError(
+            {"reason": _("说明不能超过 %(max)d 个字符 (reason too long)") % {"max": REASON_MAX}}
+        )
+
+
 def _fixable(landing: LandingRecord, actor) -> LandingRecord:
     found = (
         LandingRecord.objects.visible_to(actor, SEND)
@@ -238,10 +248,13 @@ def _fixable(landing: LandingRecord, actor) -> LandingRecord:
     return found
 
 
-def canonical_values(landing: LandingRecord, validator: RecordValidator | None = None) -> dict:
-    """The record's fields under their canonical names, as the fixing form shows them."""
+def canonical_values(
+    landing: LandingRecord, validator: RecordValidator | None = None, *, masked: bool = False
+) -> dict:
+    """The record's fields under their canonical names, as the fixing form shows them (identifiers masked
+    with ``masked``, see ``protect.received``)."""
     validator = validator or RecordValidator(landing.batch.feed)
-    raw = received(landing.corrected or landing.raw)
+    raw = received(landing.corrected or landing.raw, masked=masked)
     values, _problems = validator.values(raw if isinstance(raw, dict) else {})
     return values
 
@@ -252,12 +265,14 @@ def fix_record(landing: LandingRecord, changes: dict, *, actor, reason: str = ""
 
     The raw record is never changed; the corrected version is kept beside it.
     """
+    _check_reason(reason)
     landing = _fixable(landing, actor)
     feed = landing.batch.feed
     validator = RecordValidator(feed)
     base = received(landing.corrected or landing.raw)
     base = dict(base if isinstance(base, dict) else {})
     base.pop("__unparsed__", None)
+    base.pop(UNSTORABLE, None)  # the escaped text stays as it is unless corrected
     before = canonical_values(landing, validator)
     for field, value in changes.items():
         if field in validator.columns:
@@ -273,13 +288,23 @@ def fix_record(landing: LandingRecord, changes: dict, *, actor, reason: str = ""
     if result.rejected or not fresh and not result.duplicates:
         landing.errors = result.rejected.get(landing.row_number, {})
         landing.save(update_fields=["corrected", "errors"])
+        record(
+            actor,
+            AuditAction.UPDATE,
+            landing,
+            object_repr=f"{feed.code} #{landing.row_number}",
+            before={k: before.get(k) for k in after},
+            after=after,
+            reason=reason,
+            extra={"still_rejected": landing.errors},
+        )
         return landing.errors
     if fresh:
         writes = pipeline.prepare_chunk(landing.batch, looked_up, result)
         pipeline.write_chunk(writes)
         queue_linkage(writes.persons.new)
     landing.status, landing.errors = LandingStatus.FIXED, {}
-    landing.resolved_by, landing.resolved, landing.resolution_reason = actor, timezone.now(), reason[:500]
+    landing.resolved_by, landing.resolved, landing.resolution_reason = actor, timezone.now(), reason
     landing.save(
         update_fields=["corrected", "status", "errors", "resolved_by", "resolved", "resolution_reason"]
     )
@@ -300,13 +325,10 @@ def discard_record(landing: LandingRecord, *, actor, reason: str) -> LandingReco
     """Give up on a rejected record, saying why (audited); the raw record stays in landing."""
     if not (reason or "").strip():
         raise ValidationError({"reason": _("作废须说明原因 (a reason is required)")})
+    _check_reason(reason.strip())
     landing = _fixable(landing, actor)
     landing.status = LandingStatus.DISCARDED
-    landing.resolved_by, landing.resolved, landing.resolution_reason = (
-        actor,
-        timezone.now(),
-        reason.strip()[:500],
-    )
+    landing.resolved_by, landing.resolved, landing.resolution_reason = actor, timezone.now(), reason.strip()
     landing.save(update_fields=["status", "resolved_by", "resolved", "resolution_reason"])
     record(
         actor,

@@ -17,6 +17,7 @@ from weibao.registry.choices import DocumentType, PersonKind
 from weibao.registry.services import normalise_document
 
 from .choices import Carries, FieldType
+from .protect import UNSTORABLE
 from .readers import EXTRA, UNPARSED
 
 # Canonical fields of every feed record, with their labels and maximum lengths.
@@ -47,6 +48,7 @@ REASONS = {
     "mismatch": "与证件号码不一致 (disagrees with the ID number)",
     "conflict": "源记录编号重复且内容不同 (source id resent with different content)",
     "unparsed": "无法解析的记录 (unparsable record)",
+    "unstorable": "含有无法保存的字符 (NUL or invalid Unicode)",
     "internal": "系统处理出错 (internal error)",
 }
 SEX = {
@@ -103,6 +105,7 @@ class RecordValidator:
             fields.update({name: (spec.get("label", name), MAX_TEXT) for name, spec in self.schema.items()})
         self.fields = fields
         self.columns = {name: mapping.get(name) or name for name in fields}  # canonical → column
+        self.fields_by_column = {column: name for name, column in self.columns.items()}
         self._specs = [(name, column, fields[name][1]) for name, column in self.columns.items()]
         self._good_dates: dict[str, datetime.date] = {}
         self.streets, self.districts = {}, {}
@@ -186,6 +189,16 @@ class RecordValidator:
         if UNPARSED in raw:
             return None, [("record", "unparsed", "该行不是有效的 JSON 对象 (not a JSON object)")]
         v, problems = self.values(raw)
+        for column in raw.get(UNSTORABLE, ()):
+            field = self.fields_by_column.get(column, column)
+            problems.append(
+                (
+                    field,
+                    "unstorable",
+                    f"{self._label(field)}含有无法保存的字符（空字符 NUL 或无效的 Unicode 代理项），已转义保存"
+                    " (contains NUL or a lone surrogate; kept escaped)",
+                )
+            )
         clean = {"source_id": v["source_id"]}
         flagged = {p[0] for p in problems}
         if not v["source_id"] and "source_id" not in flagged:
@@ -306,4 +319,4 @@ def normalised_data(clean: dict, masked: str, index: str) -> dict:
 
 def extra_columns(raw: dict, validator: RecordValidator) -> list[str]:
     known = set(validator.columns.values())
-    return [k for k in raw if k not in known and k != EXTRA]
+    return [k for k in raw if k not in known and k not in (EXTRA, UNSTORABLE)]

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from weibao.accounts import access
 from weibao.accounts.access import SEND, may_register_feeds
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
@@ -144,9 +145,13 @@ class LandingListView(ScopedListView):
 @login_required
 def landing_fix(request, pk):
     landing = get_object_or_404(
-        LandingRecord.objects.visible_to(request.user, SEND).select_related("batch__feed"), pk=pk
+        LandingRecord.objects.visible_to(request.user, SEND)
+        .filter(status=LandingStatus.REJECTED)
+        .select_related("batch__feed__event_type"),
+        pk=pk,
     )
-    values = services.canonical_values(landing)
+    masked = not access.may_read_landing_in_clear(request.user, landing.batch.feed)
+    values = services.canonical_values(landing, masked=masked)
     if request.method == "POST":
         changes = {
             k[4:]: v.strip()
@@ -159,23 +164,32 @@ def landing_fix(request, pk):
             )
         except PermissionDenied:
             raise Http404 from None
+        except ValidationError as exc:
+            errors = exc.message_dict
+            messages.error(request, "；".join(exc.messages))
         if not errors:
             messages.success(request, _("记录已修正并重新提交"))
             return redirect("feeds:landing_list")
         landing.refresh_from_db()
-        values = services.canonical_values(landing)
+        values = services.canonical_values(landing, masked=masked)
         messages.error(request, _("仍有错误，请继续修正"))
-    # Every render shows the record as received, identifiers decrypted: audited each time.
+    # Every render shows the record as received: audited each time (identifiers whole, or masked).
     record(
         request.user,
-        AuditAction.VIEW_FULL_ID,
+        AuditAction.VIEW if masked else AuditAction.VIEW_FULL_ID,
         landing,
         object_repr=f"{landing.batch.feed.code} #{landing.row_number}",
     )
     return render(
         request,
         "feeds/landing_fix.html",
-        {"landing": landing, "raw": received(landing.raw), "values": values, "errors": landing.errors},
+        {
+            "landing": landing,
+            "raw": received(landing.raw, masked=masked),
+            "values": values,
+            "errors": landing.errors,
+            "masked": masked,
+        },
     )
 
 

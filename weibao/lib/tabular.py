@@ -74,6 +74,8 @@ def check_headers(raw) -> list[str]:
     headers = [_clean(h).lstrip("\ufeff") for h in raw]
     if not any(headers):
         raise TableError("第 1 行应为表头 (row 1 must hold the column names)")
+    if any("\x00" in h for h in headers):
+        raise TableError("表头含有空字符（NUL），无法保存 (NUL character in the header)")
     seen = set()
     for h in headers:
         if h and h in seen:
@@ -95,6 +97,10 @@ def _rows(headers, rows, start=2):
         values = [_clean(v) for v in raw]
         if not any(values):
             continue
+        for i, value in enumerate(values):
+            if "\x00" in value:
+                column = headers[i] if i < len(headers) else f"第 {i + 1} 列"
+                raise TableError(f"第 {number} 行“{column}”含有空字符（NUL），无法保存 (NUL character)")
         row = {h: (values[i] if i < len(values) else "") for i, h in enumerate(headers) if h}
         if any(values[len(headers) :]):
             row[EXTRA_CELLS] = "、".join(v for v in values[len(headers) :] if v)

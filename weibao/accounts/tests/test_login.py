@@ -138,3 +138,24 @@ def test_security_admin_resets_a_lost_second_factor(client, world):
     verify_second_factor(other, world.users["sysadmin"])  # system admins cannot (security duty)
     other.post(url, {"reason": "x"})
     assert AuditEvent.objects.filter(action="second_factor", object_id=str(worker.uuid)).count() == 1
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["accounts:tokens", "accounts:user_list", "accounts:organisation_list"],
+)
+def test_pages_under_accounts_need_the_second_factor_too(client, world, path):
+    """A password alone must not reach the tokens page (a token calls the whole API) or the administration
+    pages; only sign-in, sign-out and the second factor's own pages are open before it."""
+    for username in ("worker_a1", "secadmin"):
+        client.logout()
+        assert _login(client, username).status_code == 302
+        response = client.get(reverse(path))
+        assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:otp_setup"))
+        refused = client.post(reverse("accounts:tokens"), {"name": "x", "days": 30})
+        assert refused.status_code == 302 and "/otp/" in refused["Location"]
+    from weibao.accounts.models import ApiToken
+
+    assert not ApiToken.objects.exists()
+    assert client.get(reverse("accounts:otp_setup")).status_code == 200
+    assert client.post(reverse("accounts:logout")).status_code == 302

@@ -68,22 +68,28 @@ class BatchCreateSerializer(serializers.Serializer):
 
 
 class LandingRecordSerializer(serializers.ModelSerializer):
-    """Identifiers are stored encrypted; the API (open only to those who may fix) shows them as received."""
+    """Identifiers are stored encrypted; shown as received to those who may read them whole (the view's
+    ``in_clear``), masked to the others (``masked``: true)."""
 
     batch = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
     raw = serializers.SerializerMethodField()
     corrected = serializers.SerializerMethodField()
     status = serializers.ChoiceField(choices=LandingStatus.choices, source="shown_status", read_only=True)
+    masked = serializers.SerializerMethodField()
+
+    def get_masked(self, obj) -> bool:
+        in_clear = self.context.get("in_clear")
+        return in_clear is None or not in_clear(obj.batch.feed)
 
     def get_raw(self, obj) -> dict:
-        return received(obj.raw)
+        return received(obj.raw, masked=self.get_masked(obj))
 
     def get_corrected(self, obj) -> dict | None:
-        return received(obj.corrected)
+        return received(obj.corrected, masked=self.get_masked(obj))
 
     class Meta:
         model = LandingRecord
-        fields = ["id", "batch", "row_number", "source_id", "raw", "status", "errors", "corrected"]
+        fields = ["id", "batch", "row_number", "source_id", "raw", "status", "errors", "corrected", "masked"]
         read_only_fields = fields
 
 

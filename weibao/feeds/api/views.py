@@ -10,6 +10,7 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from weibao.accounts import access
 from weibao.accounts.access import SEND
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
@@ -115,15 +116,26 @@ class BatchViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
 
 class LandingRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Records that need fixing (the feed's senders and the city office), with fix and discard actions."""
+    """Records that need fixing (the feed's senders and the city office), with fix and discard actions; the
+    ones fixed or discarded stay readable. Accepted rows are not served here: their normalised form is the
+    source record. Identifiers are shown as sent, or masked (``access.may_read_landing_in_clear``)."""
 
     serializer_class = LandingRecordSerializer
     queryset = LandingRecord.objects.none()
+    STATUSES = (LandingStatus.REJECTED, LandingStatus.FIXED, LandingStatus.DISCARDED)
 
     def get_queryset(self):
-        qs = LandingRecord.objects.visible_to(self.request.user, SEND).select_related("batch")
+        qs = LandingRecord.objects.visible_to(self.request.user, SEND).select_related(
+            "batch__feed__event_type"
+        )
+        qs = qs.filter(status__in=self.STATUSES)
         if self.action == "list":
-            qs = qs.with_status(self.request.query_params.get("status", LandingStatus.REJECTED))
+            wanted = self.request.query_params.get("status", LandingStatus.REJECTED)
+            if wanted not in self.STATUSES:
+                raise ValidationError(
+                    {"status": [f"状态只能是 {'、'.join(self.STATUSES)} 之一 (status must be one of these)"]}
+                )
+            qs = qs.filter(status=wanted)
             if feed := self.request.query_params.get("feed"):
                 qs = qs.filter(batch__feed__code=feed)
             if batch := self.request.query_params.get("batch"):
@@ -133,22 +145,38 @@ class LandingRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
                     raise ValidationError({"batch": ["批次编号格式不正确 (not a batch id)"]}) from None
         return qs.order_by("batch_id", "row_number")
 
+    def get_serializer_context(self):
+        clear: dict[int, bool] = {}  # feed → identifiers whole?
+
+        def in_clear(feed) -> bool:
+            if feed.pk not in clear:
+                clear[feed.pk] = access.may_read_landing_in_clear(self.request.user, feed)
+            return clear[feed.pk]
+
+        return {**super().get_serializer_context(), "in_clear": in_clear}
+
     def list(self, request, *args, **kwargs):
-        """Landing rows show identifiers as sent: every read of them is an audit event."""
+        """Every read is an audit event: ``view_full_id`` for the rows shown whole, ``view`` for the rest."""
         response = super().list(request, *args, **kwargs)
-        record(
-            request.user,
-            AuditAction.VIEW_FULL_ID,
-            object_type="feeds.landingrecord",
-            object_repr="landing records (API list)",
-            extra={"ids": [row["id"] for row in response.data.get("results", [])]},
-        )
+        rows = response.data.get("results", [])
+        whole = [row["id"] for row in rows if not row["masked"]]
+        masked = [row["id"] for row in rows if row["masked"]]
+        for audit_action, ids in ((AuditAction.VIEW_FULL_ID, whole), (AuditAction.VIEW, masked)):
+            if ids or (audit_action == AuditAction.VIEW and not whole):
+                record(
+                    request.user,
+                    audit_action,
+                    object_type="feeds.landingrecord",
+                    object_repr="landing records (API list)",
+                    extra={"ids": ids},
+                )
         return response
 
     def retrieve(self, request, *args, **kwargs):
         instance = self.get_object()
-        record(request.user, AuditAction.VIEW_FULL_ID, instance)
-        return Response(self.get_serializer(instance).data)
+        data = self.get_serializer(instance).data
+        record(request.user, AuditAction.VIEW if data["masked"] else AuditAction.VIEW_FULL_ID, instance)
+        return Response(data)
 
     @extend_schema(request=FixSerializer, responses=LandingRecordSerializer)
     @action(detail=True, methods=["post"])
@@ -168,7 +196,7 @@ class LandingRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
                 {"detail": "输入有误 (invalid input)", "errors": errors}, status=status.HTTP_400_BAD_REQUEST
             )
         landing.refresh_from_db()
-        return Response(LandingRecordSerializer(landing).data)
+        return Response(self.get_serializer(landing).data)
 
     @extend_schema(request=DiscardSerializer, responses=LandingRecordSerializer)
     @action(detail=True, methods=["post"])
@@ -177,4 +205,4 @@ class LandingRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         data = DiscardSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         landing = services.discard_record(landing, actor=request.user, reason=data.validated_data["reason"])
-        return Response(LandingRecordSerializer(landing).data)
+        return Response(self.get_serializer(landing).data)

@@ -248,6 +248,10 @@ def test_resume_after_a_crash_mid_file_loses_and_doubles_nothing(world, tmp_path
         services.ingest_file(feed, path, actor=world.users["edu_city"], chunk_size=5)
     batch = Batch.objects.get()
     assert batch.status == "interrupted" and batch.landed_through > batch.processed_through
+    # what the two stored chunks wrote is audited at once, not only when a resume finishes the batch
+    (logged,) = AuditEvent.objects.filter(action="import", object_id=str(batch.uuid))
+    assert (logged.extra["status"], logged.extra["accepted"]) == ("interrupted", 10)
+    assert "killed" in logged.extra["message"]
     assert LandingRecord.objects.with_status("pending").count() == 5  # landed before the crash, kept
     assert LandingRecord.objects.with_status("accepted").count() == 10
     assert Event.objects.count() == 10
@@ -290,7 +294,10 @@ def test_fix_and_resubmit_or_discard_are_audited(world):
         "id_number"
     ] == id_number(1)
     assert Event.objects.filter(source_record__source_id="S1").exists()
-    fix_event = AuditEvent.objects.get(action="update", object_type="feeds.landingrecord")
+    tried, fix_event = AuditEvent.objects.filter(action="update", object_type="feeds.landingrecord").order_by(
+        "seq"
+    )
+    assert list(tried.extra["still_rejected"]) == ["id_number"]  # the attempt that failed is audited too
     assert fix_event.changes["id_number"][1].startswith("310101") and "*" in fix_event.changes["id_number"][1]
     from django.core.exceptions import ValidationError
 

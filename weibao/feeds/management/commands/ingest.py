@@ -4,7 +4,9 @@ Prints the batch report. Running it again on the same file resumes an interrupte
 earlier report if it finished. Exit status 1 if the file cannot be read, 2 on bad arguments.
 """
 
+import argparse
 import json
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -15,6 +17,16 @@ from weibao.feeds.models import Feed
 from weibao.feeds.validation import reason_label
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"--chunk-size 应为 1 到 100000 的整数：{text} (must be 1–100000)")
+    return value
+
+
 class Command(BaseCommand):
     help = "Ingest a CSV/XLSX/JSONL file into a feed and print the batch report."
 
@@ -23,10 +35,12 @@ class Command(BaseCommand):
         parser.add_argument("--feed", required=True, help="feed code")
         parser.add_argument("--as", dest="username", help="act as this user (default: the system actor)")
         parser.add_argument("--key", default="", help="idempotency key (default: the file's SHA-256)")
-        parser.add_argument("--chunk-size", type=int, default=5000)
+        parser.add_argument("--chunk-size", type=positive_int, default=5000, help="rows per chunk (1–100000)")
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
     def handle(self, *args, file, feed, username, key, chunk_size, json: bool, **options):
+        if not Path(file).is_file():
+            raise CommandError(f"找不到文件“{file}” (no such file)")
         actor = self._actor(username)
         try:
             feed_obj = services.sendable_feed(feed, actor)
