@@ -71,6 +71,19 @@ class TransitionForm(forms.Form):
     outcome = forms.ChoiceField(label=_("处置结果"), choices=[("", "—"), *Outcome.choices], required=False)
 
 
+class RuleStatusForm(forms.Form):
+    """The reason given when a rule is activated or retired: at most 500 characters, never cut."""
+
+    reason = forms.CharField(
+        label=_("事由"),
+        max_length=500,
+        required=False,
+        error_messages={
+            "max_length": _("不能超过 %(limit_value)d 个字符 (at most %(limit_value)d characters)")
+        },
+    )
+
+
 class AlertFilterForm(forms.Form):
     level = forms.ModelChoiceField(label=_("等级"), queryset=AlertLevel.objects.all(), required=False)
     state = forms.ChoiceField(

@@ -10,7 +10,7 @@ from collections import defaultdict
 import yaml
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -101,7 +101,11 @@ def save_rule(*, actor, data: dict, rule: Rule | None = None, code: str = "", re
             _check_code(code)
             if Rule.objects.filter(code=code).exists():
                 raise ValidationError({"code": ["代码必填且不能重复 (code required and unique)"]})
-            rule = Rule.objects.create(code=code)
+            try:  # two creations at once both pass the check above: the unique constraint decides
+                with transaction.atomic():
+                    rule = Rule.objects.create(code=code)
+            except IntegrityError:
+                raise ValidationError({"code": ["代码必填且不能重复 (code required and unique)"]}) from None
             before, number = None, 1
         else:
             rule = Rule.objects.select_for_update().get(pk=rule.pk)

@@ -20,7 +20,7 @@ from weibao.notifications.services import workstation
 from . import services
 from .choices import OPEN_STATES, TRANSITIONS, AlertState, RuleStatus
 from .conditions import compile_sql
-from .forms import AlertFilterForm, ImportForm, RuleForm, TransitionForm, definition_text
+from .forms import AlertFilterForm, ImportForm, RuleForm, RuleStatusForm, TransitionForm, definition_text
 from .models import Alert, Rule
 
 SAMPLE = 10
@@ -132,8 +132,14 @@ def rule_status(request, uuid, status):
     rule = get_object_or_404(Rule.objects.visible_to(request.user, access.CHANGE), uuid=uuid)
     if status not in (RuleStatus.ACTIVE, RuleStatus.RETIRED):
         raise PermissionDenied
+    form = RuleStatusForm(request.POST)
+    if not form.is_valid():
+        for field, errs in form.errors.items():
+            for e in errs:
+                messages.error(request, f"{form.fields[field].label}: {e}")
+        return redirect("alerts:rule_detail", uuid=rule.uuid)
     try:
-        services.set_status(rule, status, actor=request.user, reason=request.POST.get("reason", ""))
+        services.set_status(rule, status, actor=request.user, reason=form.cleaned_data["reason"])
         messages.success(request, _("规则已%(s)s") % {"s": rule.get_status_display()})
     except ValidationError as exc:
         for m in exc.messages:

@@ -107,7 +107,11 @@ def add_document(person: Person, doc_type: str, number: str, *, actor, reason: s
         person=person, type=doc_type, number_index=fields["number_index"]
     ).exists():
         raise ValidationError({"number": _("该人员已登记此证件")})
-    document = IdentityDocument.objects.create(person=person, is_valid=valid, **fields)
+    try:
+        with transaction.atomic():  # a double submit passes the check above twice: the constraint decides
+            document = IdentityDocument.objects.create(person=person, is_valid=valid, **fields)
+    except IntegrityError:
+        raise ValidationError({"number": _("该人员已登记此证件")}) from None
     record(
         actor,
         AuditAction.CREATE,

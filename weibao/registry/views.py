@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, OuterRef, Prefetch, Subquery
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import format_html
@@ -20,7 +20,15 @@ from weibao.lib.export import csv_response
 from weibao.lib.views import RoleRequiredMixin, ScopedDetailView, ScopedListView, ScopedObjectMixin
 
 from . import services
-from .forms import CategoryEditForm, CategoryForm, DocumentForm, GuardianForm, PersonForm, PersonSearchForm
+from .forms import (
+    CategoryEditForm,
+    CategoryForm,
+    DocumentForm,
+    GuardianForm,
+    PersonForm,
+    PersonSearchForm,
+    ReasonForm,
+)
 from .models import (
     Category,
     Guardianship,
@@ -201,7 +209,11 @@ def document_reveal(request, pk):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     document = get_object_or_404(IdentityDocument.objects.visible_to(request.user), pk=pk)
-    number = services.reveal_document(document, actor=request.user, reason=request.POST.get("reason", ""))
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        errors = "；".join(f"{form.fields[f].label}：{'；'.join(e)}" for f, e in form.errors.items())
+        return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
+    number = services.reveal_document(document, actor=request.user, reason=form.cleaned_data["reason"])
     return HttpResponse(format_html('<span class="wb-mono" id="doc-{}">{}</span>', document.pk, number))
 
 
@@ -314,6 +326,10 @@ COMPARED_FIELDS = [
 
 def reviewable_candidates(user):
     changeable = Person.objects.visible_to(user, access.CHANGE)
+    # only the guardians the reviewer may see, as on the person page
+    guardians = Guardianship.objects.filter(guardian__in=Person.objects.visible_to(user)).select_related(
+        "guardian"
+    )
     return (
         MatchCandidate.objects.visible_to(user, access.CHANGE)
         .filter(status=MatchCandidate.Status.PENDING, other__in=changeable, person__merged_into__isnull=True)
@@ -321,8 +337,8 @@ def reviewable_candidates(user):
         .prefetch_related(
             "person__documents",
             "other__documents",
-            "person__guardianships__guardian",
-            "other__guardianships__guardian",
+            Prefetch("person__guardianships", queryset=guardians),
+            Prefetch("other__guardianships", queryset=guardians),
         )
     )
 
@@ -339,12 +355,16 @@ def review_queue(request):
             messages.error(request, _("复核对象无效，请刷新页面后重试"))
             return redirect("registry:review_queue")
         candidate = get_object_or_404(reviewable_candidates(request.user), uuid=key)
+        form = ReasonForm(request.POST)
+        if not form.is_valid():
+            _report_errors(request, form)
+            return redirect("registry:review_queue")
         try:
             services.decide_candidate(
                 candidate,
                 request.POST.get("decision", ""),
                 actor=request.user,
-                reason=request.POST.get("reason", ""),
+                reason=form.cleaned_data["reason"],
             )
             messages.success(
                 request, _("已记录：%(d)s") % {"d": MatchCandidate.Status(request.POST["decision"]).label}
@@ -386,10 +406,12 @@ def person_split(request, uuid, merge):
     person = _changeable_person(request, uuid)
     record_ = get_object_or_404(MergeRecord, uuid=merge, survivor=person)
     if request.method == "POST":
+        form = ReasonForm(request.POST)
+        if not form.is_valid():
+            _report_errors(request, form)
+            return redirect("registry:person_detail", uuid=person.uuid)
         try:
-            restored = services.split_merge(
-                record_, actor=request.user, reason=request.POST.get("reason", "")
-            )
+            restored = services.split_merge(record_, actor=request.user, reason=form.cleaned_data["reason"])
             messages.success(request, _("已拆分，恢复人员“%(name)s”。") % {"name": restored.name})
         except ValidationError as exc:
             messages.error(request, "；".join(exc.messages))

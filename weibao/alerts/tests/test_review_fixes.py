@@ -303,3 +303,41 @@ def test_import_refuses_a_name_that_is_not_text():
     with pytest.raises(ValidationError) as info:
         services.import_yaml(text, actor=None)
     assert "须为文字" in info.value.message_dict["rules[0].name"][0]
+
+
+# 10. reasons are never cut, a code taken at the same time is a field error
+
+
+def test_rule_status_refuses_a_reason_over_500_characters(world):
+    client = Client()
+    verify_second_factor(client, world.users["city"])
+    rule = Rule.objects.get(code="dv_repeated")
+    Rule.objects.filter(pk=rule.pk).update(status=RuleStatus.DRAFT)
+    url = reverse("alerts:rule_status", args=[rule.uuid, "active"])
+    response = client.post(url, {"reason": "长" * 501}, follow=True)
+    assert "事由: 不能超过 500 个字符" in response.content.decode()
+    rule.refresh_from_db()
+    assert rule.status == RuleStatus.DRAFT
+    client.post(url, {"reason": "试" * 500})
+    rule.refresh_from_db()
+    assert rule.status == RuleStatus.ACTIVE
+    event = AuditEvent.objects.filter(object_type="alerts.rule", action="update").latest("seq")
+    assert event.reason == "试" * 500
+
+
+@pytest.mark.django_db
+def test_a_rule_code_taken_at_the_same_time_is_a_field_error():
+    """Two creations both pass the "code exists" check; the second insert meets the unique constraint."""
+    from unittest import mock
+
+    real_create = Rule.objects.create
+
+    def create_after_a_concurrent_one(**kwargs):
+        Rule(**kwargs).save()  # the other request's rule, committed between check and insert
+        return real_create(**kwargs)
+
+    with mock.patch.object(Rule.objects, "create", side_effect=create_after_a_concurrent_one):
+        with pytest.raises(ValidationError) as info:
+            make_rule(code="twice")
+    assert info.value.message_dict["code"] == ["代码必填且不能重复 (code required and unique)"]
+    assert not Rule.objects.filter(code="twice").exists()  # rolled back, and the transaction still usable

@@ -88,6 +88,15 @@ def test_api_rejects_bad_ids(world, client):
     assert "ids" in response.json()["errors"]
 
 
+@pytest.mark.parametrize("ids", [[100000000000000000000], [2**63], [0]])
+def test_api_rejects_ids_out_of_range(world, client, ids):
+    t.verify_second_factor(client, world.users["police_a"])
+    response = client.post(
+        "/api/notifications/notifications/mark-read/", {"ids": ids}, content_type="application/json"
+    )
+    assert response.status_code == 400 and "ids" in response.json()["errors"]
+
+
 def test_deadline_registry_runs_checkers_with_the_controlled_clock(monkeypatch):
     seen = []
     monkeypatch.setattr(deadlines, "_checkers", {})

@@ -8,11 +8,11 @@ from rest_framework.response import Response
 
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
-from weibao.lib.api import ScopedViewSetMixin
+from weibao.lib.api import AuditedListMixin, ScopedViewSetMixin
 
 from .. import services
 from ..models import Guardianship, IdentityDocument, MatchCandidate, MergeRecord, Person
-from ..search import name_query
+from ..search import masked_filters, name_query
 from .serializers import (
     DecisionSerializer,
     DocumentCreateSerializer,
@@ -24,6 +24,7 @@ from .serializers import (
     PersonListSerializer,
     PersonSerializer,
     ReasonSerializer,
+    RevealSerializer,
 )
 
 
@@ -41,9 +42,14 @@ class PersonFilter(django_filters.FilterSet):
 
 
 class PersonViewSet(
-    ScopedViewSetMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
+    AuditedListMixin,
+    ScopedViewSetMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.ReadOnlyModelViewSet,
 ):
-    """Persons in the caller's scope. Reading one is audited; writes go through the registry services."""
+    """Persons in the caller's scope. Reading one, or a page of the list, is audited; writes go through the
+    registry services."""
 
     scoped_model = Person
     filterset_class = PersonFilter
@@ -68,6 +74,14 @@ class PersonViewSet(
         response = super().retrieve(request, *args, **kwargs)
         record(request.user, AuditAction.VIEW, self.get_object())
         return response
+
+    def audited_query(self, request) -> dict:
+        """A document number typed into ``q`` is kept masked, as the web search keeps it
+        (``search.masked_filters``): the trail must not become a look-up of who holds a number."""
+        query = super().audited_query(request)
+        if "q" in query:
+            query["q"] = [masked_filters({"q": value})["q"] for value in query["q"]]
+        return query
 
     def perform_create(self, serializer):
         reason = serializer.validated_data.pop("reason", "")
@@ -171,12 +185,14 @@ class DocumentViewSet(viewsets.GenericViewSet):
         return IdentityDocument.objects.visible_to(self.request.user)
 
     @extend_schema(
-        request=None, responses=inline_serializer("RevealedNumber", {"number": serializers.CharField()})
+        request=RevealSerializer,
+        responses=inline_serializer("RevealedNumber", {"number": serializers.CharField()}),
     )
     @action(detail=True, methods=["post"])
     def reveal(self, request, pk=None):
         """The whole number, for roles allowed to see it; every call is an audit event."""
-        number = services.reveal_document(
-            self.get_object(), actor=request.user, reason=request.data.get("reason", "")
-        )
+        document = self.get_object()
+        data = RevealSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        number = services.reveal_document(document, actor=request.user, reason=data.validated_data["reason"])
         return Response({"number": number})

@@ -14,6 +14,7 @@ from weibao.registry.models import (
     Guardianship,
     IdentityDocument,
     MatchCandidate,
+    MergeRecord,
     Person,
     PersonCategory,
 )
@@ -227,3 +228,48 @@ def test_merge_moves_feed_events_and_source_records_and_split_brings_them_back(c
     services.split_merge(merge, actor=lead, reason="不是同一人")
     assert Event.objects.filter(person=fed).count() == SourceRecord.objects.filter(person=fed).count() == 1
     assert not Event.objects.filter(person=survivor).exists()
+
+
+def test_review_queue_shows_only_the_guardians_the_reviewer_may_see(client, world):
+    a, b = _pair(world)
+    far = Person.objects.create(name="远方监护人", kind="adult", street=area(B1))
+    near = Person.objects.create(name="本街监护人", kind="adult", street=area(A1))
+    hidden = Person.objects.create(name="敏感监护人", kind="adult", street=area(A1), sensitivity="sensitive")
+    Guardianship.objects.create(minor=a, guardian=far, relation="father")
+    Guardianship.objects.create(minor=a, guardian=near, relation="mother")
+    Guardianship.objects.create(minor=b, guardian=hidden, relation="father")
+    MatchCandidate.objects.create(person=a, other=b, match_probability=0.8)
+    verify_second_factor(client, world.users["district_a"])  # district A, no sensitive records
+    page = client.get(reverse("registry:review_queue")).content.decode()
+    assert "王小明" in page and "本街监护人" in page
+    assert "远方监护人" not in page and "敏感监护人" not in page
+
+
+def test_review_decision_and_split_refuse_a_reason_over_500_characters(client, world):
+    a, b = _pair(world)
+    candidate = MatchCandidate.objects.create(person=a, other=b, match_probability=0.8)
+    verify_second_factor(client, world.users["lead_a1"])
+    long = "长" * 501
+    response = client.post(
+        reverse("registry:review_queue"),
+        {"candidate": candidate.uuid, "decision": "same", "reason": long},
+        follow=True,
+    )
+    assert response.status_code == 200 and "事由：不能超过 500 个字符" in response.content.decode()
+    candidate.refresh_from_db()
+    assert candidate.status == "pending" and Person.all_objects.get(pk=a.pk).merged_into_id is None
+    client.post(
+        reverse("registry:review_queue"),
+        {"candidate": candidate.uuid, "decision": "same", "reason": "同" * 500},
+    )
+    merge = MergeRecord.objects.get()
+    assert merge.reason == "同" * 500  # kept whole
+    response = client.post(
+        reverse("registry:person_split", args=[b.uuid, merge.uuid]), {"reason": long}, follow=True
+    )
+    assert "事由：不能超过 500 个字符" in response.content.decode()
+    merge.refresh_from_db()
+    assert merge.split_at is None and merge.split_reason == ""
+    client.post(reverse("registry:person_split", args=[b.uuid, merge.uuid]), {"reason": "拆" * 500})
+    merge.refresh_from_db()
+    assert merge.split_at is not None and merge.split_reason == "拆" * 500

@@ -243,3 +243,65 @@ def test_api_list_masks_phone_and_detail_hides_guardians_out_of_scope(client, wo
     assert row["phone"] == "139****5678" and "address" not in row
     detail = client.get(f"/api/registry/persons/{person.uuid}/").json()
     assert [g["guardian_name"] for g in detail["guardianships"]] == ["本街监护人"]
+
+
+def test_api_person_search_is_audited_with_the_id_number_masked(client, world):
+    person = _person(world)
+    services.add_document(person, "mainland_id", _id(), actor=world.users["worker_a1"])
+    verify_second_factor(client, world.users["worker_a1"])
+    found = client.get("/api/registry/persons/", {"q": _id()}).json()["results"]
+    assert [r["uuid"] for r in found] == [str(person.uuid)]
+    event = AuditEvent.objects.filter(action="search", object_type="registry.person").latest("seq")
+    assert event.actor_username == "worker_a1" and event.extra["ids"] == [str(person.uuid)]
+    assert event.extra["query"]["q"] == [_id()[:6] + "********" + _id()[-4:]]
+    assert _id() not in str(event.extra)
+    client.get("/api/registry/persons/", {"q": "zs"})
+    event = AuditEvent.objects.filter(action="search", object_type="registry.person").latest("seq")
+    assert event.extra["query"] == {"q": ["zs"]}  # a name is kept as typed
+
+
+@pytest.mark.parametrize(
+    "body,field",
+    [([], "non_field_errors"), ({"reason": None}, "reason"), ({"reason": "长" * 501}, "reason")],
+)
+def test_reveal_api_refuses_a_bad_body_naming_the_field(client, world, body, field):
+    person = _person(world)
+    document = services.add_document(person, "mainland_id", _id(), actor=world.users["worker_a1"])
+    verify_second_factor(client, world.users["city"])
+    url = f"/api/registry/documents/{document.pk}/reveal/"
+    response = client.post(url, body, content_type="application/json")
+    assert response.status_code == 400 and field in response.json()["errors"]
+    assert not AuditEvent.objects.filter(action="view_full_id").exists()
+    ok = client.post(url, {"reason": "核" * 500}, content_type="application/json")
+    assert ok.status_code == 200 and ok.json() == {"number": _id()}
+    assert AuditEvent.objects.get(action="view_full_id").reason == "核" * 500
+
+
+def test_reveal_page_refuses_a_reason_over_500_characters(client, world):
+    person = _person(world)
+    document = services.add_document(person, "mainland_id", _id(), actor=world.users["worker_a1"])
+    verify_second_factor(client, world.users["city"])
+    url = reverse("registry:document_reveal", args=[document.pk])
+    response = client.post(url, {"reason": "长" * 501})
+    assert response.status_code == 400 and "事由" in response.content.decode()
+    assert _id() not in response.content.decode()
+    assert not AuditEvent.objects.filter(action="view_full_id").exists()
+
+
+def test_a_document_added_twice_at_once_is_a_field_error(world):
+    """Two submits both pass the "already registered" check; the second insert meets the constraint."""
+    from unittest import mock
+
+    person = _person(world)
+    real_create = IdentityDocument.objects.create
+
+    def create_after_a_concurrent_one(**kwargs):
+        IdentityDocument(**kwargs).save()  # the other request's row, committed between check and insert
+        return real_create(**kwargs)
+
+    with mock.patch.object(IdentityDocument.objects, "create", side_effect=create_after_a_concurrent_one):
+        with pytest.raises(ValidationError) as exc:
+            services.add_document(person, "mainland_id", _id(), actor=world.users["worker_a1"])
+    assert "已登记" in exc.value.message_dict["number"][0]
+    # the service's transaction rolled back (the "other" row with it, here); the caller's is still usable
+    assert not IdentityDocument.objects.filter(person=person).exists()
