@@ -1,10 +1,12 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts import access
 from weibao.accounts.models import Organisation, User
 from weibao.alerts.choices import OPEN_STATES
 from weibao.alerts.models import Alert
+from weibao.lib.dates import NotBefore1900
 from weibao.registry.models import Person
 from weibao.reports.models import Report
 
@@ -23,6 +25,37 @@ from .services import responsible_users
 
 DATE = forms.DateInput(attrs={"type": "date"})
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+MAX_ID = 2**63 - 1  # keys are 64-bit integers; SQLite cannot even bind a larger number (OverflowError)
+
+
+def in_id_range(value) -> bool:
+    """``value`` is digits naming a key a database can look up (1 … 2⁶³−1)."""
+    text = str(value)
+    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID
+
+
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses a number beyond the 64-bit range with the field's error before Django's own check queries the
+    database with it (``pk IN (…)``: an OverflowError, a 500, on SQLite)."""
+
+    default_error_messages = {
+        **forms.ModelMultipleChoiceField.default_error_messages,
+        "out_of_range": _("编号“%(pk)s”超出范围 (id out of range)"),
+    }
+
+    def clean(self, value):
+        for pk in value if isinstance(value, list | tuple) else ():
+            try:
+                number = int(str(pk))
+            except ValueError:
+                continue  # not a number: Django's own check words it
+            if abs(number) > MAX_ID:
+                raise ValidationError(
+                    self.error_messages["out_of_range"], code="out_of_range", params={"pk": pk}
+                )
+        return super().clean(value)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -53,7 +86,7 @@ def workstations_for(user):
 
 
 class OpenCaseForm(forms.Form):
-    persons = forms.ModelMultipleChoiceField(Person.objects.none(), label=_("未成年人（可多选兄弟姐妹）"))
+    persons = IdsChoiceField(Person.objects.none(), label=_("未成年人（可多选兄弟姐妹）"))
     workstation = forms.ModelChoiceField(Organisation.objects.none(), label=_("负责工作站"))
     case_type = forms.ChoiceField(choices=CaseType.choices, label=_("案件类型"))
     risk_level = forms.ChoiceField(choices=RiskLevel.choices, label=_("风险等级"), initial=RiskLevel.MEDIUM)
@@ -105,7 +138,7 @@ class DecisionForm(forms.Form):
 class CaseUpdateForm(forms.Form):
     risk_level = forms.ChoiceField(choices=RiskLevel.choices, label=_("风险等级"))
     priority = forms.ChoiceField(choices=Priority.choices, label=_("优先级"))
-    workers = forms.ModelMultipleChoiceField(User.objects.none(), label=_("责任社工"), required=False)
+    workers = IdsChoiceField(User.objects.none(), label=_("责任社工"), required=False)
     reason = forms.CharField(label=_("事由"), max_length=500)
 
     def __init__(self, *args, case, **kwargs):
@@ -117,7 +150,12 @@ class CaseUpdateForm(forms.Form):
 
 class NoteForm(forms.Form):
     kind = forms.ChoiceField(choices=NoteKind.choices, label=_("类型"))
-    occurred_at = forms.DateTimeField(label=_("时间"), required=False, widget=DATETIME)
+    occurred_at = forms.DateTimeField(
+        label=_("时间"),
+        required=False,
+        widget=DATETIME,
+        validators=[NotBefore1900(_("时间"), "occurred_at")],
+    )
     place = forms.CharField(label=_("地点"), required=False, max_length=200)
     text = forms.CharField(label=_("内容"), widget=forms.Textarea(attrs={"rows": 3}))
     files = MultipleFileField(label=_("附件（PDF、图片、Word、Excel，≤10 MB）"))
@@ -131,7 +169,9 @@ class PlanItemForm(forms.Form):
     responsible_organisation = forms.ModelChoiceField(
         Organisation.objects.filter(is_active=True), label=_("责任单位"), required=False
     )
-    due = forms.DateField(label=_("完成期限"), required=False, widget=DATE)
+    due = forms.DateField(
+        label=_("完成期限"), validators=[NotBefore1900(_("完成期限"), "due")], required=False, widget=DATE
+    )
 
     def __init__(self, *args, case, **kwargs):
         super().__init__(*args, **kwargs)
@@ -146,7 +186,9 @@ class PlanStatusForm(forms.Form):
 class InterventionForm(forms.Form):
     kind = forms.ChoiceField(choices=InterventionKind.choices, label=_("干预类型"))
     person = forms.ModelChoiceField(Person.objects.none(), label=_("对象"), required=False)
-    started_on = forms.DateField(label=_("开始日期"), widget=DATE)
+    started_on = forms.DateField(
+        label=_("开始日期"), validators=[NotBefore1900(_("开始日期"), "started_on")], widget=DATE
+    )
     status = forms.ChoiceField(choices=InterventionStatus.choices, label=_("状态"), initial="ongoing")
     description = forms.CharField(label=_("内容"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     outcome = forms.CharField(label=_("结果"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -155,7 +197,12 @@ class InterventionForm(forms.Form):
         label=_("签发机关（令状）"),
         required=False,
     )
-    issued_on = forms.DateField(label=_("签发日期（令状）"), required=False, widget=DATE)
+    issued_on = forms.DateField(
+        label=_("签发日期（令状）"),
+        validators=[NotBefore1900(_("签发日期（令状）"), "issued_on")],
+        required=False,
+        widget=DATE,
+    )
     terms = forms.CharField(label=_("令状内容"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     ORDER_FIELDS = ("issuer", "issued_on", "terms")
@@ -175,7 +222,9 @@ class InterventionUpdateForm(forms.Form):
 
 
 class ComplianceForm(forms.Form):
-    reviewed_on = forms.DateField(label=_("检查日期"), widget=DATE)
+    reviewed_on = forms.DateField(
+        label=_("检查日期"), validators=[NotBefore1900(_("检查日期"), "reviewed_on")], widget=DATE
+    )
     complied = forms.TypedChoiceField(
         choices=[("1", _("已履行")), ("0", _("未履行"))], coerce=lambda v: v == "1", label=_("履行情况")
     )
@@ -188,7 +237,12 @@ class ReferralForm(forms.Form):
         label=_("接收单位（成员单位或社会组织）"),
     )
     reason = forms.CharField(label=_("转介事由"), widget=forms.Textarea(attrs={"rows": 2}))
-    due = forms.DateTimeField(label=_("答复期限（默认 5 日）"), required=False, widget=DATETIME)
+    due = forms.DateTimeField(
+        label=_("答复期限（默认 5 日）"),
+        required=False,
+        widget=DATETIME,
+        validators=[NotBefore1900(_("答复期限"), "due")],
+    )
     files = MultipleFileField(label=_("材料"))
 
 

@@ -6,13 +6,14 @@ attempt is audited (``AuditAction.DENIED``) when the case exists.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.generic import FormView
 
@@ -207,7 +208,7 @@ class OpenCaseView(RoleRequiredMixin, FormView):
         form = kwargs.get("form") or self.get_form()
         chosen = form["persons"].value() or []
         return super().get_context_data(
-            chosen=form.fields["persons"].queryset.filter(pk__in=[c for c in chosen if str(c).isdigit()]),
+            chosen=form.fields["persons"].queryset.filter(pk__in=[c for c in chosen if forms.in_id_range(c)]),
             **kwargs,
         )
 
@@ -355,14 +356,32 @@ def case_detail(request, uuid):
     return render(request, "cases/case_detail.html", context)
 
 
-def _errors_to_messages(request, exc):
-    if hasattr(exc, "error_dict"):
-        for errors in exc.message_dict.values():
-            for e in errors:
-                messages.error(request, e)
-    else:
+# Fields a service may name that the posting form has no labelled field for.
+FIELD_LABELS = {
+    "to_state": gettext_lazy("状态"),
+    "status": gettext_lazy("状态"),
+    "kind": gettext_lazy("审批申请"),
+    "intervention": gettext_lazy("干预"),
+    "file": gettext_lazy("附件"),
+    "hours": gettext_lazy("时限（小时）"),
+}
+
+
+def _errors_to_messages(request, exc, form=None, labels=None):
+    """A service's ``ValidationError`` as messages, each after the label of the field it names: ``labels``,
+    else the form's label, else ``FIELD_LABELS``, else the field's name."""
+    if not hasattr(exc, "error_dict"):
         for e in exc.messages:
             messages.error(request, e)
+        return
+    for field, errors in exc.message_dict.items():
+        label = (labels or {}).get(field)
+        if label is None and form is not None and field in form.fields:
+            label = form.fields[field].label
+        if label is None and field != NON_FIELD_ERRORS:
+            label = FIELD_LABELS.get(field, field)
+        for e in errors:
+            messages.error(request, f"{label}：{e}" if label else e)
 
 
 def _form_errors(request, form):
@@ -385,7 +404,7 @@ def case_action(form_class, write, done, *, action=access.CHANGE, form_kwargs=No
                 write(request, case, form.cleaned_data, **kwargs)
                 messages.success(request, done)
             except ValidationError as exc:
-                _errors_to_messages(request, exc)
+                _errors_to_messages(request, exc, form)
             except PermissionDenied as exc:
                 messages.error(request, str(exc) or _("无权执行此操作"))
         else:
@@ -503,7 +522,7 @@ def respond_referral(request, uuid):
             services.respond_referral(referral, request.user, **form.cleaned_data)
             messages.success(request, _("已答复"))
         except ValidationError as exc:
-            _errors_to_messages(request, exc)
+            _errors_to_messages(request, exc, form)
     else:
         _form_errors(request, form)
     if Case.objects.visible_to(request.user).filter(pk=referral.case_id).exists():
@@ -521,7 +540,7 @@ def report_referral(request, uuid):
             services.report_referral(referral, request.user, **form.cleaned_data)
             messages.success(request, _("已反馈"))
         except ValidationError as exc:
-            _errors_to_messages(request, exc)
+            _errors_to_messages(request, exc, form)
     else:
         _form_errors(request, form)
     return redirect("cases:case_detail", uuid=referral.case.uuid)
@@ -562,7 +581,8 @@ def assessment_new(request, uuid):
     if instrument is None:
         raise Http404
 
-    persons = list(case.persons.all())
+    # only the children the user may change are offered and accepted (as the API's ``person`` field)
+    persons = list(case.persons.visible_to(request.user, access.CHANGE))
     visible_persons = case.visible_children(request.user)
     answers, errors, person, notes = {}, {}, None, ""
     if request.method == "POST":
@@ -680,7 +700,8 @@ def time_limits(request):
                 services.set_time_limit(limit, user, hours=value)
                 changed += 1
             except ValidationError as exc:
-                _errors_to_messages(request, exc)
+                name = limit.label or limit.step
+                _errors_to_messages(request, exc, labels={"hours": f"{name} {_('时限（小时）')}"})
         if changed:
             messages.success(request, _("已保存 %(n)s 项时限") % {"n": changed})
         return redirect("cases:time_limits")

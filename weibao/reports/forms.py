@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from weibao.accounts.choices import AreaLevel
 from weibao.accounts.models import Area
 from weibao.lib.checksums import id_birth_date, validate_id_number
-from weibao.lib.dates import add_years
+from weibao.lib.dates import NotBefore1900, add_years
 from weibao.registry.choices import Sex
 
 from . import conf
@@ -73,6 +73,7 @@ class ReportForm(forms.Form):
         label=_("发现时间"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        validators=[NotBefore1900(_("发现时间"), "occurred_at")],
     )
     occurred_street = StreetField(label=_("发生地街镇"), required=False)
     occurred_place = forms.CharField(label=_("发生地点"), max_length=200, required=False)

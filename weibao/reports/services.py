@@ -160,7 +160,8 @@ def give_police_access(report: Report) -> None:
 
 def find_duplicate(report: Report) -> Report | None:
     """An earlier live report about the same minor within the window: same person, same ID, or same name and
-    birth date."""
+    birth date. Searched city-wide (a sensitive report included): pages name it only to users who may see it
+    (``visible_duplicate``)."""
     same = Q(pk__in=[])
     if report.person_id:
         same |= Q(person_id=report.person_id)
@@ -217,9 +218,11 @@ def create_report(report: Report, *, actor=None, attachments=()) -> Report:
 
 
 def _announce(report: Report) -> None:
+    """Number and link only (``notify``: no person data). Not the situation: a sexual-abuse situation is what
+    makes a report sensitive, and these messages reach users without ``may_read_sensitive``, by e-mail too."""
     urgent = report.urgency == Urgency.URGENT
     subject = (_("【紧急】") if urgent else "") + _("新强制报告 %(n)s") % {"n": report.number}
-    body = _("情形：%(s)s。请按时限处置。") % {"s": report.get_situation_display()}
+    body = _("请登录系统查看报告，按时限处置。")
     orgs = [o for o in (report.police, report.workstation) if o is not None]
     notify(
         subject=subject,
@@ -241,10 +244,10 @@ def _announce(report: Report) -> None:
             roles=[Role.DISTRICT_OFFICE],
             text_message=urgent,
         )
-    if report.duplicate_of_id:
+    if report.duplicate_of_id:  # the earlier report is not named: it may be one these users may not see
         handlers = [o for o in (office,) if o is not None]
         notify(
-            subject=_("报告 %(n)s 疑似与 %(d)s 重复") % {"n": report.number, "d": report.duplicate_of.number},
+            subject=_("报告 %(n)s 疑似与先前的报告重复") % {"n": report.number},
             url=_url(report),
             kind="report_duplicate",
             organisations=handlers,
@@ -443,6 +446,13 @@ def person_candidates(report: Report, user, limit: int = 10):
     if report.minor_birth_date:
         qs = qs.filter(birth_date=report.minor_birth_date)
     return list(qs.select_related("street")[:limit])
+
+
+def visible_duplicate(report: Report, user) -> Report | None:
+    """The report ``report`` may duplicate, if ``user`` may see it; else None (not even its number)."""
+    if not report.duplicate_of_id:
+        return None
+    return Report.objects.visible_to(user).filter(pk=report.duplicate_of_id).first()
 
 
 def report_for_case(report_uuid, *, actor) -> Report:

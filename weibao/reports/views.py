@@ -159,7 +159,7 @@ def _visible(request, uuid, action=access.VIEW) -> Report:
     return get_object_or_404(
         Report.objects.visible_to(request.user, action).select_related(
             "district", "police", "workstation", "reporter_org", "minor_street", "occurred_street", "person",
-            "merged_into", "duplicate_of", "partner",
+            "partner",
         ),
         uuid=uuid,
     )  # fmt: skip
@@ -184,6 +184,26 @@ def report_detail(request, uuid):
     record(user, AuditAction.VIEW, report, extra={"details": details})
     open_ = report.status not in (Status.CLOSED, Status.MERGED)
     police = access.may_act_as_police(user, report) and open_
+    duplicate = services.visible_duplicate(report, user)
+    merged_into = (  # the report this one was merged into, if the user may see it (else not even its number)
+        Report.objects.visible_to(user).filter(pk=report.merged_into_id).first()
+        if report.merged_into_id
+        else None
+    )
+    candidates = None
+    if open_ and not report.person_id and access.may_link_report_person(user, report):
+        candidates = services.person_candidates(report, user)
+        if candidates:  # registry names, birth dates and streets shown: a search of the registry
+            record(
+                user,
+                AuditAction.SEARCH,
+                object_type="registry.person",
+                extra={
+                    "purpose": "link report",
+                    "report": report.number,
+                    "ids": [str(p.uuid) for p in candidates],
+                },
+            )
     ctx = {
         "report": report,
         "details": details,
@@ -197,13 +217,11 @@ def report_detail(request, uuid):
         "decision_form": DecisionForm(),
         "contact_form": ContactForm(),
         "feedback_form": FeedbackForm(),
-        "merge_form": MergeForm(
-            initial={"primary": report.duplicate_of.number if report.duplicate_of else ""}
-        ),
+        "merge_form": MergeForm(initial={"primary": duplicate.number if duplicate else ""}),
+        "duplicate": duplicate,
+        "merged_into": merged_into,
         "attachments": report.attachments.all() if details else [],
-        "candidates": services.person_candidates(report, user)
-        if open_ and not report.person_id and access.may_link_report_person(user, report)
-        else None,
+        "candidates": candidates,
         "cases": _cases_of(user, report),
         "may_open_case": open_ and _may_open_case(user, report),
         "person_visible": bool(report.person_id)
@@ -297,10 +315,11 @@ def merge(request, uuid):
 @require_POST
 def link_person(request, uuid):
     def run(report, data):
+        key = uuid_or_none(request.POST.get("person"))
+        if request.POST.get("person") and key is None:
+            raise ValidationError({"person": _("登记人员编号无效 (person: not a valid id)")})
         person = (
-            Person.objects.visible_to(request.user, access.CHANGE)
-            .filter(uuid=request.POST.get("person"))
-            .first()
+            Person.objects.visible_to(request.user, access.CHANGE).filter(uuid=key).first() if key else None
         )
         if person is None:
             raise ValidationError({"person": _("请选择登记人员 (choose a person)")})

@@ -1,8 +1,10 @@
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from weibao.accounts import access
 from weibao.accounts.models import Organisation, User
 from weibao.alerts.models import Alert
+from weibao.lib.dates import DateTimeField
 from weibao.registry.models import Person
 from weibao.reports.models import Report
 
@@ -216,7 +218,7 @@ class InterventionSerializer(CaseRowSerializer):
 
 class ReferralSerializer(CaseRowSerializer):
     to_organisation = serializers.SlugRelatedField(slug_field="uuid", queryset=Organisation.objects.all())
-    due = serializers.DateTimeField(required=False)
+    due = DateTimeField(label=_("答复期限"), required=False)
 
     class Meta:
         model = Referral
@@ -257,7 +259,7 @@ class ReferralReportSerializer(serializers.Serializer):
 
 class NoteSerializer(CaseRowSerializer):
     author = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    occurred_at = serializers.DateTimeField(required=False)
+    occurred_at = DateTimeField(label=_("时间"), required=False)
 
     class Meta:
         model = Note

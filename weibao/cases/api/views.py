@@ -80,8 +80,11 @@ class CaseFilter(django_filters.FilterSet):
         return queryset.filter(workers=self.request.user) if value else queryset
 
 
-class CaseViewSet(CaseScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Cases in the caller's scope. ``create`` is ``open_case``; reading one is audited."""
+class CaseViewSet(
+    AuditedListMixin, CaseScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
+):
+    """Cases in the caller's scope. ``create`` is ``open_case``; reading one is audited, and so is the page a
+    list returns (``AuditedListMixin``: cases carry the children and the family's situation)."""
 
     scoped_model = Case
     filterset_class = CaseFilter

@@ -61,7 +61,7 @@ def test_case_pages_hide_the_name_of_a_child_the_viewer_may_not_see(world, mixed
     page = lead.get(
         reverse("cases:assessment_new", args=[mixed_case.uuid]), {"instrument": "risk_screen"}
     ).content.decode()
-    assert hidden not in page and shown in page and HIDDEN in page
+    assert hidden not in page and shown in page  # only the child the lead may change is offered
     response = lead.get(reverse("cases:case_list"), {"tab": "all"})
     row = next(c for c in response.context["object_list"] if c.pk == mixed_case.pk)
     assert row.visible_persons == [world.persons["a1"]]  # only the visible child's name is loaded
@@ -69,6 +69,26 @@ def test_case_pages_hide_the_name_of_a_child_the_viewer_may_not_see(world, mixed
     # the district office sees both children
     page = signed_in(world.users["district_a"]).get(reverse("cases:case_detail", args=[mixed_case.uuid]))
     assert hidden in page.content.decode()
+
+
+def test_the_assessment_page_refuses_a_child_outside_the_change_scope(world, mixed_case):
+    """As the API's ``person`` field: the lead may work the case but not the child living on A2."""
+    lead = world.users["lead_a1"]
+    instrument = Instrument.objects.get(code="risk_screen", is_active=True)
+    answers = {f"q_{item.code}": "1" for item in instrument.all_items()}
+    url = reverse("cases:assessment_new", args=[mixed_case.uuid])
+    before = mixed_case.assessments.count()
+    response = signed_in(lead).post(
+        url, {"instrument": "risk_screen", "person": str(world.persons["a2"].uuid), **answers}
+    )
+    assert response.status_code == 200 and "请选择评估对象" in response.content.decode()
+    assert mixed_case.assessments.count() == before
+    assert not mixed_case.assessments.filter(assessed_by=lead).exists()
+    response = signed_in(lead).post(
+        url, {"instrument": "risk_screen", "person": str(world.persons["a1"].uuid), **answers}
+    )
+    assert response.status_code == 302
+    assert mixed_case.assessments.get(assessed_by=lead).person == world.persons["a1"]
 
 
 def test_case_timeline_hides_the_name(world, mixed_case):

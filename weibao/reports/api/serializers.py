@@ -8,6 +8,7 @@ from weibao.accounts import access
 from weibao.accounts.choices import AreaLevel
 from weibao.accounts.models import Area
 from weibao.lib.checksums import id_birth_date, validate_id_number
+from weibao.lib.dates import DateTimeField, add_years
 from weibao.registry.choices import Sex
 
 from ..choices import Relation, Situation
@@ -24,7 +25,7 @@ class PartnerReportSerializer(serializers.Serializer):
     )
     situation = serializers.ChoiceField(choices=Situation.choices)
     description = serializers.CharField(max_length=5000)
-    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
+    occurred_at = DateTimeField(label=_("发现时间"), required=False, allow_null=True)
     occurred_street = serializers.SlugRelatedField(
         slug_field="code", queryset=STREETS, required=False, allow_null=True, help_text="9-digit street code"
     )
@@ -56,6 +57,12 @@ class PartnerReportSerializer(serializers.Serializer):
     def validate_occurred_at(self, value):
         if value and value > timezone.now() + datetime.timedelta(minutes=5):
             raise serializers.ValidationError(_("发现时间不能晚于现在 (cannot be in the future)"))
+        return value
+
+    def validate_minor_birth_date(self, value):
+        today = timezone.localdate()
+        if value and (value > today or value < add_years(today, -18)):
+            raise serializers.ValidationError(_("出生日期应在最近 18 年内 (a minor's birth date)"))
         return value
 
     def validate(self, data):

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
-from weibao.lib.api import ScopedViewSetMixin
+from weibao.lib.api import AuditedListMixin, ScopedViewSetMixin
 
 from .. import intake, services
 from ..choices import Channel
@@ -18,9 +18,14 @@ from .serializers import PartnerReceiptSerializer, PartnerReportSerializer, Repo
 
 
 class ReportViewSet(
-    ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    AuditedListMixin,
+    ScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
-    """Reports in the caller's scope (read only; steps are recorded on the pages)."""
+    """Reports in the caller's scope (read only; steps are recorded on the pages). Reading one is audited, and
+    so is the page a list returns (``AuditedListMixin``): reports name the minor."""
 
     scoped_model = Report
     serializer_class = ReportSerializer
