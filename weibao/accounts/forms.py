@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from weibao.lib.widgets import DateInput
+
 from .choices import AreaLevel
 from .models import Area, Organisation, OrganisationType, RoleAssignment, User
 
@@ -57,8 +59,8 @@ class RoleAssignmentForm(forms.ModelForm):
             "valid_until",
         ]
         widgets = {
-            "valid_from": forms.DateInput(attrs={"type": "date"}),
-            "valid_until": forms.DateInput(attrs={"type": "date"}),
+            "valid_from": DateInput(),
+            "valid_until": DateInput(),
         }
 
     def __init__(self, *args, **kwargs):

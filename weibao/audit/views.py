@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
 from weibao.accounts import access
+from weibao.lib.widgets import DateInput
 
 from .models import AuditAction, AuditEvent
 
@@ -17,8 +18,8 @@ class AuditFilterForm(forms.Form):
     )
     object_type = forms.CharField(label=_("对象类型"), required=False)
     ip = forms.GenericIPAddressField(label=_("IP 地址"), required=False)
-    since = forms.DateField(label=_("起"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=_("止"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(label=_("起"), required=False, widget=DateInput())
+    until = forms.DateField(label=_("止"), required=False, widget=DateInput())
 
 
 class AuditListView(LoginRequiredMixin, generic.ListView):

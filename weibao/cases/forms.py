@@ -7,6 +7,7 @@ from weibao.accounts.models import Organisation, User
 from weibao.alerts.choices import OPEN_STATES
 from weibao.alerts.models import Alert
 from weibao.lib.dates import NotBefore1900
+from weibao.lib.widgets import DateInput, DateTimeInput
 from weibao.registry.models import Person
 from weibao.reports.models import Report
 
@@ -23,8 +24,8 @@ from .choices import (
 )
 from .services import responsible_users
 
-DATE = forms.DateInput(attrs={"type": "date"})
-DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATE = DateInput()
+DATETIME = DateTimeInput()
 
 
 MAX_ID = 2**63 - 1  # keys are 64-bit integers; SQLite cannot even bind a larger number (OverflowError)

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts.choices import AreaLevel
 from weibao.accounts.models import Area
+from weibao.lib.widgets import DateInput
 
 from .choices import DocumentType, GuardianRelation
 from .models import Category, Person
@@ -41,7 +42,7 @@ class PersonForm(forms.ModelForm):
     class Meta:
         model = Person
         fields = ["kind", "name", "sex", "birth_date", "street", "address", "phone", "sensitivity"]
-        widgets = {"birth_date": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"birth_date": DateInput()}
 
 
 class PersonSearchForm(forms.Form):
@@ -50,9 +51,7 @@ class PersonSearchForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"placeholder": _("张三、zhangsan、zs 或证件号码")}),
     )
-    birth_date = forms.DateField(
-        label=_("出生日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    birth_date = forms.DateField(label=_("出生日期"), required=False, widget=DateInput())
     street = StreetField(
         label=_("街镇"),
         required=False,
@@ -80,12 +79,8 @@ class GuardianForm(PersonActionForm):
         label=_("监护人姓名"), max_length=50, required=False, help_text=_("未登记的监护人将按此姓名新建")
     )
     relation = forms.ChoiceField(label=_("监护关系"), choices=GuardianRelation.choices)
-    since = forms.DateField(
-        label=_("起始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        label=_("终止日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = forms.DateField(label=_("起始日期"), required=False, widget=DateInput())
+    until = forms.DateField(label=_("终止日期"), required=False, widget=DateInput())
 
     def clean(self):
         data = super().clean()
@@ -98,12 +93,8 @@ class GuardianForm(PersonActionForm):
 
 class CategoryForm(PersonActionForm):
     category = forms.ModelChoiceField(label=_("类别"), queryset=Category.objects.filter(is_active=True))
-    since = forms.DateField(
-        label=_("起始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        label=_("终止日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = forms.DateField(label=_("起始日期"), required=False, widget=DateInput())
+    until = forms.DateField(label=_("终止日期"), required=False, widget=DateInput())
 
 
 class ReasonForm(forms.Form):

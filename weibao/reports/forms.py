@@ -10,6 +10,7 @@ from weibao.accounts.choices import AreaLevel
 from weibao.accounts.models import Area
 from weibao.lib.checksums import id_birth_date, validate_id_number
 from weibao.lib.dates import NotBefore1900, add_years
+from weibao.lib.widgets import DateInput, DateTimeInput
 from weibao.registry.choices import Sex
 
 from . import conf
@@ -72,16 +73,14 @@ class ReportForm(forms.Form):
     occurred_at = forms.DateTimeField(
         label=_("发现时间"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=DateTimeInput(),
         validators=[NotBefore1900(_("发现时间"), "occurred_at")],
     )
     occurred_street = StreetField(label=_("发生地街镇"), required=False)
     occurred_place = forms.CharField(label=_("发生地点"), max_length=200, required=False)
     minor_name = forms.CharField(label=_("未成年人姓名"), max_length=50, required=False)
     minor_sex = forms.ChoiceField(label=_("性别"), choices=Sex.choices, initial=Sex.UNKNOWN)
-    minor_birth_date = forms.DateField(
-        label=_("出生日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    minor_birth_date = forms.DateField(label=_("出生日期"), required=False, widget=DateInput())
     minor_age = forms.IntegerField(label=_("大约年龄"), min_value=0, max_value=17, required=False)
     minor_id_number = forms.CharField(
         label=_("身份证号码"),

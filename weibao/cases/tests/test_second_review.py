@@ -188,9 +188,9 @@ def test_import_instrument_refuses_a_file_that_is_not_an_object(world, tmp_path)
     ],
 )
 def test_dates_before_1900_are_refused_in_the_case_forms(world, form_name, field, label):
-    from weibao.cases import forms
-
     import inspect
+
+    from weibao.cases import forms
 
     form_class = getattr(forms, form_name)
     wants_case = "case" in inspect.signature(form_class.__init__).parameters  # choices from the case
