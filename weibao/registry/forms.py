@@ -6,7 +6,7 @@ from weibao.accounts.choices import AreaLevel
 from weibao.accounts.models import Area
 from weibao.lib.widgets import DateInput
 
-from .choices import DocumentType, GuardianRelation
+from .choices import DocumentType, GuardianRelation, PersonKind
 from .models import Category, Person
 
 
@@ -56,6 +56,16 @@ class PersonSearchForm(forms.Form):
         label=_("街镇"),
         required=False,
         queryset=Area.objects.filter(level=AreaLevel.STREET).select_related("parent"),
+    )
+    EVERYONE = "all"
+    kind = forms.ChoiceField(
+        label=_("人员类别"),
+        required=False,
+        choices=[
+            ("", PersonKind.MINOR.label),
+            (PersonKind.ADULT, PersonKind.ADULT.label),
+            (EVERYONE, _("全部")),
+        ],
     )
 
 

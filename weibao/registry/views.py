@@ -20,6 +20,7 @@ from weibao.lib.export import csv_response
 from weibao.lib.views import RoleRequiredMixin, ScopedDetailView, ScopedListView, ScopedObjectMixin
 
 from . import services
+from .choices import PersonKind
 from .forms import (
     CategoryEditForm,
     CategoryForm,
@@ -43,7 +44,11 @@ from .timeline import timeline
 
 
 def search(queryset, form):
-    """Name in characters, pinyin (full or initials: ``zs`` finds 张三) or a document number."""
+    """Name in characters, pinyin (full or initials: ``zs`` finds 张三) or a document number; minors unless the
+    form asks for adults (guardians) or everyone."""
+    kind = form.cleaned_data["kind"] if form.is_valid() else ""
+    if kind != PersonSearchForm.EVERYONE:
+        queryset = queryset.filter(kind=kind or PersonKind.MINOR)
     if form.is_valid():
         d = form.cleaned_data
         q = (d["q"] or "").strip()

@@ -11,6 +11,7 @@ from weibao.accounts import access
 from weibao.accounts.choices import Role
 from weibao.accounts.models import ApiToken, Organisation, User
 from weibao.audit.models import AuditAction, AuditEvent
+from weibao.registry.choices import PersonKind
 from weibao.registry.models import Person
 
 
@@ -21,7 +22,9 @@ def home(request):
     cards, panels = [], []
     if access.can_view_persons(user):
         persons = Person.objects.visible_to(user)
-        cards.append((_("未成年人（辖区内）"), persons.count(), "registry:person_list"))
+        cards.append(
+            (_("未成年人（辖区内）"), persons.filter(kind=PersonKind.MINOR).count(), "registry:person_list")
+        )
         cards.append((_("敏感记录"), persons.filter(sensitivity="sensitive").count(), "registry:person_list"))
         by_street = (
             persons.values("street__name").annotate(n=Count("id")).order_by("-n")[:10]

@@ -305,3 +305,17 @@ def test_a_document_added_twice_at_once_is_a_field_error(world):
     assert "已登记" in exc.value.message_dict["number"][0]
     # the service's transaction rolled back (the "other" row with it, here); the caller's is still usable
     assert not IdentityDocument.objects.filter(person=person).exists()
+
+
+def test_the_minors_list_shows_minors_unless_asked_for_guardians(world):
+    from weibao.lib.testing import signed_in
+
+    guardian = Person.objects.create(name="张监护", kind="adult", sex="F", street=area(A1))
+    client = signed_in(world.users["city"])
+    listed = lambda **params: {p.pk for p in client.get("/registry/persons/", params).context["object_list"]}  # noqa: E731
+    assert guardian.pk not in listed() and world.persons["a1"].pk in listed()
+    assert listed(kind="adult") == {guardian.pk}
+    assert {guardian.pk, world.persons["a1"].pk} <= listed(kind="all")
+    home = client.get("/").context["cards"]
+    minors = Person.objects.filter(kind="minor").count()
+    assert ("未成年人（辖区内）", minors, "registry:person_list") in home
