@@ -1,16 +1,20 @@
 """Demo casework for ``seed_demo``: department events, mandatory reports, alerts and a case in the demo street,
-so that every page of the demo has something to show. Everything goes through the apps' own services
-(routing, notifications, screening, audit) except the events, which stand for what the feeds would deliver.
+so that every page of the demo has something to show. Everything goes through the apps' own services: the
+events are delivered as feed batches (landing, validation, the person marked sensitive by a sensitive event,
+the batch report), the reports through intake and routing, then screening, the case workflow and the audit.
 """
 
 import datetime
+from collections import defaultdict
 
 from django.db import transaction
 from django.utils import timezone
 
 from weibao.accounts.models import User
-from weibao.feeds.models import Batch, Event, EventType, Feed, SourceRecord
-from weibao.registry.models import DepartmentLink, Person
+from weibao.feeds import services as feeds
+from weibao.feeds.models import EventType, Feed
+from weibao.lib.crypto import decrypt
+from weibao.registry.models import Person
 
 # (event type, sending organisation key in seed_demo's places, days ago for each event) per demo child
 DEMO_EVENTS = (
@@ -20,42 +24,50 @@ DEMO_EVENTS = (
     (("edu_psych_crisis", "edu", (60,)), ("police_dv_callout", "police", (40,))),
     (("police_missing_child", "police", (100, 14)),),
 )
+EVENT_FIELDS = {"edu_absence": {"days": "5"}}  # the event types' required fields
 DEMO_REPORTS = (
     ("abuse_injury", "孩子左臂和后背有多处淤青，自述被继父用皮带抽打。", "step_parent", True),
     ("abandoned", "孩子连续多日独自在家，无人做饭，上课常饿着肚子。", "parent", False),
 )
 
 
-def _event(person, code, sender, on, serial):
-    event_type = EventType.objects.get(code=code)
-    feed, _ = Feed.objects.get_or_create(
-        code=f"demo_{code}",
-        defaults={
-            "name": f"{event_type.name}（演示）",
-            "owner": sender,
-            "carries": "events",
-            "event_type": event_type,
-        },
+def _record(person, code: str, on: datetime.date, serial: int) -> dict:
+    """The feed record a department would send about ``person``: its ID number (decrypted from the registry),
+    name, sex, birth date, street and the event's date and fields."""
+    document = person.documents.order_by("pk").first()
+    return {
+        "source_id": f"demo-{serial}",
+        "id_type": document.type if document else "",
+        "id_number": decrypt(bytes(document.number_encrypted)) if document else "",
+        "name": person.name,
+        "sex": person.sex,
+        "birth_date": person.birth_date.isoformat() if person.birth_date else "",
+        "street": person.street.code if person.street_id else "",
+        "occurred_on": on.isoformat(),
+        **EVENT_FIELDS.get(code, {}),
+    }
+
+
+def _deliver(records: dict, places) -> int:
+    """One feed per event type and sender, one batch each, through the feed pipeline; the events stored."""
+    actor, _ = User.objects.get_or_create(
+        username="system:feeds", defaults={"is_system_actor": True, "full_name": "数据报送（系统）"}
     )
-    batch, _ = Batch.objects.get_or_create(feed=feed, idempotency_key="seed_demo", defaults={"source": "api"})
-    source = SourceRecord.objects.create(
-        feed=feed,
-        source_id=f"demo-{serial}",
-        content_hash="seed_demo",
-        person=person,
-        batch=batch,
-        row_number=serial,
-    )
-    # the sender sees what it sent (the relation rule), as a feed batch would have arranged
-    DepartmentLink.objects.get_or_create(person=person, organisation=sender, basis="sent")
-    return Event.objects.create(
-        person=person,
-        event_type=event_type,
-        occurred_on=on,
-        source_organisation=sender,
-        feed=feed,
-        source_record=source,
-    )
+    events = 0
+    for (code, sender), rows in records.items():
+        event_type = EventType.objects.get(code=code)
+        feed, _ = Feed.objects.get_or_create(
+            code=f"demo_{code}",
+            defaults={
+                "name": f"{event_type.name}（演示）",
+                "owner": places[sender],
+                "carries": "events",
+                "event_type": event_type,
+            },
+        )
+        batch, _ = feeds.ingest_records(feed, "seed_demo", rows, actor=actor)
+        events += batch.accepted
+    return events
 
 
 @transaction.atomic
@@ -73,13 +85,15 @@ def seed_casework(places, today: datetime.date) -> dict:
     )
     # the demo street's first children get department events (and so alerts), the next two are reported
     watched, reported = children[: len(DEMO_EVENTS)], children[len(DEMO_EVENTS) :]
-    serial = Event.objects.count() + 1
-    events = 0
+    records, serial = defaultdict(list), 1
     for child, plan in zip(watched, DEMO_EVENTS, strict=False):
         for code, sender, days in plan:
             for ago in days:
-                _event(child, code, places[sender], today - datetime.timedelta(days=ago), serial)
-                serial, events = serial + 1, events + 1
+                records[code, sender].append(
+                    _record(child, code, today - datetime.timedelta(days=ago), serial)
+                )
+                serial += 1
+    events = _deliver(records, places)
     engine.screen()
     users = {
         u.username: u for u in User.objects.filter(username__in=["reporter", "police", "worker", "lead"])
