@@ -18,6 +18,14 @@ class OrganisationForm(forms.ModelForm):
         self.fields["area"].label_from_instance = lambda a: f"{a.code} {a.full_name}"
         self.fields["parent"].queryset = Organisation.objects.visible_to(user).select_related("area")
 
+    def validate_unique(self):
+        """A clash with another organisation is shown beside the field it is about."""
+        clashes = {f: m for f, m in self.instance.clashes().items() if f not in self._errors}
+        for field, message in clashes.items():
+            self.add_error(field, message)
+        if not clashes:
+            super().validate_unique()
+
 
 class OrganisationFilterForm(forms.Form):
     q = forms.CharField(label=_("搜索"), required=False)
@@ -29,6 +37,18 @@ class OrganisationFilterForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("文件（CSV 或 XLSX）"))
+
+    def clean_file(self):
+        """Refused by its size before it is read into memory."""
+        from weibao.lib.tabular import MAX_BYTES
+
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_BYTES:
+            raise forms.ValidationError(
+                _("文件过大：%(n)s MB，上限 %(m)s MB (file too large)")
+                % {"n": upload.size // 1024 // 1024, "m": MAX_BYTES // 1024 // 1024}
+            )
+        return upload
 
 
 class UserForm(forms.ModelForm):

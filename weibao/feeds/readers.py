@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from weibao.lib.tabular import EXTRA_CELLS, TableError, check_headers
+from weibao.lib.tabular import EXTRA_CELLS, TableError, check_headers, xlsx_rows
 from weibao.lib.tabular import detect_encoding as tabular_detect_encoding
 
 UNPARSED = "__unparsed__"
@@ -121,31 +121,18 @@ def _cell(value):
 
 
 def _xlsx_rows(path):
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types for a broken file
-        raise FileError("无法读取 XLSX 文件，文件可能已损坏 (not a readable XLSX file)") from None
+    headers, sheet_rows = xlsx_rows(path)  # opened with care and read with bounds (weibao.lib.tabular)
+    width = len(headers)
 
     def rows():
-        try:
-            sheet_rows = workbook.worksheets[0].iter_rows(values_only=True)
-            try:
-                headers = check_headers(next(sheet_rows))
-            except StopIteration:
-                raise FileError("文件为空 (the file is empty)") from None
-            width = len(headers)
-            for number, raw in enumerate(sheet_rows, start=2):
-                values = [_cell(v) for v in raw]
-                if not any(v.strip() for v in values):
-                    continue
-                row = {h: (values[i] if i < len(values) else "") for i, h in enumerate(headers) if h}
-                if any(values[width:]):
-                    row[EXTRA] = values[width:]
-                yield number, row
-        finally:
-            workbook.close()
+        for number, raw in sheet_rows:
+            values = [_cell(v) for v in raw]
+            if not any(v.strip() for v in values):
+                continue
+            row = {h: (values[i] if i < len(values) else "") for i, h in enumerate(headers) if h}
+            if any(values[width:]):
+                row[EXTRA] = values[width:]
+            yield number, row
 
     return rows()
 
@@ -158,7 +145,7 @@ def _jsonl_rows(path, encoding):
                     continue
                 try:
                     value = json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
                     value = None
                 if not isinstance(value, dict):
                     value = {UNPARSED: line.rstrip("\r\n")}

@@ -4,6 +4,7 @@ Each takes ``actor=``, checks it against ``Feed.objects.visible_to(actor, action
 event; batches log one summary event each (the pipeline does that when a batch finishes).
 """
 
+import datetime
 import hashlib
 import uuid
 from pathlib import Path
@@ -181,6 +182,20 @@ def ingest_file(
     return batch
 
 
+MAX_UPLOAD_BYTES = 2 * 1024**3  # a feed file uploaded on the page (2 GB: several million rows of CSV)
+PENDING_PREFIX = "pending-"  # an upload waiting for its preview to be confirmed
+PENDING_FOR = datetime.timedelta(days=1)
+
+
+def discard_stale_uploads() -> int:
+    """Delete uploads whose preview was never confirmed (older than ``PENDING_FOR``); how many."""
+    cutoff = (timezone.now() - PENDING_FOR).timestamp()
+    stale = [p for p in upload_dir().glob(f"{PENDING_PREFIX}*") if p.stat().st_mtime < cutoff]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
+
+
 def upload_dir() -> Path:
     """Where uploaded files wait (private: under MEDIA_ROOT, which no URL serves)."""
     path = Path(settings.MEDIA_ROOT) / "feeds"
@@ -345,18 +360,16 @@ def preview(feed: Feed, path: str | Path, filename: str, *, rows: int = 20) -> d
     """The first rows of a file with their validation result, for the upload page. Writes nothing."""
     encoding, iterator = open_rows(path, filename)
     validator = RecordValidator(feed)
-    shown, columns = [], []
+    shown, columns = [], {}
     for number, raw in iterator:
-        for column in raw:
-            if column not in columns:
-                columns.append(column)
+        columns.update(dict.fromkeys(raw))
         _clean, problems = validator.validate(raw)
         shown.append({"row": number, "raw": raw, "errors": [f"{f}：{m}" for f, _c, m in problems]})
         if len(shown) >= rows:
             break
     return {
         "encoding": encoding,
-        "columns": columns,
+        "columns": list(columns),
         "rows": shown,
         "fields": validator.fields,
         "mapping": validator.columns,

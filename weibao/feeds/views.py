@@ -2,6 +2,7 @@
 
 import datetime
 import tempfile
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -24,7 +26,7 @@ from . import services
 from .choices import BatchStatus, LandingStatus
 from .models import Batch, Feed, LandingRecord
 from .protect import received
-from .readers import FileError
+from .readers import FileError, file_kind
 from .validation import reason_label
 
 
@@ -76,41 +78,81 @@ class BatchDetailView(ScopedDetailView):
         )
 
 
+PENDING = "feeds_uploads"  # session: token → the upload waiting for its preview to be confirmed
+MAX_PENDING = 5  # per session: older ones are deleted
+
+
+def _keep_pending(request, feed, upload) -> str | None:
+    """Store an upload until its preview is confirmed; its token, or None (a message says why)."""
+    try:
+        kind = file_kind(upload.name)  # before anything is written: the suffix comes from the known kinds
+    except FileError as exc:
+        messages.error(request, str(exc))
+        return None
+    if upload.size > services.MAX_UPLOAD_BYTES:
+        messages.error(
+            request,
+            _("文件过大：%(n)s MB，上限 %(m)s MB (file too large)")
+            % {"n": upload.size // 1024**2, "m": services.MAX_UPLOAD_BYTES // 1024**2},
+        )
+        return None
+    services.discard_stale_uploads()
+    with tempfile.NamedTemporaryFile(
+        dir=services.upload_dir(), prefix=services.PENDING_PREFIX, suffix=f".{kind}", delete=False
+    ) as fh:
+        for part in upload.chunks():
+            fh.write(part)
+    pending = dict(request.session.get(PENDING, {}))
+    token = uuid.uuid4().hex
+    pending[token] = {"path": fh.name, "name": upload.name, "feed": str(feed.uuid)}
+    while len(pending) > MAX_PENDING:  # the oldest (dicts keep their order)
+        Path(pending.pop(next(iter(pending)))["path"]).unlink(missing_ok=True)
+    request.session[PENDING] = pending
+    return token
+
+
+def _drop_pending(request, token: str, *, delete: bool = False) -> None:
+    pending = dict(request.session.get(PENDING, {}))
+    entry = pending.pop(token, None)
+    request.session[PENDING] = pending
+    if delete and entry:
+        Path(entry["path"]).unlink(missing_ok=True)
+
+
 @login_required
 def feed_upload(request, uuid):
     """Step 1: upload → preview of the first rows with their validation result and the column mapping.
-    Step 2 (``confirm``): save the mapping and ingest the file."""
+    Step 2 (``confirm``): save the mapping and ingest the file. Each upload has its own token (a hidden
+    field), so two previews open side by side each import their own file."""
     feed = get_object_or_404(Feed.objects.visible_to(request.user, SEND), uuid=uuid, is_active=True)
     context = {"feed": feed}
+    token = request.POST.get("upload") or request.GET.get("upload") or ""
     if request.method == "POST" and "file" in request.FILES:
-        upload = request.FILES["file"]
-        suffix = Path(upload.name).suffix.lower()
-        with tempfile.NamedTemporaryFile(dir=services.upload_dir(), suffix=suffix, delete=False) as fh:
-            for part in upload.chunks():
-                fh.write(part)
-        request.session["feeds_upload"] = {"path": fh.name, "name": upload.name, "feed": str(feed.uuid)}
-    pending = request.session.get("feeds_upload")
-    if (
-        request.method == "POST"
-        and pending
-        and pending.get("feed") == str(feed.uuid)
-        and "confirm" in request.POST
-    ):
+        token = _keep_pending(request, feed, request.FILES["file"])
+        if token is None:
+            return render(request, "feeds/feed_upload.html", context)
+    entry = request.session.get(PENDING, {}).get(token)
+    if entry is not None and entry.get("feed") != str(feed.uuid):
+        entry = None
+    if request.method == "POST" and "confirm" in request.POST:
+        if entry is None:
+            messages.error(request, _("上传的文件已失效，请重新上传"))
+            return redirect("feeds:feed_upload", uuid=feed.uuid)
         mapping = {k[4:]: v for k, v in request.POST.items() if k.startswith("map_")}
         try:
             services.save_mapping(feed, mapping, actor=request.user)
         except ValidationError as exc:
             messages.error(request, "；".join(exc.messages))
-            return redirect("feeds:feed_upload", uuid=feed.uuid)
+            return redirect(f"{reverse('feeds:feed_upload', args=[feed.uuid])}?upload={token}")
         try:
             batch, queued = services.queue_file(
-                feed, pending["path"], actor=request.user, filename=pending["name"]
+                feed, entry["path"], actor=request.user, filename=entry["name"]
             )
         except OSError:
-            request.session.pop("feeds_upload", None)
+            _drop_pending(request, token)
             messages.error(request, _("上传的文件已失效，请重新上传"))
             return redirect("feeds:feed_upload", uuid=feed.uuid)
-        request.session.pop("feeds_upload", None)
+        _drop_pending(request, token)
         if queued:
             messages.success(request, _("文件已提交，正在后台导入；本页自动更新。"))
         else:  # the same file was sent before: its batch stands (this copy was not kept)
@@ -119,14 +161,16 @@ def feed_upload(request, uuid):
             else:
                 messages.info(request, _("该文件已在导入中，本页自动更新。"))
         return redirect("feeds:batch_detail", uuid=batch.uuid)
-    if pending and pending.get("feed") == str(feed.uuid):
+    if entry is not None:
         try:
-            context["preview"] = services.preview(feed, pending["path"], pending["name"])
-            context["filename"] = pending["name"]
+            context["preview"] = services.preview(feed, entry["path"], entry["name"])
+            context["filename"], context["upload"] = entry["name"], token
         except FileError as exc:
             messages.error(request, str(exc))
-            request.session.pop("feeds_upload", None)
-            Path(pending["path"]).unlink(missing_ok=True)  # unreadable: nothing can use it, nothing kept
+            _drop_pending(request, token, delete=True)  # unreadable: nothing can use it, nothing kept
+        except OSError:
+            _drop_pending(request, token)
+            messages.error(request, _("上传的文件已失效，请重新上传"))
     return render(request, "feeds/feed_upload.html", context)
 
 

@@ -127,7 +127,10 @@ class StrictJSONParser(JSONParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         body = stream.read() if stream is not None else b""
-        data = super().parse(io.BytesIO(body), media_type, parser_context)
+        try:
+            data = super().parse(io.BytesIO(body), media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON 嵌套过深 (JSON nested too deeply)") from None
         if self.ESCAPES.search(body):
             path = _first_unstorable(data, "")
             if path is not None:

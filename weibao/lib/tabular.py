@@ -7,6 +7,7 @@ Yields ``(row_number, {header: value})`` with the row number as the user sees it
 import codecs
 import csv
 import io
+import zipfile
 from collections.abc import Iterator
 
 from charset_normalizer import from_bytes
@@ -69,11 +70,18 @@ def _clean(value) -> str:
     return str(value).strip()
 
 
+MAX_COLUMNS = 1000
+
+
 def check_headers(raw) -> list[str]:
-    """Row 1 as column names: at least one, none repeated (a BOM left on the first is dropped)."""
+    """Row 1 as column names: at least one, at most ``MAX_COLUMNS``, none repeated (a BOM left on the first
+    is dropped)."""
     headers = [_clean(h).lstrip("\ufeff") for h in raw]
     if not any(headers):
         raise TableError("第 1 行应为表头 (row 1 must hold the column names)")
+    width = max(i for i, h in enumerate(headers) if h) + 1
+    if width > MAX_COLUMNS:
+        raise TableError(f"列数过多：表头有 {width} 列，上限 {MAX_COLUMNS} 列 (too many columns)")
     if any("\x00" in h for h in headers):
         raise TableError("表头含有空字符（NUL），无法保存 (NUL character in the header)")
     seen = set()
@@ -124,17 +132,85 @@ def _read_csv(data: bytes):
 
 
 def _read_xlsx(data: bytes):
+    headers, rows = xlsx_rows(io.BytesIO(data))
+    return headers, _rows(headers, (values for _number, values in rows))
+
+
+# --- XLSX: opened with care, read with bounds ------------------------------------------------------------
+
+XLSX_EXTRA_COLUMNS = 64  # columns a sheet may declare beyond its last header
+XLSX_MAX_STRINGS = 256 * 1024 * 1024  # the shared-strings part is held in memory whole
+XLSX_MAX_RATIO = 200  # uncompressed/compressed size of a large part: beyond it, a zip bomb
+
+
+def _check_zip(source) -> None:
+    """Refuse an XLSX whose parts would decompress to far more than it weighs (a few KB can claim GBs):
+    openpyxl holds the shared strings in memory and walks every row a sheet declares."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            parts = archive.infolist()
+    except Exception:  # BadZipFile, NotImplementedError (unsupported version), UnicodeDecodeError (names) …
+        raise TableError("无法读取 XLSX 文件，文件可能已损坏 (not a readable XLSX file)") from None
+    for part in parts:
+        huge = part.file_size > 16 * 1024 * 1024 and part.file_size > XLSX_MAX_RATIO * max(
+            part.compress_size, 1
+        )
+        if huge or (part.filename.endswith("sharedStrings.xml") and part.file_size > XLSX_MAX_STRINGS):
+            raise TableError(
+                f"XLSX 文件解压后过大（{part.filename}：{part.file_size // 1024 // 1024} MB），"
+                "请另存为 CSV 后上传 (decompresses to too much)"
+            )
+
+
+def xlsx_rows(source) -> tuple[list[str], Iterator[tuple[int, tuple]]]:
+    """The first worksheet of an XLSX (a path or a binary file object) as ``(headers, rows)``: ``rows`` yields
+    ``(row number, cell values)`` streamed, read no further right than ``XLSX_EXTRA_COLUMNS`` past the last
+    header — a sheet declaring more (``A1:XFD1048576``, a million rows of 16,384 cells) is refused rather
+    than walked. Every failure, also one in the middle of the sheet, is a ``TableError``."""
     from openpyxl import load_workbook
 
+    _check_zip(source)
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        workbook = load_workbook(source, read_only=True, data_only=True)
+        sheets = workbook.worksheets
     except Exception:  # openpyxl raises many types for a broken file
         raise TableError("无法读取 XLSX 文件，文件可能已损坏 (not a readable XLSX file)") from None
-    if not workbook.worksheets:
+    if not sheets:
+        workbook.close()
         raise TableError("XLSX 文件中没有工作表 (no worksheet)")
-    rows = workbook.worksheets[0].iter_rows(values_only=True)
+    sheet = sheets[0]
     try:
-        headers = check_headers(next(rows))
-    except StopIteration:
-        raise TableError("文件为空 (the file is empty)") from None
-    return headers, _rows(headers, rows)
+        first = next(sheet.iter_rows(max_row=1, values_only=True), None)
+        declared = sheet.max_column
+    except Exception:
+        workbook.close()
+        raise TableError("第 1 行无法读取 (unreadable header)") from None
+    if first is None:
+        workbook.close()
+        raise TableError("文件为空 (the file is empty)")
+    headers = check_headers(first)
+    width = max(i for i, h in enumerate(headers) if h) + 1
+    if declared and declared > width + XLSX_EXTRA_COLUMNS:
+        workbook.close()
+        raise TableError(
+            f"工作表声明了 {declared} 列，表头只有 {width} 列：请删除表头右侧多余的列后再上传 "
+            "(the sheet declares far more columns than its header)"
+        )
+
+    def rows():
+        number = 1
+        try:
+            for number, values in enumerate(
+                sheet.iter_rows(min_row=2, max_col=width + XLSX_EXTRA_COLUMNS, values_only=True), start=2
+            ):
+                yield number, values
+        except TableError:
+            raise
+        except Exception as exc:  # a broken cell or sheet part
+            raise TableError(
+                f"第 {number + 1} 行无法读取：{exc.__class__.__name__} (unreadable row)"
+            ) from None
+        finally:
+            workbook.close()
+
+    return headers[:width], rows()

@@ -48,7 +48,7 @@ def sniff(data: bytes, expected: str) -> bool:
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as z:
                 return _ZIP_PART[expected] in z.namelist()
-        except zipfile.BadZipFile:
+        except Exception:  # BadZipFile, NotImplementedError (a version it cannot read), UnicodeDecodeError …
             return False
     if expected == "txt":
         try:

@@ -1,3 +1,5 @@
+import io
+
 import pytest
 from django.core.exceptions import PermissionDenied
 
@@ -21,8 +23,12 @@ def test_upload_preview_mapping_report_and_fixing_pages(world, tmp_path, setting
     with upload.open("rb") as fh:
         page = client.post(f"/feeds/{feed.uuid}/upload/", {"file": fh})
     assert page.status_code == 200 and "身份证号" in page.content.decode()
+    mapping = {"map_source_id": "编号", "map_id_number": "身份证号"}
+    assert client.post(f"/feeds/{feed.uuid}/upload/", {"confirm": "1", **mapping}).status_code == 302
+    feed.refresh_from_db()
+    assert feed.mapping == {}  # no upload named: nothing saved, nothing imported
     done = client.post(
-        f"/feeds/{feed.uuid}/upload/", {"confirm": "1", "map_source_id": "编号", "map_id_number": "身份证号"}
+        f"/feeds/{feed.uuid}/upload/", {"confirm": "1", "upload": page.context["upload"], **mapping}
     )
     assert done.status_code == 302
     feed.refresh_from_db()
@@ -61,8 +67,15 @@ def test_an_unreadable_upload_is_explained_and_not_kept(world, tmp_path, setting
 def _upload(client, feed, path, mapping=None):
     with path.open("rb") as fh:
         client.post(f"/feeds/{feed.uuid}/upload/", {"file": fh})
-    stored = client.session["feeds_upload"]["path"]
-    confirm = {"confirm": "1", "map_source_id": "编号", "map_id_number": "身份证号", **(mapping or {})}
+    token, pending = list(client.session["feeds_uploads"].items())[-1]
+    stored = pending["path"]
+    confirm = {
+        "confirm": "1",
+        "upload": token,
+        "map_source_id": "编号",
+        "map_id_number": "身份证号",
+        **(mapping or {}),
+    }
     return stored, client.post(f"/feeds/{feed.uuid}/upload/", confirm, follow=True)
 
 
@@ -180,3 +193,58 @@ def test_resuming_from_the_page_never_deletes_a_file_the_command_line_ingested(w
     _upload(signed_in(world.users["edu_city"]), feed, copy)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.DONE and original.exists()  # the operator's own file is untouched
+
+
+def _post_file(client, feed, name: str, content: bytes):
+    upload = io.BytesIO(content)
+    upload.name = name
+    return client.post(f"/feeds/{feed.uuid}/upload/", {"file": upload})
+
+
+def test_two_previews_side_by_side_each_import_their_own_file(world, tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.TASKS = AT_ONCE
+    feed = edu_feed(world)
+    client = signed_in(world.users["edu_city"])
+    header = "source_id,id_number,name,street,occurred_on,days\n"
+    first = _post_file(
+        client, feed, "a.csv", f"{header}A1,{id_number(1)},张三,310101002,2025-01-02,3\n".encode()
+    )
+    second = _post_file(
+        client, feed, "b.csv", f"{header}B1,{id_number(2)},李四,310101002,2025-01-02,3\n".encode()
+    )
+    assert first.context["upload"] != second.context["upload"]
+    client.post(f"/feeds/{feed.uuid}/upload/", {"confirm": "1", "upload": first.context["upload"]})
+    assert list(Event.objects.values_list("source_record__source_id", flat=True)) == ["A1"]
+    client.post(f"/feeds/{feed.uuid}/upload/", {"confirm": "1", "upload": second.context["upload"]})
+    assert sorted(Event.objects.values_list("source_record__source_id", flat=True)) == ["A1", "B1"]
+
+
+def test_an_upload_of_an_unknown_kind_or_long_name_is_refused_before_anything_is_written(
+    world, tmp_path, settings
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    feed = edu_feed(world)
+    client = signed_in(world.users["edu_city"])
+    for name in ("名单." + "长" * 85, "名单.exe"):
+        page = _post_file(client, feed, name, b"a,b\n1,2\n")
+        assert page.status_code == 200 and "只支持 CSV、XLSX 或 JSONL" in page.content.decode()
+    assert not [p for p in (tmp_path / "media").rglob("*") if p.is_file()]
+
+
+def test_previews_never_confirmed_are_deleted(world, tmp_path, settings):
+    import os
+
+    from weibao.feeds.views import MAX_PENDING
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    feed = edu_feed(world)
+    client = signed_in(world.users["edu_city"])
+    for i in range(MAX_PENDING + 2):
+        _post_file(client, feed, f"{i}.csv", b"source_id,name\n1,x\n")
+    kept = sorted(services.upload_dir().glob(f"{services.PENDING_PREFIX}*"))
+    assert len(kept) == MAX_PENDING == len(client.session["feeds_uploads"])  # the two oldest are gone
+    old = kept[0]
+    os.utime(old, (0, 0))  # a day and more ago: abandoned, whatever session it belonged to
+    _post_file(client, feed, "new.csv", b"source_id,name\n1,x\n")
+    assert not old.exists()

@@ -78,3 +78,11 @@ def test_api_pages_are_bounded(world):
 def test_the_client_address_is_an_address_whatever_the_proxy_header_says(forwarded, expected):
     request = RequestFactory().get("/", HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR="10.1.2.3")
     assert client_ip(request) == expected
+
+
+def test_a_json_body_nested_too_deeply_is_a_400(world):
+    body = '{"ids": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = signed_in(world.users["city"]).post(
+        "/api/notifications/notifications/mark-read/", body, content_type="application/json"
+    )
+    assert response.status_code == 400 and "嵌套过深" in response.json()["detail"]
