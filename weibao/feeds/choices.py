@@ -36,3 +36,15 @@ class FieldType(models.TextChoices):
     DATE = "date", _("日期")
     BOOLEAN = "boolean", _("是/否")
     CHOICE = "choice", _("选项")
+
+
+class Domain(models.TextChoices):
+    """The sending sector of an event type (the catalogue's ``domain``; free text allowed, these are named)."""
+
+    EDUCATION = "education", _("教育")
+    POLICE = "police", _("公安")
+    HEALTH = "health", _("卫生健康")
+    CIVIL_AFFAIRS = "civil_affairs", _("民政")
+    JUSTICE = "justice", _("司法行政")
+    COURTS = "courts", _("法院")
+    PROCURATORATE = "procuratorate", _("检察")

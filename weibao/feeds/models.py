@@ -17,7 +17,7 @@ from weibao.accounts.models import Organisation, OrganisationType
 from weibao.registry.models import Person
 from weibao.registry.querysets import PersonRelatedQuerySet
 
-from .choices import BatchSource, BatchStatus, Carries, LandingStatus
+from .choices import BatchSource, BatchStatus, Carries, Domain, LandingStatus
 from .querysets import EventQuerySet, FeedQuerySet, FeedRelatedQuerySet, LandingQuerySet
 
 
@@ -53,6 +53,10 @@ class EventType(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def domain_label(self) -> str:
+        return Domain(self.domain).label if self.domain in Domain.values else self.domain
 
     def may_be_sent_by(self, organisation) -> bool:
         return (

@@ -208,3 +208,17 @@ def test_department_home_shows_its_batches_and_records_to_fix(client, world):
 def test_workstation_home_counts_pairs_to_review(client, world):
     body = _as(client, world, "worker_a1").get(reverse("ui:home")).content.decode()
     assert "待复核匹配" in body
+
+
+def test_an_audit_event_reads_as_text_not_as_python(client, world):
+    from weibao.audit.models import AuditEvent
+    from weibao.audit.services import record
+
+    record(world.users["city"], "search", object_type="registry.person", extra={"query": {"q": ["张"]}, "n": 3})
+    event = AuditEvent.objects.order_by("seq").last()
+    page = _as(client, world, "auditor").get(reverse("audit:event_detail", args=[event.seq])).content.decode()
+    assert "{&#x27;" not in page and "&#x27;q&#x27;" not in page  # no Python dict repr
+    assert "&quot;q&quot;: [" in page and "张" in page  # the details as JSON, Chinese as written
+    assert "人员" in page or "未成年人" in page  # the object type by its name, not "registry.person"
+    listing = _as(client, world, "auditor").get(reverse("audit:event_list")).content.decode()
+    assert ">registry.person<" not in listing
