@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts import access
 from weibao.feeds.models import Event
+from weibao.lib.i18n import localized_name
 from weibao.registry.models import Person
 
 from .choices import OPEN_STATES, AlertState, Outcome, Recipient, RuleStatus
@@ -24,6 +25,7 @@ class AlertLevel(models.Model):
 
     code = models.SlugField(_("代码"), max_length=20, unique=True)
     name = models.CharField(_("名称"), max_length=20)
+    name_en = models.CharField(_("英文名称"), max_length=40, blank=True)
     colour = models.CharField(_("颜色"), max_length=20, help_text=_("Tabler 颜色名，如 red、orange"))
     weight = models.PositiveSmallIntegerField(_("风险分值"))
     order = models.PositiveSmallIntegerField(_("排序"), default=100)
@@ -34,7 +36,7 @@ class AlertLevel(models.Model):
         verbose_name_plural = _("预警等级")
 
     def __str__(self):
-        return self.name
+        return localized_name(self)
 
 
 class RuleQuerySet(models.QuerySet):

@@ -16,7 +16,7 @@ def alerts_timeline(person, user):
             when=timezone.localdate(alert.fired_at),
             kind="alert",
             title=_("预警：%(name)s") % {"name": alert.rule_version.name},
-            source=f"{alert.rule_version.level.name} · {alert.get_state_display()}",
+            source=f"{alert.rule_version.level} · {alert.get_state_display()}",
             detail=alert.get_outcome_display() if alert.outcome else "",
             url=reverse("alerts:alert_detail", args=[alert.uuid]),
         )

@@ -5,13 +5,20 @@ from collections import defaultdict
 
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _lazy
 
 from weibao.accounts.choices import Role
 
 from .choices import RiskLevel, State
 from .models import CaseTransition
 
-AGE_BUCKETS = [(7, "≤7天"), (30, "8–30天"), (90, "31–90天"), (180, "91–180天"), (None, ">180天")]
+AGE_BUCKETS = [
+    (7, _lazy("≤7天")),
+    (30, _lazy("8–30天")),
+    (90, _lazy("31–90天")),
+    (180, _lazy("91–180天")),
+    (None, _lazy(">180天")),
+]
 
 
 def caseload_stats(cases, user) -> dict:
@@ -20,10 +27,10 @@ def caseload_stats(cases, user) -> dict:
     roles = user.roles
     if Role.CITY_OFFICE in roles:
         by_area = open_cases.values_list("street__parent__name").annotate(n=Count("id")).order_by("-n")
-        area_label = "区"
+        area_label = _lazy("区")
     else:
         by_area = open_cases.values_list("street__name").annotate(n=Count("id")).order_by("-n")
-        area_label = "街镇"
+        area_label = _lazy("街镇")
     by_state = dict(open_cases.values_list("state").annotate(n=Count("id")))
     by_risk = dict(open_cases.values_list("risk_level").annotate(n=Count("id")))
     ages = [0] * len(AGE_BUCKETS)
@@ -37,11 +44,11 @@ def caseload_stats(cases, user) -> dict:
         "open_count": open_cases.count(),
         "closed_count": cases.filter(state=State.CLOSED).count(),
         "overdue_count": open_cases.filter(state_due__lt=now).count(),
-        "area_label": area_label,
+        "area_label": str(area_label),
         "by_area": [[name or "—", n] for name, n in by_area],
         "by_state": [[State(s).label, by_state.get(s, 0)] for s in State.values if s != State.CLOSED],
         "by_risk": [[RiskLevel(r).label, by_risk.get(r, 0)] for r in RiskLevel.values],
-        "ages": [[label, n] for (_limit, label), n in zip(AGE_BUCKETS, ages, strict=True)],
+        "ages": [[str(label), n] for (_limit, label), n in zip(AGE_BUCKETS, ages, strict=True)],
         "time_in_state": time_in_state(cases, now),
     }
 

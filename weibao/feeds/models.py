@@ -14,6 +14,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts.models import Organisation, OrganisationType
+from weibao.lib.i18n import localized_name
 from weibao.registry.models import Person
 from weibao.registry.querysets import PersonRelatedQuerySet
 
@@ -52,7 +53,7 @@ class EventType(models.Model):
         verbose_name_plural = _("事件类型")
 
     def __str__(self):
-        return self.name
+        return localized_name(self)
 
     @property
     def domain_label(self) -> str:

@@ -20,7 +20,7 @@ def events_timeline(person, user):
         yield TimelineEntry(
             when=event.occurred_on,
             kind="event",
-            title=event.event_type.name,
+            title=str(event.event_type),
             source=event.source_organisation.name,
             detail=detail,
         )

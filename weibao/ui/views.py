@@ -75,7 +75,7 @@ def home(request):
         cards.append((_("账户"), visible_users.count(), "accounts:user_list"))
         cards.append(
             (
-                "未授予角色的账户",
+                _("未授予角色的账户"),
                 visible_users.filter(role_assignments__isnull=True, is_system_actor=False).count(),
                 "accounts:user_list",
             )
@@ -91,7 +91,7 @@ def home(request):
     if access.can_manage_organisations(user):
         cards.append(
             (
-                "单位",
+                _("单位"),
                 Organisation.objects.visible_to(user, access.CHANGE).count(),
                 "accounts:organisation_list",
             )

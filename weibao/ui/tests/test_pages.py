@@ -214,7 +214,9 @@ def test_an_audit_event_reads_as_text_not_as_python(client, world):
     from weibao.audit.models import AuditEvent
     from weibao.audit.services import record
 
-    record(world.users["city"], "search", object_type="registry.person", extra={"query": {"q": ["张"]}, "n": 3})
+    record(
+        world.users["city"], "search", object_type="registry.person", extra={"query": {"q": ["张"]}, "n": 3}
+    )
     event = AuditEvent.objects.order_by("seq").last()
     page = _as(client, world, "auditor").get(reverse("audit:event_detail", args=[event.seq])).content.decode()
     assert "{&#x27;" not in page and "&#x27;q&#x27;" not in page  # no Python dict repr
@@ -222,3 +224,17 @@ def test_an_audit_event_reads_as_text_not_as_python(client, world):
     assert "人员" in page or "未成年人" in page  # the object type by its name, not "registry.person"
     listing = _as(client, world, "auditor").get(reverse("audit:event_list")).content.decode()
     assert ">registry.person<" not in listing
+
+
+def test_vocabularies_kept_as_data_read_in_english_when_english_is_chosen(client, world):
+    from django.utils import translation
+
+    from weibao.alerts.models import AlertLevel
+    from weibao.feeds.models import EventType
+    from weibao.lib.i18n import localized_name
+
+    level, event_type = AlertLevel.objects.get(code="critical"), EventType.objects.get(code="edu_absence")
+    with translation.override("en"):
+        assert (str(level), str(event_type)) == ("Critical", event_type.name_en)
+    with translation.override("zh-hans"):
+        assert (str(level), localized_name(event_type)) == ("极危", "无故缺课")
