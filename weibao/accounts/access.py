@@ -542,9 +542,14 @@ def can_manage_rules(user) -> bool:
     return any(a.role == Role.CITY_OFFICE and a.area.level == AreaLevel.CITY for a in _assignments(user))
 
 
+def can_read_rules(user) -> bool:
+    """Rules are read by the city and district offices (to understand alerts)."""
+    return can_manage_rules(user) or has_role(user, Role.DISTRICT_OFFICE)
+
+
 def rule_scope(queryset, user, action: str = VIEW):
-    """Rules are read by the city and district offices (to understand alerts); changed by the city office."""
-    if action == VIEW and (can_manage_rules(user) or has_role(user, Role.DISTRICT_OFFICE)):
+    """Rules are read by the city and district offices (``can_read_rules``); changed by the city office."""
+    if action == VIEW and can_read_rules(user):
         return queryset
     if action == CHANGE and can_manage_rules(user):
         return queryset

@@ -41,9 +41,15 @@ def _dry_run_context(user, definition) -> dict:
 # --- rules ----------------------------------------------------------------------------------------------
 
 
-class RuleListView(ScopedListView):
+class RuleListView(RoleRequiredMixin, ScopedListView):
+    """For those who may read rules (``access.can_read_rules``); others get a 403, not an empty list that
+    would say there are no rules."""
+
     model = Rule
     template_name = "alerts/rule_list.html"
+
+    def allowed(self, user):
+        return access.can_read_rules(user)
 
     def get_queryset(self):
         return super().get_queryset().select_related("current__level")

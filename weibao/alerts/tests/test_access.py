@@ -91,6 +91,7 @@ def test_alert_and_rule_access(world, alerts, persona):
     rules = client.get("/api/alerts/rules/")
     count = rules.json()["count"] if rules.status_code == 200 else 0
     assert (count > 0) == reads_rules
+    assert client.get(reverse("alerts:rule_list")).status_code == (200 if reads_rules else 403)
 
     # rule management and the YAML export
     assert (client.get(reverse("alerts:rule_add")).status_code == 200) == manages
