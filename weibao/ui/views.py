@@ -126,6 +126,7 @@ def home(request):
             "cards": cards,
             "panels": dict(panels),
             "expiring_tokens": expiring,
+            "may_file_reports": access.may_file_reports(user),
         },
     )
 

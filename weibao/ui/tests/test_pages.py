@@ -238,3 +238,10 @@ def test_vocabularies_kept_as_data_read_in_english_when_english_is_chosen(client
         assert (str(level), str(event_type)) == ("Critical", event_type.name_en)
     with translation.override("zh-hans"):
         assert (str(level), localized_name(event_type)) == ("极危", "无故缺课")
+
+
+def test_a_mandated_reporter_files_a_report_from_the_home_page(client, world):
+    new = reverse("reports:new")
+    assert new in _as(client, world, "reporter").get(reverse("ui:home")).content.decode()
+    client.logout()
+    assert new not in _as(client, world, "auditor").get(reverse("ui:home")).content.decode()
