@@ -126,6 +126,20 @@ class Organisation(models.Model):
     def __str__(self):
         return self.name
 
+    def clashes(self) -> dict:
+        """Field errors for the unique rules another organisation already holds (name in the area, USCC).
+
+        Django's own messages for these constraints name no field; the form, the service and the service's
+        answer to a database refusal (two saves at once) use these instead.
+        """
+        others = Organisation.objects.exclude(pk=self.pk) if self.pk else Organisation.objects.all()
+        errors = {}
+        if self.area_id and others.filter(name=self.name, area_id=self.area_id).exists():
+            errors["name"] = _("该区域已有同名单位 (an organisation of this name already exists in the area)")
+        if self.uscc and others.filter(uscc=self.uscc).exists():
+            errors["uscc"] = _("该统一社会信用代码已被其他单位使用 (the credit code is already in use)")
+        return errors
+
     def clean(self):
         errors = {}
         if self.uscc:

@@ -5,7 +5,7 @@ import datetime
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,8 +33,16 @@ def save_organisation(organisation: Organisation, *, actor, reason: str = "") ->
     if not creating:
         _require(Organisation.objects.visible_to(actor, access.CHANGE), organisation, _("无权修改该单位"))
         before = snapshot(Organisation.objects.get(pk=organisation.pk), Organisation.EDITABLE_FIELDS)
-    organisation.full_clean()
-    organisation.save()
+    organisation.full_clean(validate_constraints=False)  # the unique rules: below, naming the field
+    if clashes := organisation.clashes():
+        raise ValidationError(clashes)
+    try:
+        with transaction.atomic():  # a double submit passes the check above twice: the constraint decides
+            organisation.save()
+    except IntegrityError:
+        raise ValidationError(
+            organisation.clashes() or {"name": _("该单位已存在 (the organisation already exists)")}
+        ) from None
     _require(
         Organisation.objects.visible_to(actor, access.CHANGE), organisation, _("该单位不在您的管理范围内")
     )
@@ -65,7 +73,11 @@ def save_user(user: User, *, actor, password: str | None = None) -> User:
     elif creating:
         user.set_unusable_password()
     user.full_clean(exclude=["password"])
-    user.save()
+    try:
+        with transaction.atomic():  # a double submit passes full_clean's uniqueness check twice
+            user.save()
+    except IntegrityError:
+        raise ValidationError({"username": _("该用户名已被使用 (the username is already taken)")}) from None
     after = snapshot(user, USER_FIELDS)
     if password:
         before.setdefault("password", None)

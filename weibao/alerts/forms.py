@@ -25,6 +25,8 @@ def parse_definition(text: str):
         raise forms.ValidationError(
             _("不是有效的 YAML 或 JSON：%(e)s (not valid YAML or JSON)") % {"e": exc}
         ) from exc
+    except RecursionError:  # "[" * 1000: the parser recurses once per level, short text or not
+        raise forms.ValidationError(_("嵌套过深 (nested too deeply)")) from None
     if value is None:
         raise forms.ValidationError(_("必填 (required)"))
     return value

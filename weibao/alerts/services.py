@@ -220,6 +220,8 @@ def import_yaml(text: str, *, actor, reason: str = "YAML import") -> list[Rule]:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ValidationError({"file": [f"不是有效的 YAML (not valid YAML): {exc}"]}) from exc
+    except RecursionError:  # "[" * 1000: the parser recurses once per level
+        raise ValidationError({"file": ["嵌套过深 (nested too deeply)"]}) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list):
         raise ValidationError({"file": ["顶层必须是 rules: [...] (top level must be rules: [...])"]})
     levels = {lvl.code: lvl for lvl in AlertLevel.objects.all()}

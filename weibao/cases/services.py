@@ -4,7 +4,7 @@ import datetime
 from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -292,6 +292,11 @@ def _move(case, to_state, actor, reason, approval=None):
     )
 
 
+def _pending_approval(case) -> bool:
+    """Whether the lead has a request of the case still to decide (one at most: ``one_pending_approval_per_case``)."""
+    return case.approvals.filter(status=ApprovalStatus.PENDING).exists()
+
+
 @transaction.atomic
 def transition(case, to_state, actor, *, reason) -> Case:
     """Move a case along the workflow (moves that need the lead's approval go through ``request_approval``)."""
@@ -308,7 +313,7 @@ def transition(case, to_state, actor, *, reason) -> Case:
         )
     if TRANSITIONS[key] is not None:
         raise ValidationError({"to_state": _("结案和重新开案须经站长审批 (needs the lead's approval)")})
-    if case.approvals.filter(status=ApprovalStatus.PENDING).exists():
+    if _pending_approval(case):
         raise ValidationError(
             {"to_state": _("有待站长审批的申请，审批后再变更状态 (a request awaits the lead)")}
         )
@@ -323,14 +328,21 @@ def request_approval(case, actor, *, reason) -> Approval:
     """A worker asks the lead to close (or reopen) the case; the lead is notified."""
     _require(case, actor)
     reason = _reason(reason)
+    # The case row is locked (as in ``transition``) so that two submits at once are taken one after the other.
+    case = Case.objects.select_for_update().get(pk=case.pk)
     kind = ApprovalKind.REOPEN if case.state == State.CLOSED else ApprovalKind.CLOSE
     if (case.state, APPROVAL_TARGET[kind]) not in TRANSITIONS:
         raise ValidationError({"kind": _("当前状态不能申请结案 (cannot request closure in this state)")})
-    if case.approvals.filter(status=ApprovalStatus.PENDING).exists():
-        raise ValidationError({"kind": _("已有待审批的申请 (a request is already pending)")})
-    approval = Approval.objects.create(
-        case=case, kind=kind, reason=reason, requested_by=actor, requested_at=timezone.now()
-    )
+    pending = _("已有待审批的申请 (a request is already pending)")
+    if _pending_approval(case):
+        raise ValidationError({"kind": pending})
+    try:
+        with transaction.atomic():  # should the check still be passed twice, the constraint decides
+            approval = Approval.objects.create(
+                case=case, kind=kind, reason=reason, requested_by=actor, requested_at=timezone.now()
+            )
+    except IntegrityError:
+        raise ValidationError({"kind": pending}) from None
     record(actor, AuditAction.CREATE, approval, after={"kind": kind, "case": case.number}, reason=reason)
     from weibao.accounts.choices import Role
 

@@ -150,6 +150,8 @@ class Guardianship(models.Model):
     class Meta:
         verbose_name = _("监护关系")
         verbose_name_plural = _("监护关系")
+        # An empty "since" is distinct to the database (NULLs; SQLite has no ``nulls_distinct``):
+        # ``services.add_guardianship`` refuses that duplicate itself, under a lock on the minor.
         constraints = [
             models.UniqueConstraint(
                 fields=["minor", "guardian", "relation", "since"], name="guardianship_unique"

@@ -139,6 +139,17 @@ def reveal_document(document: IdentityDocument, *, actor, reason: str = "") -> s
     return number
 
 
+def _guardianship_exists(guardianship: Guardianship) -> bool:
+    """The same guardian of the same minor in the same relation since the same day — or, both without a
+    "since", at all: the constraint ``guardianship_unique`` treats two empty days as different."""
+    return Guardianship.objects.filter(
+        minor_id=guardianship.minor_id,
+        guardian_id=guardianship.guardian_id,
+        relation=guardianship.relation,
+        **({"since": guardianship.since} if guardianship.since else {"since__isnull": True}),
+    ).exists()
+
+
 @transaction.atomic
 def add_guardianship(guardianship: Guardianship, *, actor, reason: str = "") -> Guardianship:
     for who in (guardianship.minor, guardianship.guardian):
@@ -146,8 +157,18 @@ def add_guardianship(guardianship: Guardianship, *, actor, reason: str = "") -> 
             raise PermissionDenied(_("无权修改该人员"))
     if guardianship.minor_id == guardianship.guardian_id:
         raise ValidationError({"guardian": _("监护人不能是本人")})
-    guardianship.full_clean()
-    guardianship.save()
+    guardianship.full_clean(validate_constraints=False)  # the unique rule: below, naming the field
+    # Guardians of one minor are added one at a time (the minor's row locked), so that two submits at once
+    # cannot both pass the check below — the only guard when "since" is empty.
+    Person.objects.select_for_update().filter(pk=guardianship.minor_id).first()
+    already = _("该监护人已以此关系登记 (this guardian is already recorded in this relation)")
+    if _guardianship_exists(guardianship):
+        raise ValidationError({"guardian": already})
+    try:
+        with transaction.atomic():  # should the check still be passed twice, the constraint decides
+            guardianship.save()
+    except IntegrityError:
+        raise ValidationError({"guardian": already}) from None
     record(
         actor,
         AuditAction.CREATE,

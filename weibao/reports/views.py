@@ -125,19 +125,29 @@ def report_new(request):
                 messages.success(request, _("报告已提交，编号 %(n)s") % {"n": report.number})
                 return redirect("reports:detail", uuid=report.uuid)
         draft = _save_draft(request)  # an error loses nothing: what was typed is kept server-side too
+        # … except the attachments: a browser never fills a file input again, so the form says so.
+        reselect = bool(request.FILES.getlist("attachments"))
     else:
         if request.GET.get("draft"):
             draft = _own_draft(request, request.GET["draft"])
             if draft is None:
                 raise Http404
         form = StaffReportForm(initial=draft.data if draft else None)
-    return render(request, "reports/report_form.html", {"form": form, "draft": draft})
+        reselect = False
+    return render(
+        request,
+        "reports/report_form.html",
+        {"form": form, "draft": draft, "reselect_attachments": reselect},
+    )
 
 
 @login_required
 @require_POST
 def draft_save(request):
-    """HTMX autosave on every change of the staff form."""
+    """HTMX autosave on every change of the staff form: the text fields only (``request.POST``).
+
+    The form leaves the attachments out of the autosave (``hx-params``): they are uploaded once, on submit.
+    """
     if not access.may_file_reports(request.user):
         raise PermissionDenied
     draft = _save_draft(request)

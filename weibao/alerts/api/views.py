@@ -1,9 +1,10 @@
 """Rules (city office: CRUD, dry run, activate, retire) and alerts (scoped list, retrieve, transition)."""
 
 from django.core.exceptions import PermissionDenied
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from weibao.accounts import access
@@ -13,7 +14,7 @@ from weibao.lib.api import AuditedListMixin, ScopedViewSetMixin
 from weibao.lib.masking import mask_name
 
 from .. import services
-from ..choices import RuleStatus
+from ..choices import AlertState, RuleStatus
 from ..models import Alert, Rule
 from .serializers import (
     AlertSerializer,
@@ -96,6 +97,11 @@ class RuleViewSet(
         return super().scope_action()
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[OpenApiParameter("state", str, enum=AlertState.values, description="只列出该状态的预警")]
+    )
+)
 class AlertViewSet(AuditedListMixin, ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Alerts in the user's area. They carry the child and the visit result: retrieving one is audited
     (person-level), and so is the page a list returns (``AuditedListMixin``)."""
@@ -105,8 +111,17 @@ class AlertViewSet(AuditedListMixin, ScopedViewSetMixin, viewsets.ReadOnlyModelV
 
     def get_queryset(self):
         qs = super().get_queryset().select_related("rule", "rule_version__level", "person")
-        state = self.request.query_params.get("state")
-        return qs.filter(state=state) if state else qs
+        if self.action == "list" and (state := self.request.query_params.get("state")):
+            if state not in AlertState.values:
+                raise ValidationError(
+                    {
+                        "state": [
+                            f"状态只能是 {'、'.join(AlertState.values)} 之一 (state must be one of these)"
+                        ]
+                    }
+                )
+            qs = qs.filter(state=state)
+        return qs
 
     def retrieve(self, request, *args, **kwargs):
         alert = self.get_object()

@@ -1,0 +1,94 @@
+"""Ugly input that used to be a 500 or a silent empty answer: an unknown ``?state=`` of the alert API (a 400
+naming ``state``), and deeply nested YAML/JSON (the parser's RecursionError: a field error)."""
+
+import pytest
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from weibao.alerts import engine, services
+from weibao.alerts.choices import AlertState
+from weibao.alerts.forms import RuleForm, parse_definition
+from weibao.alerts.models import Alert, Rule
+from weibao.alerts.tests.test_engine import make_rule
+from weibao.alerts.tests.test_pages import dv_twice, form_data, login, only_own_rules  # noqa: F401
+
+DEEP = "[" * 1000 + "]" * 1000
+NESTED = "嵌套过深 (nested too deeply)"
+
+
+# --- ?state= of the alert list --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def one_alert(world, only_own_rules):  # noqa: F811
+    make_rule(definition={"event_count": {"event_type": "police_dv_callout", "within_days": 30, "min": 2}})
+    dv_twice(world.persons["a1"])
+    engine.screen()
+    return Alert.objects.get()
+
+
+@pytest.mark.parametrize("state", ["garbage", "NEW", "new,closed", "'"])
+def test_an_unknown_state_is_a_400_naming_state(client, world, one_alert, state):
+    login(client, world, "worker_a1")
+    response = client.get("/api/alerts/alerts/", {"state": state})
+    assert response.status_code == 400
+    message = response.json()["errors"]["state"][0]
+    assert "(state must be one of these)" in message and all(s in message for s in AlertState.values)
+
+
+def test_a_known_state_filters_and_an_empty_one_does_not(client, world, one_alert):
+    login(client, world, "worker_a1")
+    listed = lambda **q: [a["uuid"] for a in client.get("/api/alerts/alerts/", q).json()["results"]]  # noqa: E731
+    assert listed(state=one_alert.state) == [str(one_alert.uuid)]
+    assert listed(state=AlertState.CLOSED) == []
+    assert listed(state="") == listed() == [str(one_alert.uuid)]
+    # the list filter only: an alert is retrieved by its uuid whatever it says
+    detail = client.get(f"/api/alerts/alerts/{one_alert.uuid}/", {"state": "garbage"})
+    assert detail.status_code == 200
+
+
+# --- deeply nested definitions ---------------------------------------------------------------------------
+
+
+def test_a_deeply_nested_definition_is_a_field_error():
+    with pytest.raises(forms.ValidationError) as info:
+        parse_definition(DEEP)
+    assert NESTED in str(info.value.messages)
+    form = RuleForm(data={"definition": DEEP}, editing=True)
+    assert not form.is_valid() and form.errors["definition"] == [NESTED]
+
+
+def test_the_rule_page_shows_the_nesting_error(client, world):
+    login(client, world, "city")
+    response = client.post(reverse("alerts:rule_add"), form_data(definition=DEEP))
+    assert response.status_code == 400 and NESTED in response.content.decode()
+    assert not Rule.objects.filter(code="dv_month").exists()
+
+
+@pytest.mark.django_db
+def test_a_deeply_nested_rules_file_is_a_file_error():
+    for text in (DEEP, "rules:\n- code: deep\n  definition: " + DEEP + "\n"):
+        with pytest.raises(ValidationError) as info:
+            services.import_yaml(text, actor=None)
+        assert info.value.message_dict == {"file": [NESTED]}
+
+
+def test_the_import_page_shows_the_nesting_error(client, world):
+    login(client, world, "city")
+    upload = SimpleUploadedFile("rules.yaml", DEEP.encode())
+    response = client.post(reverse("alerts:rules_import"), {"file": upload, "reason": "导入"}, follow=True)
+    assert response.status_code == 200 and NESTED in response.content.decode()
+
+
+def test_a_deeply_nested_api_definition_is_a_400(client, world):
+    login(client, world, "city")
+    rule = Rule.objects.get(code="dv_repeated")
+    deep = {"definition": {"all": [{"any": []}]}}
+    node = deep["definition"]["all"][0]["any"]
+    for _ in range(300):  # deep for the conditions, well within what the JSON parser takes
+        node.append({"any": []})
+        node = node[0]["any"]
+    response = client.post(f"/api/alerts/rules/{rule.uuid}/dry-run/", deep, content_type="application/json")
+    assert response.status_code == 400 and "definition" in response.json()["errors"]
