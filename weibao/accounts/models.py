@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from weibao.lib.checksums import validate_uscc
+from weibao.lib.i18n import localized_name
 
 from .choices import AreaLevel, Role, StreetKind
 
@@ -63,7 +64,7 @@ class OrganisationType(models.Model):
         verbose_name_plural = _("单位类型")
 
     def __str__(self):
-        return self.name
+        return localized_name(self)
 
 
 class OrganisationQuerySet(models.QuerySet):

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts.models import Area, Organisation
+from weibao.lib.i18n import localized_name
 
 from .choices import DocumentType, GuardianRelation, LinkBasis, PersonKind, Sensitivity, Sex
 from .querysets import PersonManager, PersonQuerySet, PersonRelatedQuerySet
@@ -181,7 +182,7 @@ class Category(models.Model):
         verbose_name_plural = _("人员类别")
 
     def __str__(self):
-        return self.name
+        return localized_name(self)
 
 
 class PersonCategory(models.Model):
