@@ -216,9 +216,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["weibao.accounts.permissions.AuthenticatedWithSecondFactor"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "weibao.lib.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "weibao.lib.api_defaults.Pagination",
     "DEFAULT_PARSER_CLASSES": [
-        "weibao.lib.api.StrictJSONParser",
+        "weibao.lib.api_defaults.StrictJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

@@ -5,7 +5,7 @@ from collections import defaultdict
 
 from django.db.models import Count
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from weibao.accounts.choices import Role
 
@@ -13,11 +13,11 @@ from .choices import RiskLevel, State
 from .models import CaseTransition
 
 AGE_BUCKETS = [
-    (7, _lazy("≤7天")),
-    (30, _lazy("8–30天")),
-    (90, _lazy("31–90天")),
-    (180, _lazy("91–180天")),
-    (None, _lazy(">180天")),
+    (7, gettext_lazy("≤7天")),
+    (30, gettext_lazy("8–30天")),
+    (90, gettext_lazy("31–90天")),
+    (180, gettext_lazy("91–180天")),
+    (None, gettext_lazy(">180天")),
 ]
 
 
@@ -27,10 +27,10 @@ def caseload_stats(cases, user) -> dict:
     roles = user.roles
     if Role.CITY_OFFICE in roles:
         by_area = open_cases.values_list("street__parent__name").annotate(n=Count("id")).order_by("-n")
-        area_label = _lazy("区")
+        area_label = gettext_lazy("区")
     else:
         by_area = open_cases.values_list("street__name").annotate(n=Count("id")).order_by("-n")
-        area_label = _lazy("街镇")
+        area_label = gettext_lazy("街镇")
     by_state = dict(open_cases.values_list("state").annotate(n=Count("id")))
     by_risk = dict(open_cases.values_list("risk_level").annotate(n=Count("id")))
     ages = [0] * len(AGE_BUCKETS)

@@ -1,19 +1,12 @@
-"""REST API plumbing shared by every app: one error shape that names the field and the reason; JSON bodies
-whose text no database could store refused; pages of at most ``Pagination.max_limit`` rows."""
-
-import io
-import re
+"""REST API plumbing shared by every app: one error shape that names the field and the reason, scoped and
+audited viewsets. (The parser and the pagination DRF's settings name live in ``lib.api_defaults``.)"""
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
-from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
-
-from .middleware import message, unstorable
 
 
 def exception_handler(exc, context):
@@ -90,50 +83,3 @@ class AuditedListMixin:
     def audited_query(self, request) -> dict:
         """The query as the audit trail keeps it (a viewset whose filters may hold identifiers masks them)."""
         return {k: request.query_params.getlist(k) for k in request.query_params}
-
-
-class Pagination(LimitOffsetPagination):
-    """``?limit=&offset=``; a larger ``limit`` is cut to ``max_limit`` (no request reads a whole table)."""
-
-    max_limit = 1000
-
-
-def _first_unstorable(value, path: str) -> str | None:
-    if isinstance(value, str):
-        return path if unstorable(value) else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            name = f"{path}.{key}" if path else str(key)
-            if unstorable(key):
-                return name
-            found = _first_unstorable(item, name)
-            if found:
-                return found
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found = _first_unstorable(item, f"{path}[{i}]")
-            if found:
-                return found
-    return None
-
-
-class StrictJSONParser(JSONParser):
-    """JSON, refusing a body with a NUL character or a lone surrogate (``"\\u0000"``, ``"\\ud800"``) in any
-    text with a 400 naming where it is (``records[3].name``): PostgreSQL could not store it, and a feed
-    batch would otherwise fail on landing, every resend alike. (Raw NUL bytes and broken UTF-8 are invalid
-    JSON already.) Only a body whose text holds such an escape is walked."""
-
-    ESCAPES = re.compile(rb"\\u(?:0000|d[89a-f])", re.IGNORECASE)
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        body = stream.read() if stream is not None else b""
-        try:
-            data = super().parse(io.BytesIO(body), media_type, parser_context)
-        except RecursionError:
-            raise exceptions.ParseError("JSON 嵌套过深 (JSON nested too deeply)") from None
-        if self.ESCAPES.search(body):
-            path = _first_unstorable(data, "")
-            if path is not None:
-                path = path or "body"
-                raise exceptions.ValidationError({path: [message(path)]})
-        return data

@@ -3,7 +3,7 @@
 PostgreSQL refuses the NUL character in text and JSON; a NUL typed into a form, pasted into a query string or
 sent in a filter would otherwise pass Django's form checks only where a form exists, and fail later as a 500
 (in an audit record of the query, a draft, a reason). One check here covers every page and endpoint: a 400
-that names the parameter. JSON bodies are checked by ``weibao.lib.api.StrictJSONParser``.
+that names the parameter. JSON bodies are checked by ``weibao.lib.api_defaults.StrictJSONParser``.
 """
 
 from django.http import JsonResponse

@@ -157,7 +157,7 @@ def draft_save(request):
 @login_required
 @require_POST
 def draft_delete(request, uuid):
-    Draft.objects.filter(owner=request.user, uuid=uuid).delete()
+    get_object_or_404(Draft, owner=request.user, uuid=uuid).delete()  # someone else's draft: not found
     messages.info(request, _("草稿已删除"))
     return redirect("reports:list")
 

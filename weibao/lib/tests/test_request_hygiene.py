@@ -1,4 +1,4 @@
-"""Text no database can store is refused at the door (``lib.middleware``, ``lib.api.StrictJSONParser``);
+"""Text no database can store is refused at the door (``lib.middleware``, ``lib.api_defaults.StrictJSONParser``);
 API pages are bounded; the audit trail's client address is always an address."""
 
 import json
