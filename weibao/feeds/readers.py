@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from weibao.lib.tabular import EXTRA_CELLS, TableError, check_headers, xlsx_rows
+from weibao.lib.tabular import EXTRA_CELLS, TableError, check_headers, number_text, xlsx_rows
 from weibao.lib.tabular import detect_encoding as tabular_detect_encoding
 
 UNPARSED = "__unparsed__"
@@ -113,8 +113,8 @@ def _csv_rows(path, encoding, sample: bytes):
 def _cell(value):
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):
+        return number_text(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()[:10] if getattr(value, "hour", 0) == 0 else value.isoformat()
     return str(value)

@@ -62,11 +62,24 @@ def read_table(name: str, data: bytes) -> tuple[list[str], Iterator[tuple[int, d
     raise TableError("只支持 CSV 或 XLSX 文件 (only CSV or XLSX files)")
 
 
+EXCEL_DIGITS = 15  # significant digits Excel keeps of a number
+
+
+def number_text(value: float) -> str:
+    """A number cell as text: a whole number without ``.0`` — unless it has more digits than Excel keeps, when
+    the last ones were made up (an 18-digit ID number typed as a number comes back as ``…0000`` or, through a
+    float, as ``…0112``, which passes as another number): then as Excel shows it (``3.10101201506010E+17``),
+    which no identifier check accepts, so the row is rejected instead of carrying a wrong number."""
+    if value.is_integer():
+        return str(int(value)) if abs(value) < 10**EXCEL_DIGITS else f"{value:.{EXCEL_DIGITS - 1}E}"
+    return str(value)
+
+
 def _clean(value) -> str:
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
+    if isinstance(value, float):
+        return number_text(value)
     return str(value).strip()
 
 

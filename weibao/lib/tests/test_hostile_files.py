@@ -137,3 +137,17 @@ def test_an_organisation_import_too_large_is_refused_before_it_is_read(world, mo
     response = signed_in(world.users["sysadmin"]).post("/accounts/organisations/import/", {"file": upload})
     assert response.status_code == 200
     assert "文件过大" in str(response.context["form"].errors["file"])
+
+
+def test_an_id_number_typed_as_a_number_in_excel_is_never_read_as_another_number(tmp_path):
+    from weibao.lib.checksums import validate_id_number
+
+    (tmp_path / "a.xlsx").write_bytes(_xlsx([["id_number", "phone"], [310101201506010123, 13800138000]]))
+    _encoding, rows = open_rows(tmp_path / "a.xlsx")
+    ((_number, row),) = list(rows)
+    # Excel keeps 15 digits: the last three were made up, so the cell reads as Excel shows it, not as digits
+    assert row == {"id_number": "3.10101201506010E+17", "phone": "13800138000"}
+    with pytest.raises(ValueError):
+        validate_id_number(row["id_number"])
+    _headers, rows = read_table("a.xlsx", (tmp_path / "a.xlsx").read_bytes())
+    assert list(rows)[0][1]["id_number"] == "3.10101201506010E+17"
