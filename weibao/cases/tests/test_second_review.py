@@ -197,3 +197,10 @@ def test_dates_before_1900_are_refused_in_the_case_forms(world, form_name, field
     form = form_class(data={field: "0001-01-01"}, **({"case": world.cases["a1"]} if wants_case else {}))
     assert not form.is_valid()
     assert form.errors[field] == [f"{label}不能早于1900年 ({field} before 1900)"]
+
+
+def test_my_cases_is_offered_only_to_those_who_carry_cases(world):
+    mine = 'href="?tab=mine"'
+    assert mine in signed_in(world.users["worker_a1"]).get(reverse("cases:case_list")).content.decode()
+    page = signed_in(world.users["edu_city"]).get(reverse("cases:case_list")).content.decode()
+    assert mine not in page and 'href="?tab=all"' in page
