@@ -278,6 +278,7 @@ class AlertDetailView(ScopedDetailView):
             overdue=alert.state in OPEN_STATES and alert.deadline < timezone.now(),
             cases=Case.objects.visible_to(user).filter(alert=alert).order_by("opened_at"),
             may_open_case=alert.state in OPEN_STATES and _may_open_case(user, alert),
+            may_read_rules=access.can_read_rules(user),
             **kwargs,
         )
 

@@ -299,3 +299,21 @@ def test_a_huge_rules_file_is_refused_before_it_is_read(client, world):
     response = client.post(reverse("alerts:rules_import"), {"file": huge, "reason": "导入"}, follow=True)
     assert "文件不能超过 1 MB" in response.content.decode()
     assert not AuditEvent.objects.filter(action="create", object_type="alerts.rule").exists()
+
+
+def test_the_alert_page_names_its_rule_and_links_it_for_those_who_read_rules(client, world, only_own_rules):
+    from weibao.alerts.tests.test_engine import make_rule
+
+    rule = make_rule(
+        definition={"event_count": {"event_type": "police_dv_callout", "within_days": 30, "min": 2}}
+    )
+    dv_twice(world.persons["a1"])
+    engine.screen()
+    alert = Alert.objects.get()
+    link = reverse("alerts:rule_detail", args=[rule.uuid])
+    login(client, world, "worker_a1")
+    page = client.get(reverse("alerts:alert_detail", args=[alert.uuid])).content.decode()
+    assert alert.rule_version.name in page and link not in page  # a street worker does not read rules
+    client.logout()
+    login(client, world, "district_a")
+    assert link in client.get(reverse("alerts:alert_detail", args=[alert.uuid])).content.decode()
