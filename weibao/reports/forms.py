@@ -64,7 +64,9 @@ class MultipleFileField(forms.FileField):
 
 
 class ReportForm(forms.Form):
-    situation = forms.ChoiceField(label=_("情形"), choices=[("", "---------"), *Situation.choices])
+    situation = forms.ChoiceField(
+        label=_("情形"), choices=[("", _("- Select an option -")), *Situation.choices]
+    )
     description = forms.CharField(
         label=_("发现的情况"),
         widget=forms.Textarea(attrs={"rows": 5}),
@@ -193,7 +195,9 @@ class PublicReportForm(ReportForm):
 
 
 class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(label=_("决定"), choices=[("", "---------"), *Decision.choices])
+    decision = forms.ChoiceField(
+        label=_("决定"), choices=[("", _("- Select an option -")), *Decision.choices]
+    )
     case_number = forms.CharField(label=_("案件编号"), max_length=50, required=False)
     note = forms.CharField(label=_("说明"), max_length=500, required=False)
 
