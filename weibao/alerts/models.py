@@ -9,7 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts import access
@@ -151,9 +151,16 @@ class Alert(models.Model):
     def visible_evidence(self, user):
         """This alert's evidence events that ``user`` may see (the event rule): what its page and the API
         show of it."""
-        from weibao.feeds.models import Event
-
         return Event.objects.visible_to(user).filter(pk__in=self.evidence.values("event_id"))
+
+    @staticmethod
+    def prefetch_visible_evidence(user) -> Prefetch:
+        """``visible_evidence`` for a whole list of alerts in one query (the same event rule), as
+        ``alert.visible_evidence_rows``: evidence rows with their events, oldest first."""
+        rows = AlertEvidence.objects.filter(event__in=Event.objects.visible_to(user)).select_related("event")
+        return Prefetch(
+            "evidence", rows.order_by("event__occurred_on", "event_id"), to_attr="visible_evidence_rows"
+        )
 
 
 class AlertEvidence(models.Model):

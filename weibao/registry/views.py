@@ -32,6 +32,7 @@ from .forms import (
 )
 from .models import (
     Category,
+    DepartmentLink,
     Guardianship,
     IdentityDocument,
     MatchCandidate,
@@ -105,6 +106,10 @@ class PersonDetailView(ScopedDetailView):
 
     model = Person
     template_name = "registry/person_detail.html"
+
+    def get_queryset(self):
+        links = DepartmentLink.objects.select_related("organisation")  # shown on the page, one query for all
+        return super().get_queryset().prefetch_related(Prefetch("department_links", links))
 
     def get_object(self, queryset=None):
         person = super().get_object(queryset)

@@ -77,7 +77,11 @@ class AlertSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_evidence(self, alert) -> list[str]:
-        """The evidence events the user may see (the same rule as the alert page)."""
+        """The evidence events the user may see (the same rule as the alert page); prefetched for a list
+        (``Alert.prefetch_visible_evidence``)."""
+        rows = getattr(alert, "visible_evidence_rows", None)
+        if rows is not None:
+            return [str(row.event.uuid) for row in rows]
         events = alert.visible_evidence(self.context["request"].user)
         return [str(u) for u in events.order_by("occurred_on", "pk").values_list("uuid", flat=True)]
 

@@ -110,7 +110,12 @@ class AlertViewSet(AuditedListMixin, ScopedViewSetMixin, viewsets.ReadOnlyModelV
     serializer_class = AlertSerializer
 
     def get_queryset(self):
-        qs = super().get_queryset().select_related("rule", "rule_version__level", "person")
+        qs = (
+            super()
+            .get_queryset()
+            .select_related("rule", "rule_version__level", "person")
+            .prefetch_related(Alert.prefetch_visible_evidence(self.request.user))
+        )
         if self.action == "list" and (state := self.request.query_params.get("state")):
             if state not in AlertState.values:
                 raise ValidationError(

@@ -317,3 +317,27 @@ def test_the_alert_page_names_its_rule_and_links_it_for_those_who_read_rules(cli
     client.logout()
     login(client, world, "district_a")
     assert link in client.get(reverse("alerts:alert_detail", args=[alert.uuid])).content.decode()
+
+
+def test_the_alerts_api_list_costs_the_same_queries_for_two_alerts_or_three(client, world, only_own_rules):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from weibao.alerts.tests.test_engine import make_rule
+
+    make_rule(definition={"event_count": {"event_type": "police_dv_callout", "within_days": 30, "min": 2}})
+    login(client, world, "city")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            body = client.get("/api/alerts/alerts/").json()
+        assert all(len(row["evidence"]) == 2 for row in body["results"])  # each alert's two events
+        return len(captured)
+
+    for key in ("a1", "a2"):
+        dv_twice(world.persons[key])
+    engine.screen()
+    two = queries()
+    dv_twice(world.persons["b1"])
+    engine.screen()
+    assert Alert.objects.count() == 3 and queries() == two  # evidence prefetched, not read alert by alert

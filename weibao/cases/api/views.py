@@ -174,8 +174,12 @@ class CaseRowViewSetMixin(AuditedListMixin, CaseScopedViewSetMixin):
     case whose rows were returned; any other list records one ``search`` naming the rows returned.
     """
 
+    related: tuple[
+        str, ...
+    ] = ()  # what the row's serializer reads besides the case: joined, not one query a row
+
     def get_queryset(self):
-        return super().get_queryset().select_related("case")
+        return super().get_queryset().select_related("case", *self.related)
 
     def retrieve(self, request, *args, **kwargs):
         row = self.get_object()
@@ -244,6 +248,7 @@ class PlanItemViewSet(
     """Goals and actions. Creating goes through the service; an update changes the status only."""
 
     scoped_model = PlanItem
+    related = ("goal", "responsible_user", "responsible_organisation")
     filterset_class = row_filter(PlanItem, ["kind", "status"])
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -268,6 +273,7 @@ class PlanItemViewSet(
 
 class InterventionViewSet(CaseRowViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     scoped_model = Intervention
+    related = ("person", "issuer")
     serializer_class = s.InterventionSerializer
     filterset_class = row_filter(Intervention, ["kind", "status"])
 
@@ -338,6 +344,7 @@ class NoteViewSet(CaseRowViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnl
     """Visits, calls and notes (attachments are uploaded on the case page)."""
 
     scoped_model = Note
+    related = ("author",)
     serializer_class = s.NoteSerializer
     filterset_class = row_filter(Note, ["kind"])
 

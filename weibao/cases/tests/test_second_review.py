@@ -1,6 +1,7 @@
 """Second review: the API case list audited, and bad input — messages that name the field, ids beyond 64
 bits, times before 1900, instrument files with holes — answered with a field error instead of a 500."""
 
+import datetime
 import json
 
 import pytest
@@ -204,3 +205,36 @@ def test_my_cases_is_offered_only_to_those_who_carry_cases(world):
     assert mine in signed_in(world.users["worker_a1"]).get(reverse("cases:case_list")).content.decode()
     page = signed_in(world.users["edu_city"]).get(reverse("cases:case_list")).content.decode()
     assert mine not in page and 'href="?tab=all"' in page
+
+
+@pytest.mark.parametrize("path", ["/api/cases/notes/", "/api/cases/plan-items/", "/api/cases/interventions/"])
+def test_case_row_lists_cost_the_same_queries_whatever_their_length(world, path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from weibao.cases import services
+
+    case, worker = world.cases["a1"], world.users["worker_a1"]
+    client = signed_in(worker)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(path, {"case": str(case.uuid)}).status_code == 200
+        return len(captured)
+
+    def add(n):
+        for i in range(n):
+            services.add_note(case, worker, text=f"走访 {i}")
+            services.add_plan_item(case, worker, kind="goal", title=f"目标 {i}", responsible_user=worker)
+            services.add_intervention(
+                case,
+                worker,
+                kind="counselling",
+                started_on=datetime.date(2026, 1, 1),
+                person=case.persons.first(),
+            )
+
+    add(1)
+    one = queries()
+    add(3)
+    assert queries() == one  # related rows joined, not read row by row

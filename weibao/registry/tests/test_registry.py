@@ -319,3 +319,24 @@ def test_the_minors_list_shows_minors_unless_asked_for_guardians(world):
     home = client.get("/").context["cards"]
     minors = Person.objects.filter(kind="minor").count()
     assert ("未成年人（辖区内）", minors, "registry:person_list") in home
+
+
+def test_the_person_page_costs_the_same_queries_however_many_departments_sent_about_the_child(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from weibao.lib.testing import org, signed_in
+    from weibao.registry.models import DepartmentLink
+
+    person, client = world.persons["a1"], signed_in(world.users["city"])
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("registry:person_detail", args=[person.uuid])).status_code == 200
+        return len(captured)
+
+    DepartmentLink.objects.create(person=person, organisation=org("police", "310101"), basis="sent")
+    one = queries()
+    for code in ("310104", "310105", "310106"):
+        DepartmentLink.objects.create(person=person, organisation=org("police", code), basis="sent")
+    assert queries() == one
