@@ -247,10 +247,11 @@ def reset_second_factor(user: User, *, actor, reason: str) -> int:
     return removed
 
 
-def system_actor() -> User:
-    """The named account under which commands and background tasks act (audited like anyone else)."""
+def system_actor(username: str = "system", full_name: str = "系统（后台任务）") -> User:
+    """The named account under which commands and background tasks act (audited like anyone else; no
+    password: nobody signs in as it)."""
     user, _created = User.objects.get_or_create(
-        username="system", defaults={"is_system_actor": True, "full_name": "系统（后台任务）"}
+        username=username, defaults={"is_system_actor": True, "full_name": full_name}
     )
     if _created:
         user.set_unusable_password()

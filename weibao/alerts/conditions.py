@@ -20,12 +20,35 @@ empty for rules about absences). Only living minors (``kind = 'minor'``, under 1
 import json
 import re
 
+import yaml
 from django.core.exceptions import ValidationError
 
 MAX_DEPTH, MAX_CHILDREN, MAX_DAYS = 5, 20, 3650
 # Bounds on the size of a rule: clauses in all (groups and leaves; YAML aliases cannot blow a small text up
 # into a huge tree past it), and characters of the definition as text (typed, sent or imported).
 MAX_NODES, MAX_TEXT = 100, 20_000
+MAX_DEPTH = 32  # levels of lists and mappings in a definition or a rules file (real ones use a handful)
+
+
+def load_yaml(text: str):
+    """``yaml.safe_load`` with nesting bounded: ``"[" * 1000`` makes the parser recurse once per level — a
+    ``RecursionError`` under Python's default limit, a parse beyond it when a library has raised the limit —
+    so either way it is ``ValueError("嵌套过深")``. ``yaml.YAMLError`` passes through."""
+    try:
+        value = yaml.safe_load(text)
+    except RecursionError:
+        raise ValueError("嵌套过深 (nested too deeply)") from None
+    level, stack = 0, [(value, 1)]
+    while stack:  # iteratively: the depth check must not recurse either
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            level = max(level, depth)
+            if level > MAX_DEPTH:
+                raise ValueError("嵌套过深 (nested too deeply)")
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return value
+
+
 # Every code interpolated into SQL must match this (the alphabet of Django's SlugField, which the
 # EventType and Category codes are): no quote, space or punctuation can ever reach the SQL text.
 CODE_RE = re.compile(r"^[-a-zA-Z0-9_]+$")

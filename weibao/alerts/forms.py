@@ -20,12 +20,12 @@ def parse_definition(text: str):
             _("条件文本不能超过 %(n)s 个字符 (at most %(n)s characters)") % {"n": conditions.MAX_TEXT}
         )
     try:
-        value = yaml.safe_load(text or "")
+        value = conditions.load_yaml(text or "")
     except yaml.YAMLError as exc:
         raise forms.ValidationError(
             _("不是有效的 YAML 或 JSON：%(e)s (not valid YAML or JSON)") % {"e": exc}
         ) from exc
-    except RecursionError:  # "[" * 1000: the parser recurses once per level, short text or not
+    except ValueError:  # nested too deeply ("[" * 1000)
         raise forms.ValidationError(_("嵌套过深 (nested too deeply)")) from None
     if value is None:
         raise forms.ValidationError(_("必填 (required)"))
@@ -71,19 +71,6 @@ class TransitionForm(forms.Form):
         label=_("走访情况"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
     outcome = forms.ChoiceField(label=_("处置结果"), choices=[("", "—"), *Outcome.choices], required=False)
-
-
-class RuleStatusForm(forms.Form):
-    """The reason given when a rule is activated or retired: at most 500 characters, never cut."""
-
-    reason = forms.CharField(
-        label=_("事由"),
-        max_length=500,
-        required=False,
-        error_messages={
-            "max_length": _("不能超过 %(limit_value)d 个字符 (at most %(limit_value)d characters)")
-        },
-    )
 
 
 class AlertFilterForm(forms.Form):

@@ -217,10 +217,10 @@ def export_yaml(rules) -> str:
 def import_yaml(text: str, *, actor, reason: str = "YAML import") -> list[Rule]:
     """Create or re-version rules from YAML; all or nothing. Unchanged rules get no new version."""
     try:
-        doc = yaml.safe_load(text)
+        doc = conditions.load_yaml(text)
     except yaml.YAMLError as exc:
         raise ValidationError({"file": [f"不是有效的 YAML (not valid YAML): {exc}"]}) from exc
-    except RecursionError:  # "[" * 1000: the parser recurses once per level
+    except ValueError:  # nested too deeply
         raise ValidationError({"file": ["嵌套过深 (nested too deeply)"]}) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list):
         raise ValidationError({"file": ["顶层必须是 rules: [...] (top level must be rules: [...])"]})

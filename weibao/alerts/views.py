@@ -14,13 +14,14 @@ from weibao.accounts import access
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
 from weibao.cases.models import Case
+from weibao.lib.forms import ReasonForm
 from weibao.lib.views import RoleRequiredMixin, ScopedDetailView, ScopedListView
 from weibao.notifications.services import workstation
 
 from . import services
 from .choices import OPEN_STATES, TRANSITIONS, AlertState, RuleStatus
 from .conditions import compile_sql
-from .forms import AlertFilterForm, ImportForm, RuleForm, RuleStatusForm, TransitionForm, definition_text
+from .forms import AlertFilterForm, ImportForm, RuleForm, TransitionForm, definition_text
 from .models import Alert, Rule
 
 SAMPLE = 10
@@ -138,7 +139,7 @@ def rule_status(request, uuid, status):
     rule = get_object_or_404(Rule.objects.visible_to(request.user, access.CHANGE), uuid=uuid)
     if status not in (RuleStatus.ACTIVE, RuleStatus.RETIRED):
         raise PermissionDenied
-    form = RuleStatusForm(request.POST)
+    form = ReasonForm(request.POST)
     if not form.is_valid():
         for field, errs in form.errors.items():
             for e in errs:

@@ -7,6 +7,7 @@ from weibao.accounts.models import Organisation, User
 from weibao.alerts.choices import OPEN_STATES
 from weibao.alerts.models import Alert
 from weibao.lib.dates import NotBefore1900
+from weibao.lib.forms import MAX_ID
 from weibao.lib.widgets import DateInput, DateTimeInput
 from weibao.registry.models import Person
 from weibao.reports.models import Report
@@ -26,15 +27,6 @@ from .services import responsible_users
 
 DATE = DateInput()
 DATETIME = DateTimeInput()
-
-
-MAX_ID = 2**63 - 1  # keys are 64-bit integers; SQLite cannot even bind a larger number (OverflowError)
-
-
-def in_id_range(value) -> bool:
-    """``value`` is digits naming a key a database can look up (1 … 2⁶³−1)."""
-    text = str(value)
-    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID
 
 
 class IdsChoiceField(forms.ModelMultipleChoiceField):

@@ -5,7 +5,7 @@ from collections import defaultdict
 
 from django.db.models import Count
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from weibao.accounts.choices import Role
 
@@ -27,10 +27,10 @@ def caseload_stats(cases, user) -> dict:
     roles = user.roles
     if Role.CITY_OFFICE in roles:
         by_area = open_cases.values_list("street__parent__name").annotate(n=Count("id")).order_by("-n")
-        area_label = gettext_lazy("区")
+        area_label = pgettext_lazy("caseload chart: open cases by …", "区")
     else:
         by_area = open_cases.values_list("street__name").annotate(n=Count("id")).order_by("-n")
-        area_label = gettext_lazy("街镇")
+        area_label = pgettext_lazy("caseload chart: open cases by …", "街镇")
     by_state = dict(open_cases.values_list("state").annotate(n=Count("id")))
     by_risk = dict(open_cases.values_list("risk_level").annotate(n=Count("id")))
     ages = [0] * len(AGE_BUCKETS)

@@ -21,6 +21,7 @@ from weibao.accounts import access
 from weibao.accounts.views import add_form_errors
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
+from weibao.lib.forms import in_id_range
 from weibao.lib.views import RoleRequiredMixin, ScopedListView, uuid_or_none
 
 from . import forms, services
@@ -208,7 +209,7 @@ class OpenCaseView(RoleRequiredMixin, FormView):
         form = kwargs.get("form") or self.get_form()
         chosen = form["persons"].value() or []
         return super().get_context_data(
-            chosen=form.fields["persons"].queryset.filter(pk__in=[c for c in chosen if forms.in_id_range(c)]),
+            chosen=form.fields["persons"].queryset.filter(pk__in=[c for c in chosen if in_id_range(c)]),
             **kwargs,
         )
 

@@ -1,7 +1,8 @@
 """Writes of the feeds app: registering feeds, receiving batches, fixing and discarding landing rows.
 
 Each takes ``actor=``, checks it against ``Feed.objects.visible_to(actor, action)`` and records an audit
-event; batches log one summary event each (the pipeline does that when a batch finishes).
+event; batches log a summary event (``import``) when they finish, fail, or are interrupted — a resumed batch
+has one per run (the pipeline does that).
 """
 
 import datetime
@@ -19,6 +20,7 @@ from weibao.accounts import access
 from weibao.accounts.access import SEND, may_register_feeds
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record, snapshot
+from weibao.lib.forms import check_reason
 from weibao.registry.bulk import queue_linkage
 
 from . import pipeline
@@ -190,10 +192,15 @@ PENDING_FOR = datetime.timedelta(days=1)
 def discard_stale_uploads() -> int:
     """Delete uploads whose preview was never confirmed (older than ``PENDING_FOR``); how many."""
     cutoff = (timezone.now() - PENDING_FOR).timestamp()
-    stale = [p for p in upload_dir().glob(f"{PENDING_PREFIX}*") if p.stat().st_mtime < cutoff]
-    for path in stale:
-        path.unlink(missing_ok=True)
-    return len(stale)
+    stale = 0
+    for path in upload_dir().glob(f"{PENDING_PREFIX}*"):
+        try:  # confirmed meanwhile (renamed to its batch's name): not ours to delete any more
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                stale += 1
+        except FileNotFoundError:
+            continue
+    return stale
 
 
 def upload_dir() -> Path:
@@ -241,16 +248,6 @@ def queue_file(feed: Feed, path: str | Path, *, actor, filename: str = "") -> tu
 # --- the "needs fixing" list --------------------------------------------------------------------------
 
 
-REASON_MAX = 500  # ``LandingRecord.resolution_reason``
-
-
-def _check_reason(reason: str) -> None:
-    if len(reason) > REASON_MAX:
-        raise ValidationError(
-            {"reason": _("说明不能超过 %(max)d 个字符 (reason too long)") % {"max": REASON_MAX}}
-        )
-
-
 def _fixable(landing: LandingRecord, actor) -> LandingRecord:
     found = (
         LandingRecord.objects.visible_to(actor, SEND)
@@ -280,7 +277,7 @@ def fix_record(landing: LandingRecord, changes: dict, *, actor, reason: str = ""
 
     The raw record is never changed; the corrected version is kept beside it.
     """
-    _check_reason(reason)
+    check_reason(reason)
     landing = _fixable(landing, actor)
     feed = landing.batch.feed
     validator = RecordValidator(feed)
@@ -340,7 +337,7 @@ def discard_record(landing: LandingRecord, *, actor, reason: str) -> LandingReco
     """Give up on a rejected record, saying why (audited); the raw record stays in landing."""
     if not (reason or "").strip():
         raise ValidationError({"reason": _("作废须说明原因 (a reason is required)")})
-    _check_reason(reason.strip())
+    check_reason(reason.strip())
     landing = _fixable(landing, actor)
     landing.status = LandingStatus.DISCARDED
     landing.resolved_by, landing.resolved, landing.resolution_reason = actor, timezone.now(), reason.strip()

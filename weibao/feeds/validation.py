@@ -13,6 +13,7 @@ from django.utils import timezone
 from weibao.accounts.choices import AreaLevel
 from weibao.accounts.models import Area
 from weibao.lib.checksums import validate_id_number
+from weibao.lib.dates import EARLIEST_YEAR
 from weibao.registry.choices import DocumentType, PersonKind
 from weibao.registry.services import normalise_document
 
@@ -69,7 +70,7 @@ SEX = {
 KIND = {"": PersonKind.MINOR, "minor": PersonKind.MINOR, "未成年人": PersonKind.MINOR, "adult": PersonKind.ADULT, "成年人": PersonKind.ADULT, "监护人": PersonKind.ADULT}  # fmt: skip
 TRUE = {"1", "true", "yes", "y", "是", "t"}
 FALSE = {"0", "false", "no", "n", "否", "f"}
-MIN_DATE = datetime.date(1900, 1, 1)
+MIN_DATE = datetime.date(EARLIEST_YEAR, 1, 1)  # as forms and the API (weibao.lib.dates)
 
 
 def reason_label(key: str) -> str:

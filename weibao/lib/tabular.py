@@ -177,9 +177,9 @@ def _check_zip(source) -> None:
 
 def xlsx_rows(source) -> tuple[list[str], Iterator[tuple[int, tuple]]]:
     """The first worksheet of an XLSX (a path or a binary file object) as ``(headers, rows)``: ``rows`` yields
-    ``(row number, cell values)`` streamed, read no further right than ``XLSX_EXTRA_COLUMNS`` past the last
-    header — a sheet declaring more (``A1:XFD1048576``, a million rows of 16,384 cells) is refused rather
-    than walked. Every failure, also one in the middle of the sheet, is a ``TableError``."""
+    ``(row number, cell values)`` streamed. openpyxl pads every row to the size a sheet *declares*: one
+    declaring more than ``XLSX_EXTRA_COLUMNS`` past the last header (``A1:XFD1048576``, a million rows of
+    16,384 cells) is refused rather than walked; an unsized sheet's rows come as written. Every failure, also one in the middle of the sheet, is a ``TableError``."""
     from openpyxl import load_workbook
 
     _check_zip(source)
@@ -213,8 +213,11 @@ def xlsx_rows(source) -> tuple[list[str], Iterator[tuple[int, tuple]]]:
     def rows():
         number = 1
         try:
+            # bounded only when the sheet declares its size (rows are then padded to it); an unsized sheet's rows
+            # come as written, every cell kept
+            bound = width + XLSX_EXTRA_COLUMNS if declared else None
             for number, values in enumerate(
-                sheet.iter_rows(min_row=2, max_col=width + XLSX_EXTRA_COLUMNS, values_only=True), start=2
+                sheet.iter_rows(min_row=2, max_col=bound, values_only=True), start=2
             ):
                 yield number, values
         except TableError:

@@ -3,6 +3,7 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from weibao.lib.forms import in_id_range
 from weibao.lib.views import ScopedListView
 
 from . import services
@@ -22,7 +23,7 @@ class NotificationListView(ScopedListView):
 @require_POST
 def mark_read(request):
     ids = request.POST.getlist("id") or None
-    numbers = [int(i) for i in ids if i.isascii() and i.isdigit() and len(i) <= 18] if ids else None
+    numbers = [int(i) for i in ids if in_id_range(i)] if ids else None
     services.mark_read(request.user, numbers)
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):

@@ -107,19 +107,6 @@ class CategoryForm(PersonActionForm):
     until = forms.DateField(label=_("终止日期"), required=False, widget=DateInput())
 
 
-class ReasonForm(forms.Form):
-    """The reason posted with a review decision, a split or a reveal: at most 500 characters, never cut."""
-
-    reason = forms.CharField(
-        label=_("事由"),
-        max_length=500,
-        required=False,
-        error_messages={
-            "max_length": _("不能超过 %(limit_value)d 个字符 (at most %(limit_value)d characters)")
-        },
-    )
-
-
 class CategoryEditForm(forms.ModelForm):
     class Meta:
         model = Category

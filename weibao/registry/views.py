@@ -17,6 +17,7 @@ from weibao.accounts.views import add_form_errors
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
 from weibao.lib.export import csv_response
+from weibao.lib.forms import ReasonForm
 from weibao.lib.views import RoleRequiredMixin, ScopedDetailView, ScopedListView, ScopedObjectMixin
 
 from . import services
@@ -28,7 +29,6 @@ from .forms import (
     GuardianForm,
     PersonForm,
     PersonSearchForm,
-    ReasonForm,
 )
 from .models import (
     Category,

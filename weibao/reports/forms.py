@@ -1,19 +1,17 @@
 """Report forms: the staff form (with attachments; saved as a draft on every change), the public form, steps."""
 
-import datetime
-
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts.choices import AreaLevel
 from weibao.accounts.models import Area
 from weibao.lib.checksums import id_birth_date, validate_id_number
-from weibao.lib.dates import NotBefore1900, add_years
+from weibao.lib.dates import NotBefore1900
 from weibao.lib.widgets import DateInput, DateTimeInput
 from weibao.registry.choices import Sex
 
 from . import conf
+from .checks import check_minor_birth_date, check_occurred_at
 from .choices import Decision, Relation, Situation
 from .models import Report
 
@@ -108,15 +106,12 @@ class ReportForm(forms.Form):
 
     def clean_occurred_at(self):
         value = self.cleaned_data.get("occurred_at")
-        if value and value > timezone.now() + datetime.timedelta(minutes=5):
-            raise forms.ValidationError(_("发现时间不能晚于现在 (cannot be in the future)"))
+        check_occurred_at(value)
         return value
 
     def clean_minor_birth_date(self):
         value = self.cleaned_data.get("minor_birth_date")
-        today = timezone.localdate()
-        if value and (value > today or value < add_years(today, -18)):
-            raise forms.ValidationError(_("出生日期应在最近 18 年内 (a minor's birth date)"))
+        check_minor_birth_date(value)
         return value
 
     def clean(self):

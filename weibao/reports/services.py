@@ -161,7 +161,7 @@ def give_police_access(report: Report) -> None:
 def find_duplicate(report: Report) -> Report | None:
     """An earlier live report about the same minor within the window: same person, same ID, or same name and
     birth date. Searched city-wide (a sensitive report included): pages name it only to users who may see it
-    (``visible_duplicate``)."""
+    (``visible_other``)."""
     same = Q(pk__in=[])
     if report.person_id:
         same |= Q(person_id=report.person_id)
@@ -405,9 +405,10 @@ def merge(duplicate: Report, primary: Report, *, actor, reason: str) -> Report:
         reason=reason,
         extra={"primary": primary.number, "duplicate": duplicate.number},
     )
-    subject = _("报告 %(d)s 已与 %(p)s 合并处理") % {"d": duplicate.number, "p": primary.number}
-    _tell_reporters(duplicate, subject, "report_merged")
-    _tell_reporters(primary, subject, "report_merged")
+    for report in (duplicate, primary):  # each reporter is told of its own report only
+        _tell_reporters(
+            report, _("报告 %(n)s 已与另一份报告合并处理") % {"n": report.number}, "report_merged"
+        )
     return duplicate
 
 
@@ -448,11 +449,10 @@ def person_candidates(report: Report, user, limit: int = 10):
     return list(qs.select_related("street")[:limit])
 
 
-def visible_duplicate(report: Report, user) -> Report | None:
-    """The report ``report`` may duplicate, if ``user`` may see it; else None (not even its number)."""
-    if not report.duplicate_of_id:
-        return None
-    return Report.objects.visible_to(user).filter(pk=report.duplicate_of_id).first()
+def visible_other(user, pk: int | None) -> Report | None:
+    """Another report a report points to (the one it may duplicate, the one it was merged into), if ``user``
+    may see it; else None — not even its number."""
+    return Report.objects.visible_to(user).filter(pk=pk).first() if pk else None
 
 
 def report_for_case(report_uuid, *, actor) -> Report:

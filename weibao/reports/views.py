@@ -194,12 +194,8 @@ def report_detail(request, uuid):
     record(user, AuditAction.VIEW, report, extra={"details": details})
     open_ = report.status not in (Status.CLOSED, Status.MERGED)
     police = access.may_act_as_police(user, report) and open_
-    duplicate = services.visible_duplicate(report, user)
-    merged_into = (  # the report this one was merged into, if the user may see it (else not even its number)
-        Report.objects.visible_to(user).filter(pk=report.merged_into_id).first()
-        if report.merged_into_id
-        else None
-    )
+    duplicate = services.visible_other(user, report.duplicate_of_id)
+    merged_into = services.visible_other(user, report.merged_into_id)
     candidates = None
     if open_ and not report.person_id and access.may_link_report_person(user, report):
         candidates = services.person_candidates(report, user)

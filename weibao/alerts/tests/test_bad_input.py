@@ -92,3 +92,16 @@ def test_a_deeply_nested_api_definition_is_a_400(client, world):
         node = node[0]["any"]
     response = client.post(f"/api/alerts/rules/{rule.uuid}/dry-run/", deep, content_type="application/json")
     assert response.status_code == 400 and "definition" in response.json()["errors"]
+
+
+def test_nesting_is_bounded_even_when_a_library_has_raised_the_recursion_limit():
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20_000)  # duckdb, sqlglot and others do; then "[" * 1000 parses
+    try:
+        with pytest.raises(forms.ValidationError) as info:
+            parse_definition(DEEP)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert NESTED in str(info.value.messages)

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from weibao.lib.forms import MAX_ID
+
 from ..models import Notification
 
 
@@ -12,7 +14,7 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 class MarkReadSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         max_length=1000,
         required=False,
         help_text="omit to mark all as read",

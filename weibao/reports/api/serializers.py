@@ -1,6 +1,3 @@
-import datetime
-
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -8,9 +5,10 @@ from weibao.accounts import access
 from weibao.accounts.choices import AreaLevel
 from weibao.accounts.models import Area
 from weibao.lib.checksums import id_birth_date, validate_id_number
-from weibao.lib.dates import DateTimeField, add_years
+from weibao.lib.dates import DateTimeField
 from weibao.registry.choices import Sex
 
+from ..checks import check_minor_birth_date, check_occurred_at
 from ..choices import Relation, Situation
 from ..models import Report
 
@@ -55,14 +53,11 @@ class PartnerReportSerializer(serializers.Serializer):
             raise serializers.ValidationError(str(exc)) from None
 
     def validate_occurred_at(self, value):
-        if value and value > timezone.now() + datetime.timedelta(minutes=5):
-            raise serializers.ValidationError(_("发现时间不能晚于现在 (cannot be in the future)"))
+        check_occurred_at(value)
         return value
 
     def validate_minor_birth_date(self, value):
-        today = timezone.localdate()
-        if value and (value > today or value < add_years(today, -18)):
-            raise serializers.ValidationError(_("出生日期应在最近 18 年内 (a minor's birth date)"))
+        check_minor_birth_date(value)
         return value
 
     def validate(self, data):
@@ -92,10 +87,10 @@ class PartnerReportSerializer(serializers.Serializer):
 
 
 class PartnerReceiptSerializer(serializers.ModelSerializer):
-    """What the partner gets back: the number, the status and the feedback it may pass on."""
+    """What the partner gets back: the number, the status and the feedback it may pass on. A merged report
+    says so by its status, not by the other report's number (another source's report)."""
 
     status_label = serializers.CharField(source="get_status_display", read_only=True)
-    merged_into = serializers.SlugRelatedField(slug_field="number", read_only=True)
 
     class Meta:
         model = Report
@@ -107,7 +102,6 @@ class PartnerReceiptSerializer(serializers.ModelSerializer):
             "status_label",
             "created",
             "feedback",
-            "merged_into",
         ]
 
 

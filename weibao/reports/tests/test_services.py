@@ -179,10 +179,13 @@ def test_duplicates_are_flagged_and_merged_with_both_reporters_told(world):
     services.merge(second, first, actor=world.users["district_a"], reason="同一事件，同一孩子")
     second.refresh_from_db()
     assert second.status == Status.MERGED and second.merged_into == first
-    told = set(
-        Notification.objects.filter(kind="report_merged").values_list("recipient__username", flat=True)
+    told = dict(
+        Notification.objects.filter(kind="report_merged").values_list("recipient__username", "subject")
     )
-    assert told == {"reporter", "teacher2"}
+    assert set(told) == {"reporter", "teacher2"}
+    # each reporter hears of its own report, never the other's number
+    assert first.number in told["reporter"] and second.number not in told["reporter"]
+    assert second.number in told["teacher2"] and first.number not in told["teacher2"]
     different = make_report(world, minor_name="李小红")
     assert different.duplicate_of is None
 

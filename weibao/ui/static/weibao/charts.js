@@ -1,11 +1,11 @@
 // Bar charts from data attributes (self-hosted ECharts; no inline data fetching). A chart with nothing to
-// show says so instead of drawing an empty axis.
+// show says so (its data-empty text, translated by the page) instead of drawing an empty axis.
 document.querySelectorAll("[data-chart]").forEach(function (el) {
   var rows = JSON.parse(document.getElementById(el.dataset.chart).textContent);
   if (!rows.some(function (r) { return r[1]; })) {
     var note = document.createElement("div");
     note.className = "text-secondary text-center py-5 wb-chart-empty";
-    note.textContent = document.documentElement.lang.indexOf("en") === 0 ? "No data yet" : "暂无数据";
+    note.textContent = el.dataset.empty || "—";
     el.replaceChildren(note);
     el.style.height = "auto";
     return;
