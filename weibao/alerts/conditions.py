@@ -27,7 +27,7 @@ MAX_DEPTH, MAX_CHILDREN, MAX_DAYS = 5, 20, 3650
 # Bounds on the size of a rule: clauses in all (groups and leaves; YAML aliases cannot blow a small text up
 # into a huge tree past it), and characters of the definition as text (typed, sent or imported).
 MAX_NODES, MAX_TEXT = 100, 20_000
-MAX_DEPTH = 32  # levels of lists and mappings in a definition or a rules file (real ones use a handful)
+YAML_MAX_DEPTH = 32  # levels of lists and mappings a definition or rules file may have at all (``load_yaml``)
 
 
 def load_yaml(text: str):
@@ -43,7 +43,7 @@ def load_yaml(text: str):
         node, depth = stack.pop()
         if isinstance(node, dict | list):
             level = max(level, depth)
-            if level > MAX_DEPTH:
+            if level > YAML_MAX_DEPTH:
                 raise ValueError("嵌套过深 (nested too deeply)")
             stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
     return value

@@ -297,29 +297,20 @@ def fix_record(landing: LandingRecord, changes: dict, *, actor, reason: str = ""
     fresh = looked_up[0]
     landing.corrected = protect(base, identifier_columns(validator))  # identifiers never in clear
     after = {k: v for k, v in changes.items() if before.get(k) != v}
-    if result.rejected or not fresh and not result.duplicates:
+    still = bool(result.rejected or not fresh and not result.duplicates)
+    if still:  # the correction is kept, the record waits on with its remaining errors
         landing.errors = result.rejected.get(landing.row_number, {})
         landing.save(update_fields=["corrected", "errors"])
-        record(
-            actor,
-            AuditAction.UPDATE,
-            landing,
-            object_repr=f"{feed.code} #{landing.row_number}",
-            before={k: before.get(k) for k in after},
-            after=after,
-            reason=reason,
-            extra={"still_rejected": landing.errors},
+    else:
+        if fresh:
+            writes = pipeline.prepare_chunk(landing.batch, looked_up, result)
+            pipeline.write_chunk(writes)
+            queue_linkage(writes.persons.new)
+        landing.status, landing.errors = LandingStatus.FIXED, {}
+        landing.resolved_by, landing.resolved, landing.resolution_reason = actor, timezone.now(), reason
+        landing.save(
+            update_fields=["corrected", "status", "errors", "resolved_by", "resolved", "resolution_reason"]
         )
-        return landing.errors
-    if fresh:
-        writes = pipeline.prepare_chunk(landing.batch, looked_up, result)
-        pipeline.write_chunk(writes)
-        queue_linkage(writes.persons.new)
-    landing.status, landing.errors = LandingStatus.FIXED, {}
-    landing.resolved_by, landing.resolved, landing.resolution_reason = actor, timezone.now(), reason
-    landing.save(
-        update_fields=["corrected", "status", "errors", "resolved_by", "resolved", "resolution_reason"]
-    )
     record(
         actor,
         AuditAction.UPDATE,
@@ -328,8 +319,9 @@ def fix_record(landing: LandingRecord, changes: dict, *, actor, reason: str = ""
         before={k: before.get(k) for k in after},
         after=after,
         reason=reason,
+        extra={"still_rejected": landing.errors} if still else None,
     )
-    return {}
+    return landing.errors
 
 
 @transaction.atomic

@@ -45,3 +45,14 @@ def partner_with_token(code: str = "12355") -> tuple[PartnerChannel, str]:
     channel.token_hash = PartnerChannel.hash_token(token)
     channel.save()
     return channel, token
+
+
+# A mandated reporter's staff form, filled in (form field → value).
+STAFF = {
+    "situation": "abuse_injury",
+    "description": "学生手臂有淤青，自述被继父打伤。",
+    "minor_name": "周小北",
+    "minor_sex": "M",
+    "minor_birth_date": "2015-06-01",
+    "suspect_relation": "step_parent",
+}

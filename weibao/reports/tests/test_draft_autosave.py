@@ -9,17 +9,10 @@ from django.test import Client
 
 from weibao.lib.testing import verify_second_factor
 from weibao.reports.models import Draft, Report
+from weibao.reports.testing import STAFF
 
 pytestmark = pytest.mark.django_db
 
-STAFF = {
-    "situation": "abuse_injury",
-    "description": "学生手臂有淤青，自述被继父打伤。",
-    "minor_name": "周小北",
-    "minor_sex": "M",
-    "minor_birth_date": "2015-06-01",
-    "suspect_relation": "step_parent",
-}
 NOTICE = "请重新选择附件 (choose the attachments again)"
 
 

@@ -13,7 +13,7 @@ from weibao.audit.models import AuditEvent
 from weibao.lib.testing import A1, B1, area, verify_second_factor
 from weibao.reports.choices import Channel, Refusal, Status
 from weibao.reports.models import Attachment, Draft, PartnerChannel, Report, Submission
-from weibao.reports.testing import id_number, partner_with_token
+from weibao.reports.testing import STAFF, id_number, partner_with_token
 
 PUBLIC = {
     "situation": "abandoned",
@@ -243,16 +243,6 @@ def _staff(world, persona="reporter"):
     client = Client()
     verify_second_factor(client, world.users[persona])
     return client
-
-
-STAFF = {
-    "situation": "abuse_injury",
-    "description": "学生手臂有淤青，自述被继父打伤。",
-    "minor_name": "周小北",
-    "minor_sex": "M",
-    "minor_birth_date": "2015-06-01",
-    "suspect_relation": "step_parent",
-}
 
 
 def test_staff_form_autosaves_a_draft_and_an_error_keeps_everything(world):
