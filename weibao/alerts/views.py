@@ -15,7 +15,7 @@ from weibao.audit.models import AuditAction
 from weibao.audit.services import record
 from weibao.cases.models import Case
 from weibao.lib.forms import ReasonForm
-from weibao.lib.views import RoleRequiredMixin, ScopedDetailView, ScopedListView
+from weibao.lib.views import RoleRequiredMixin, ScopedDetailView, ScopedListView, report_form_errors
 from weibao.notifications.services import workstation
 
 from . import services
@@ -141,9 +141,7 @@ def rule_status(request, uuid, status):
         raise PermissionDenied
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        for field, errs in form.errors.items():
-            for e in errs:
-                messages.error(request, f"{form.fields[field].label}: {e}")
+        report_form_errors(request, form)
         return redirect("alerts:rule_detail", uuid=rule.uuid)
     try:
         services.set_status(rule, status, actor=request.user, reason=form.cleaned_data["reason"])
@@ -211,9 +209,7 @@ def rules_import(request):
                 for e in errs:
                     messages.error(request, f"{field}: {e}")
     else:
-        for field, errs in form.errors.items():
-            for e in errs:
-                messages.error(request, f"{form.fields[field].label}: {e}")
+        report_form_errors(request, form)
     return redirect("alerts:rule_list")
 
 

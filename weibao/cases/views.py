@@ -22,7 +22,7 @@ from weibao.accounts.views import add_form_errors
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
 from weibao.lib.forms import in_id_range
-from weibao.lib.views import RoleRequiredMixin, ScopedListView, uuid_or_none
+from weibao.lib.views import RoleRequiredMixin, ScopedListView, report_form_errors, uuid_or_none
 
 from . import forms, services
 from .choices import (
@@ -385,12 +385,6 @@ def _errors_to_messages(request, exc, form=None, labels=None):
             messages.error(request, f"{label}：{e}" if label else e)
 
 
-def _form_errors(request, form):
-    for field, errors in form.errors.items():
-        label = form.fields[field].label if field in form.fields else ""
-        messages.error(request, f"{label}：{'；'.join(errors)}" if label else "；".join(errors))
-
-
 def case_action(form_class, write, done, *, action=access.CHANGE, form_kwargs=None, files=False):
     """A POST from a form on the case page: scoped case, validated form, a service call, back to the page."""
 
@@ -409,7 +403,7 @@ def case_action(form_class, write, done, *, action=access.CHANGE, form_kwargs=No
             except PermissionDenied as exc:
                 messages.error(request, str(exc) or _("无权执行此操作"))
         else:
-            _form_errors(request, form)
+            report_form_errors(request, form)
         url = reverse("cases:case_detail", args=[case.uuid])
         target = request.POST.get("next_tab") or ""
         return redirect(f"{url}#{target}" if target in CASE_TABS else url)
@@ -525,7 +519,7 @@ def respond_referral(request, uuid):
         except ValidationError as exc:
             _errors_to_messages(request, exc, form)
     else:
-        _form_errors(request, form)
+        report_form_errors(request, form)
     if Case.objects.visible_to(request.user).filter(pk=referral.case_id).exists():
         return redirect("cases:case_detail", uuid=referral.case.uuid)
     return redirect("cases:referral_list")
@@ -543,7 +537,7 @@ def report_referral(request, uuid):
         except ValidationError as exc:
             _errors_to_messages(request, exc, form)
     else:
-        _form_errors(request, form)
+        report_form_errors(request, form)
     return redirect("cases:case_detail", uuid=referral.case.uuid)
 
 

@@ -5,6 +5,7 @@ A record outside the user's scope gets the same 404 as one that does not exist (
 
 import uuid
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.views import generic
@@ -53,3 +54,19 @@ class RoleRequiredMixin(LoginRequiredMixin):
         if request.user.is_authenticated and not self.allowed(request.user):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
+
+
+def form_error_lines(form) -> list[str]:
+    """A form's errors, one line per field, after the field's label (``姓名：必填``; errors of the whole form
+    without one) — for a page message or a plain-text answer."""
+    lines = []
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        lines.append(f"{label}：{'；'.join(errors)}" if label else "；".join(errors))
+    return lines
+
+
+def report_form_errors(request, form) -> None:
+    """A form's errors as page messages, for a small form posted from a page that redirects back."""
+    for line in form_error_lines(form):
+        messages.error(request, line)

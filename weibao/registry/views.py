@@ -18,7 +18,14 @@ from weibao.audit.models import AuditAction
 from weibao.audit.services import record
 from weibao.lib.export import csv_response
 from weibao.lib.forms import ReasonForm
-from weibao.lib.views import RoleRequiredMixin, ScopedDetailView, ScopedListView, ScopedObjectMixin
+from weibao.lib.views import (
+    RoleRequiredMixin,
+    ScopedDetailView,
+    ScopedListView,
+    ScopedObjectMixin,
+    form_error_lines,
+    report_form_errors,
+)
 
 from . import services
 from .choices import PersonKind
@@ -150,12 +157,6 @@ def _changeable_person(request, uuid):
     return get_object_or_404(Person.objects.visible_to(request.user, access.CHANGE), uuid=uuid)
 
 
-def _report_errors(request, form):
-    for field, errors in form.errors.items():
-        label = form.fields[field].label if field in form.fields else ""
-        messages.error(request, f"{label}：{'；'.join(errors)}" if label else "；".join(errors))
-
-
 def _person_action(form_class, write, done_message):
     """A POST from a form on the person page: write through a service, report errors, back to the page."""
 
@@ -171,7 +172,7 @@ def _person_action(form_class, write, done_message):
                 messages.success(request, done_message)
             except ValidationError as exc:
                 add_form_errors(form, exc)
-        _report_errors(request, form)
+        report_form_errors(request, form)
         return redirect("registry:person_detail", uuid=person.uuid)
 
     return view
@@ -221,7 +222,7 @@ def document_reveal(request, pk):
     document = get_object_or_404(IdentityDocument.objects.visible_to(request.user), pk=pk)
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        errors = "；".join(f"{form.fields[f].label}：{'；'.join(e)}" for f, e in form.errors.items())
+        errors = "；".join(form_error_lines(form))
         return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
     number = services.reveal_document(document, actor=request.user, reason=form.cleaned_data["reason"])
     return HttpResponse(format_html('<span class="wb-mono" id="doc-{}">{}</span>', document.pk, number))
@@ -262,7 +263,7 @@ def person_export(request):
     if access.person_q(request.user, access.EXPORT) is None:
         raise PermissionDenied
     if form.is_bound and not form.is_valid():  # never widen an export by dropping a filter silently
-        errors = "；".join(f"{form.fields[f].label}：{'、'.join(e)}" for f, e in form.errors.items())
+        errors = "；".join(form_error_lines(form))
         return HttpResponse(f"导出条件有误：{errors}", status=400, content_type="text/plain; charset=utf-8")
     qs = search(Person.objects.visible_to(request.user, access.EXPORT), form).select_related(
         "street", "street__parent"
@@ -367,7 +368,7 @@ def review_queue(request):
         candidate = get_object_or_404(reviewable_candidates(request.user), uuid=key)
         form = ReasonForm(request.POST)
         if not form.is_valid():
-            _report_errors(request, form)
+            report_form_errors(request, form)
             return redirect("registry:review_queue")
         try:
             services.decide_candidate(
@@ -418,7 +419,7 @@ def person_split(request, uuid, merge):
     if request.method == "POST":
         form = ReasonForm(request.POST)
         if not form.is_valid():
-            _report_errors(request, form)
+            report_form_errors(request, form)
             return redirect("registry:person_detail", uuid=person.uuid)
         try:
             restored = services.split_merge(record_, actor=request.user, reason=form.cleaned_data["reason"])

@@ -15,7 +15,7 @@ from weibao.audit.models import AuditAction
 from weibao.audit.services import record
 from weibao.lib.export import csv_response
 from weibao.lib.uploads import CONTENT_TYPES
-from weibao.lib.views import ScopedListView, uuid_or_none
+from weibao.lib.views import ScopedListView, report_form_errors, uuid_or_none
 from weibao.registry.models import Person
 
 from . import attachments as files
@@ -240,10 +240,7 @@ def _step(request, uuid, run, form_class=None):
     report = _visible(request, uuid, access.CHANGE)
     form = form_class(request.POST) if form_class else None
     if form is not None and not form.is_valid():
-        for field, errors in form.errors.items():
-            messages.error(
-                request, f"{form.fields[field].label if field in form.fields else ''}：{'；'.join(errors)}"
-            )
+        report_form_errors(request, form)
         return redirect("reports:detail", uuid=report.uuid)
     try:
         run(report, form.cleaned_data if form else {})

@@ -315,7 +315,7 @@ def test_rule_status_refuses_a_reason_over_500_characters(world):
     Rule.objects.filter(pk=rule.pk).update(status=RuleStatus.DRAFT)
     url = reverse("alerts:rule_status", args=[rule.uuid, "active"])
     response = client.post(url, {"reason": "长" * 501}, follow=True)
-    assert "事由: 不能超过 500 个字符" in response.content.decode()
+    assert "事由：不能超过 500 个字符" in response.content.decode()  # the label, then the reason
     rule.refresh_from_db()
     assert rule.status == RuleStatus.DRAFT
     client.post(url, {"reason": "试" * 500})
