@@ -75,6 +75,7 @@ def test_rule_to_alert_to_closed_visit(server, page, shoot, tmp_path):
     page.fill("input[name=reason]", "试运行结果合理，启用")
     page.locator("#rule-activate").click()
     assert page.locator("#rule-status").inner_text() == "启用"
+    page.wait_for_load_state("load")  # htmx wires the button up on load: a click before then does nothing
     page.locator("#rule-dry-run").click()  # the dry run of the saved version, in place (HTMX)
     assert page.locator("#dry-run-count").inner_text() == "1"
     shoot("62-alerts-rule-active")
