@@ -68,3 +68,21 @@ def population(seed: int, persons: int, events: int, today: datetime.date) -> li
     for _ in range(events):
         add_event(rnd.choice(people), rnd.choice(CODES), today - datetime.timedelta(days=rnd.randint(0, 730)))
     return people
+
+
+def dv_alerts(world, keys) -> dict:
+    """The starter rule ``dv_repeated`` alone, fired for each of ``keys`` (persons of the test world) by two
+    domestic-violence call-outs in the last two days: ``{person id: alert}``."""
+    from django.utils import timezone
+
+    from weibao.alerts import engine
+    from weibao.alerts.choices import RuleStatus
+    from weibao.alerts.models import Alert, Rule
+
+    Rule.objects.exclude(code="dv_repeated").update(status=RuleStatus.DRAFT)
+    today = timezone.localdate()
+    for key in keys:
+        for days in (1, 2):
+            add_event(world.persons[key], "police_dv_callout", today - datetime.timedelta(days=days))
+    engine.screen()
+    return {a.person_id: a for a in Alert.objects.filter(person__in=[world.persons[k] for k in keys])}

@@ -4,17 +4,12 @@ There is no alert export (alerts are worked on in the system); the rules' YAML e
 and holds no person data.
 """
 
-import datetime
-
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
-from weibao.alerts import engine
-from weibao.alerts.choices import RuleStatus
-from weibao.alerts.models import Alert, Rule
-from weibao.alerts.testing import add_event
+from weibao.alerts.models import Rule
+from weibao.alerts.testing import dv_alerts
 from weibao.audit.models import AuditEvent
 from weibao.lib.testing import PERSONAS, verify_second_factor
 
@@ -46,13 +41,7 @@ def test_matrix_covers_every_persona():
 
 @pytest.fixture
 def alerts(world):
-    Rule.objects.exclude(code="dv_repeated").update(status=RuleStatus.DRAFT)
-    today = timezone.localdate()
-    for key in EVERYONE:
-        for days in (1, 2):
-            add_event(world.persons[key], "police_dv_callout", today - datetime.timedelta(days=days))
-    engine.screen()
-    return {a.person_id: a for a in Alert.objects.all()}
+    return dv_alerts(world, EVERYONE)
 
 
 @pytest.mark.parametrize("persona", sorted(MATRIX))

@@ -23,16 +23,13 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.utils import timezone
 
 from weibao.accounts import access
 from weibao.accounts import services as account_services
 from weibao.accounts.access import CHANGE, EXPORT, SEND, VIEW
 from weibao.accounts.models import Organisation, OrganisationType, RoleAssignment, User
-from weibao.alerts import engine
-from weibao.alerts.choices import RuleStatus
 from weibao.alerts.models import Alert, Rule
-from weibao.alerts.testing import add_event
+from weibao.alerts.testing import dv_alerts
 from weibao.audit.models import AuditAction, AuditEvent
 from weibao.audit.services import record as audit_record
 from weibao.cases import services as case_services
@@ -264,13 +261,8 @@ def case_attachments(world):
 
 
 def alerts(world):
-    Rule.objects.exclude(code="dv_repeated").update(status=RuleStatus.DRAFT)
-    today = timezone.localdate()
-    for key in CHILDREN:
-        for days in (1, 2):
-            add_event(world.persons[key], "police_dv_callout", today - datetime.timedelta(days=days))
-    engine.screen()
-    return [Alert.objects.get(person=world.persons[k]) for k in CHILDREN]
+    fired = dv_alerts(world, CHILDREN)
+    return [fired[world.persons[k].pk] for k in CHILDREN]
 
 
 KINDS: dict[str, Callable] = {
