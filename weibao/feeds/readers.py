@@ -12,10 +12,11 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from weibao.lib.tabular import EXTRA_CELLS, TableError, check_headers, number_text, xlsx_rows
+from weibao.lib.tabular import EXTRA_CELLS, Formula, TableError, check_headers, number_text, xlsx_rows
 from weibao.lib.tabular import detect_encoding as tabular_detect_encoding
 
 UNPARSED = "__unparsed__"
+FORMULA = "__formula__"  # the XLSX columns holding a formula without a saved value (kept as its text)
 EXTRA = EXTRA_CELLS  # values beyond the last header (kept as a list here: landing keeps them as sent)
 SAMPLE = 256 * 1024
 csv.field_size_limit(16 * 1024 * 1024)
@@ -132,6 +133,11 @@ def _xlsx_rows(path):
             row = {h: (values[i] if i < len(values) else "") for i, h in enumerate(headers) if h}
             if any(values[width:]):
                 row[EXTRA] = values[width:]
+            formulas = [
+                headers[i] for i, v in enumerate(raw[:width]) if isinstance(v, Formula) and headers[i]
+            ]
+            if formulas:
+                row[FORMULA] = formulas
             yield number, row
 
     return rows()

@@ -27,7 +27,7 @@ from . import pipeline
 from .choices import BatchSource, BatchStatus, Carries, LandingStatus
 from .models import Batch, Feed, LandingRecord
 from .protect import UNSTORABLE, identifier_columns, protect, received
-from .readers import FileError, open_rows
+from .readers import FORMULA, FileError, open_rows
 from .validation import PERSON_FIELDS, RecordValidator
 
 MAX_API_RECORDS = 10_000
@@ -289,6 +289,11 @@ def fix_record(landing: LandingRecord, changes: dict, *, actor, reason: str = ""
     for field, value in changes.items():
         if field in validator.columns:
             base[validator.columns[field]] = value
+    if FORMULA in base:  # a formula column stays rejected until another value is given for it
+        given = {validator.columns.get(f) for f, value in changes.items() if before.get(f) != value}
+        base[FORMULA] = [c for c in base[FORMULA] if c not in given]
+        if not base[FORMULA]:
+            del base[FORMULA]
     result = pipeline.ChunkResult()
     valid = pipeline.validate_chunk(validator, [(landing.row_number, base)], result)
     looked_up = (

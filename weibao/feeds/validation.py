@@ -19,7 +19,7 @@ from weibao.registry.services import normalise_document
 
 from .choices import Carries, FieldType
 from .protect import UNSTORABLE
-from .readers import EXTRA, UNPARSED
+from .readers import EXTRA, FORMULA, UNPARSED
 
 # Canonical fields of every feed record, with their labels and maximum lengths.
 PERSON_FIELDS = {
@@ -50,6 +50,7 @@ REASONS = {
     "conflict": "源记录编号重复且内容不同 (source id resent with different content)",
     "unparsed": "无法解析的记录 (unparsable record)",
     "unstorable": "含有无法保存的字符 (NUL or invalid Unicode)",
+    "formula": "公式没有计算结果 (formula without a saved value)",
     "internal": "系统处理出错 (internal error)",
 }
 SEX = {
@@ -71,6 +72,12 @@ KIND = {"": PersonKind.MINOR, "minor": PersonKind.MINOR, "未成年人": PersonK
 TRUE = {"1", "true", "yes", "y", "是", "t"}
 FALSE = {"0", "false", "no", "n", "否", "f"}
 MIN_DATE = datetime.date(EARLIEST_YEAR, 1, 1)  # as forms and the API (weibao.lib.dates)
+
+
+def _marked(raw: dict, key: str) -> list[str]:
+    """The columns a reader marked under ``key`` (a list of names; anything else sent under it marks none)."""
+    columns = raw.get(key)
+    return [c for c in columns if isinstance(c, str)] if isinstance(columns, list) else []
 
 
 def reason_label(key: str) -> str:
@@ -190,7 +197,7 @@ class RecordValidator:
         if UNPARSED in raw:
             return None, [("record", "unparsed", "该行不是有效的 JSON 对象 (not a JSON object)")]
         v, problems = self.values(raw)
-        for column in raw.get(UNSTORABLE, ()):
+        for column in _marked(raw, UNSTORABLE):
             field = self.fields_by_column.get(column, column)
             problems.append(
                 (
@@ -198,6 +205,18 @@ class RecordValidator:
                     "unstorable",
                     f"{self._label(field)}含有无法保存的字符（空字符 NUL 或无效的 Unicode 代理项），已转义保存"
                     " (contains NUL or a lone surrogate; kept escaped)",
+                )
+            )
+        for column in _marked(raw, FORMULA):
+            if (field := self.fields_by_column.get(column)) is None:
+                continue  # an extra column, kept as sent (its formula text, marked)
+            problems.append(
+                (
+                    field,
+                    "formula",
+                    f"{self._label(field)}是没有计算结果的公式（{raw.get(column, '')}），"
+                    "请在 Excel 中打开并保存后重新上传，或在此填写数值"
+                    " (a formula the file holds no value for: open and save the file in Excel, or enter the value)",
                 )
             )
         clean = {"source_id": v["source_id"]}
@@ -320,4 +339,4 @@ def normalised_data(clean: dict, masked: str, index: str) -> dict:
 
 def extra_columns(raw: dict, validator: RecordValidator) -> list[str]:
     known = set(validator.columns.values())
-    return [k for k in raw if k not in known and k not in (EXTRA, UNSTORABLE)]
+    return [k for k in raw if k not in known and k not in (EXTRA, UNSTORABLE, FORMULA)]

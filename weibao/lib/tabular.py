@@ -7,6 +7,7 @@ Yields ``(row_number, {header: value})`` with the row number as the user sees it
 import codecs
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 
@@ -18,6 +19,12 @@ EXTRA_CELLS = "__extra__"  # key set on a row that has values beyond the last he
 
 class TableError(ValueError):
     pass
+
+
+class Formula(str):
+    """An XLSX formula cell the file holds no computed value for (a file written by a program, not saved by
+    Excel): its formula text (``=B2+C2``), marked so that a reader rejects it by name instead of reading an empty
+    cell or taking the formula for the value."""
 
 
 def detect_encoding(sample: bytes, *, complete: bool = True, guess: bool = True) -> str:
@@ -115,6 +122,13 @@ def _rows(headers, rows, start=2):
             return
         except Exception as exc:  # csv.Error (a field too large, a NUL byte), a broken XLSX sheet
             raise TableError(f"第 {number} 行无法读取：{exc} (unreadable row)") from None
+        formula = next((i for i, v in enumerate(raw) if isinstance(v, Formula)), None)
+        if formula is not None:
+            column = headers[formula] if formula < len(headers) else f"第 {formula + 1} 列"
+            raise TableError(
+                f"第 {number} 行“{column}”是没有计算结果的公式（{raw[formula]}）：请在 Excel 中打开并保存后再上传"
+                " (a formula without a saved value)"
+            )
         values = [_clean(v) for v in raw]
         if not any(values):
             continue
@@ -156,6 +170,33 @@ XLSX_MAX_STRINGS = 256 * 1024 * 1024  # the shared-strings part is held in memor
 XLSX_MAX_RATIO = 200  # uncompressed/compressed size of a large part: beyond it, a zip bomb
 
 
+_FORMULA_ELEMENT = re.compile(rb"<(?:\w+:)?f[\s/>]")  # <f>, <f t="shared" …/>, <x:f>
+
+
+def _has_formulas(sheet) -> bool:
+    """Whether the sheet's XML holds a formula at all (streamed: most files hold none, and are read once)."""
+    tail = b""
+    with sheet._get_source() as part:  # openpyxl's handle on the sheet's part in the zip
+        while chunk := part.read(1024 * 1024):
+            if _FORMULA_ELEMENT.search(tail + chunk):
+                return True
+            tail = chunk[-16:]
+    return False
+
+
+def _unvalued_formulas(values: tuple, formulas: tuple) -> tuple:
+    """A row of cell values with each empty cell that holds a formula given as that ``Formula`` (read without
+    values, a cell differs only where it holds a formula: ``=…`` text, or an array formula's object)."""
+    if None not in values:
+        return values
+    return tuple(
+        Formula(f if isinstance(f, str) else getattr(f, "text", None) or str(f))
+        if v is None and f is not None
+        else v
+        for v, f in zip(values, formulas, strict=False)
+    )
+
+
 def _check_zip(source) -> None:
     """Refuse an XLSX whose parts would decompress to far more than it weighs (a few KB can claim GBs):
     openpyxl holds the shared strings in memory and walks every row a sheet declares."""
@@ -179,7 +220,9 @@ def xlsx_rows(source) -> tuple[list[str], Iterator[tuple[int, tuple]]]:
     """The first worksheet of an XLSX (a path or a binary file object) as ``(headers, rows)``: ``rows`` yields
     ``(row number, cell values)`` streamed. openpyxl pads every row to the size a sheet *declares*: one
     declaring more than ``XLSX_EXTRA_COLUMNS`` past the last header (``A1:XFD1048576``, a million rows of
-    16,384 cells) is refused rather than walked; an unsized sheet's rows come as written. Every failure, also one in the middle of the sheet, is a ``TableError``."""
+    16,384 cells) is refused rather than walked; an unsized sheet's rows come as written. A formula cell the file
+    saved no value for comes as a ``Formula`` (its text), never as an empty cell. Every failure, also one in the
+    middle of the sheet, is a ``TableError``."""
     from openpyxl import load_workbook
 
     _check_zip(source)
@@ -211,14 +254,17 @@ def xlsx_rows(source) -> tuple[list[str], Iterator[tuple[int, tuple]]]:
         )
 
     def rows():
-        number = 1
+        number, formulas = 1, None
         try:
             # bounded only when the sheet declares its size (rows are then padded to it); an unsized sheet's rows
             # come as written, every cell kept
             bound = width + XLSX_EXTRA_COLUMNS if declared else None
-            for number, values in enumerate(
-                sheet.iter_rows(min_row=2, max_col=bound, values_only=True), start=2
-            ):
+            values_rows = sheet.iter_rows(min_row=2, max_col=bound, values_only=True)
+            if _has_formulas(sheet):  # read a second time beside, for the formulas saved without a value
+                formulas = load_workbook(source, read_only=True, data_only=False)
+                formula_rows = formulas.worksheets[0].iter_rows(min_row=2, max_col=bound, values_only=True)
+                values_rows = map(_unvalued_formulas, values_rows, formula_rows)
+            for number, values in enumerate(values_rows, start=2):
                 yield number, values
         except TableError:
             raise
@@ -228,5 +274,7 @@ def xlsx_rows(source) -> tuple[list[str], Iterator[tuple[int, tuple]]]:
             ) from None
         finally:
             workbook.close()
+            if formulas is not None:
+                formulas.close()
 
     return headers[:width], rows()
