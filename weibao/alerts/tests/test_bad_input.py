@@ -7,12 +7,11 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from weibao.alerts import engine, services
+from weibao.alerts import services
 from weibao.alerts.choices import AlertState
 from weibao.alerts.forms import RuleForm, parse_definition
-from weibao.alerts.models import Alert, Rule
-from weibao.alerts.tests.test_engine import make_rule
-from weibao.alerts.tests.test_pages import dv_twice, form_data, login, only_own_rules  # noqa: F401
+from weibao.alerts.models import Rule
+from weibao.alerts.tests.test_pages import form_data, login
 
 DEEP = "[" * 1000 + "]" * 1000
 NESTED = "嵌套过深 (nested too deeply)"
@@ -21,16 +20,8 @@ NESTED = "嵌套过深 (nested too deeply)"
 # --- ?state= of the alert list --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def one_alert(world, only_own_rules):  # noqa: F811
-    make_rule(definition={"event_count": {"event_type": "police_dv_callout", "within_days": 30, "min": 2}})
-    dv_twice(world.persons["a1"])
-    engine.screen()
-    return Alert.objects.get()
-
-
 @pytest.mark.parametrize("state", ["garbage", "NEW", "new,closed", "'"])
-def test_an_unknown_state_is_a_400_naming_state(client, world, one_alert, state):
+def test_an_unknown_state_is_a_400_naming_state(client, world, alert, state):
     login(client, world, "worker_a1")
     response = client.get("/api/alerts/alerts/", {"state": state})
     assert response.status_code == 400
@@ -38,14 +29,14 @@ def test_an_unknown_state_is_a_400_naming_state(client, world, one_alert, state)
     assert "(state must be one of these)" in message and all(s in message for s in AlertState.values)
 
 
-def test_a_known_state_filters_and_an_empty_one_does_not(client, world, one_alert):
+def test_a_known_state_filters_and_an_empty_one_does_not(client, world, alert):
     login(client, world, "worker_a1")
     listed = lambda **q: [a["uuid"] for a in client.get("/api/alerts/alerts/", q).json()["results"]]  # noqa: E731
-    assert listed(state=one_alert.state) == [str(one_alert.uuid)]
+    assert listed(state=alert.state) == [str(alert.uuid)]
     assert listed(state=AlertState.CLOSED) == []
-    assert listed(state="") == listed() == [str(one_alert.uuid)]
+    assert listed(state="") == listed() == [str(alert.uuid)]
     # the list filter only: an alert is retrieved by its uuid whatever it says
-    detail = client.get(f"/api/alerts/alerts/{one_alert.uuid}/", {"state": "garbage"})
+    detail = client.get(f"/api/alerts/alerts/{alert.uuid}/", {"state": "garbage"})
     assert detail.status_code == 200
 
 

@@ -4,22 +4,11 @@ whose visit is recorded closes with the outcome "case opened" (which needs such 
 import pytest
 from django.urls import reverse
 
-from weibao.alerts import engine
 from weibao.alerts.choices import AlertState, Outcome
-from weibao.alerts.models import Alert
 from weibao.alerts.services import transition
-from weibao.alerts.tests.test_engine import make_rule
-from weibao.alerts.tests.test_pages import dv_twice, login, only_own_rules  # noqa: F401 (fixture)
+from weibao.alerts.tests.test_pages import login
 from weibao.cases.choices import Origin, Priority
 from weibao.cases.models import Case
-
-
-@pytest.fixture
-def alert(world, only_own_rules):  # noqa: F811
-    make_rule(definition={"event_count": {"event_type": "police_dv_callout", "within_days": 30, "min": 2}})
-    dv_twice(world.persons["a1"])
-    engine.screen()
-    return Alert.objects.get()
 
 
 def test_closing_as_case_opened_needs_a_case(world, alert):

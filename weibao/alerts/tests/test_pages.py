@@ -3,7 +3,6 @@ YAML export/import, alert transitions with the closing rule, overdue escalation,
 
 import datetime
 
-import pytest
 import time_machine
 from django.urls import reverse
 from django.utils import timezone
@@ -19,11 +18,6 @@ from weibao.notifications.deadlines import check_all
 from weibao.notifications.models import Notification
 
 RULE_YAML = "event_count:\n  event_type: police_dv_callout\n  within_days: 30\n  min: 2\n"
-
-
-@pytest.fixture
-def only_own_rules(db):
-    Rule.objects.update(status=RuleStatus.DRAFT)
 
 
 def login(client, world, name):

@@ -17,7 +17,7 @@ from weibao.alerts.choices import AlertState, RuleStatus
 from weibao.alerts.forms import RuleForm
 from weibao.alerts.models import Alert, Rule, RuleVersion
 from weibao.alerts.tests.test_engine import DV, KNOWN, make_rule
-from weibao.alerts.tests.test_pages import dv_twice, form_data, login, only_own_rules  # noqa: F401
+from weibao.alerts.tests.test_pages import dv_twice, login
 from weibao.audit.models import AuditAction, AuditEvent
 from weibao.lib.testing import verify_second_factor
 
