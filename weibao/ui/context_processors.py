@@ -5,6 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts import access
 
+from .statistics import statistics_pages
+
 
 def navigation(request):
     user = getattr(request, "user", None)
@@ -30,6 +32,8 @@ def navigation(request):
         nav.append((_("待修正记录"), reverse("feeds:landing_list"), "alert-triangle"))
     if access.may_list_reports(user):
         nav.append((_("强制报告"), reverse("reports:list"), "alert-octagon"))
+    if statistics_pages(user):  # one entry for all of them: the index lists those this user may open
+        nav.append((_("统计"), reverse("ui:statistics"), "chart-bar"))
     if access.can_configure_catalogues(user):
         nav.append((_("人员类别"), reverse("registry:category_list"), "tags"))
         nav.append((_("事件目录"), reverse("feeds:eventtype_list"), "list-details"))
@@ -38,6 +42,5 @@ def navigation(request):
         nav.append((_("账户与角色"), reverse("accounts:user_list"), "user-shield"))
     if access.can_read_audit(user):
         nav.append((_("审计日志"), reverse("audit:event_list"), "file-search"))
-    nav.append((_("API 令牌"), reverse("accounts:tokens"), "key"))
     assignments = list(user.active_assignments())
     return {"nav": nav, "my_assignments": assignments}

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.shortcuts import render
 from django.utils import timezone
@@ -13,6 +14,8 @@ from weibao.accounts.models import ApiToken, Organisation, User
 from weibao.audit.models import AuditAction, AuditEvent
 from weibao.registry.choices import PersonKind
 from weibao.registry.models import Person
+
+from .statistics import statistics_pages
 
 
 @login_required
@@ -129,6 +132,15 @@ def home(request):
             "may_file_reports": access.may_file_reports(user),
         },
     )
+
+
+@login_required
+def statistics(request):
+    """The statistics pages this user may open, one line each; the nav's 统计 entry leads here."""
+    pages = statistics_pages(request.user)
+    if not pages:
+        raise PermissionDenied
+    return render(request, "ui/statistics.html", {"pages": pages})
 
 
 def error_403(request, exception=None):

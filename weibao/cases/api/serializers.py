@@ -250,7 +250,7 @@ class ReferralSerializer(CaseRowSerializer):
 
 class ReferralResponseSerializer(serializers.Serializer):
     accept = serializers.BooleanField()
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class ReferralReportSerializer(serializers.Serializer):

@@ -5,7 +5,7 @@ as ``denied``.
 """
 
 import django_filters
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
@@ -291,8 +291,17 @@ class ReferralViewSet(CaseRowViewSetMixin, mixins.CreateModelMixin, viewsets.Rea
 
     def scope_action(self):
         if self.action in ("respond", "report"):
-            return access.VIEW  # the receiver answers; the service checks it is the receiver
+            return access.VIEW  # the receiver answers: ``receiver_object`` refuses everyone else
         return super().scope_action()
+
+    def receiver_object(self):
+        """The referral, for its receiver only: anyone else who may see it gets a 403 before the input is
+        read, as the page (``views._referral_for_receiver``) refuses before its form. The service checks
+        again under the row lock."""
+        referral = self.get_object()
+        if not access.may_respond_to_referral(self.request.user, referral):
+            raise PermissionDenied
+        return referral
 
     def get_serializer_class(self):
         return {
@@ -312,7 +321,7 @@ class ReferralViewSet(CaseRowViewSetMixin, mixins.CreateModelMixin, viewsets.Rea
     @extend_schema(request=s.ReferralResponseSerializer, responses=s.ReferralSerializer)
     @action(detail=True, methods=["post"])
     def respond(self, request, uuid=None):
-        referral = self.get_object()
+        referral = self.receiver_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         referral = services.respond_referral(referral, request.user, **serializer.validated_data)
@@ -333,7 +342,7 @@ class ReferralViewSet(CaseRowViewSetMixin, mixins.CreateModelMixin, viewsets.Rea
     @extend_schema(request=s.ReferralReportSerializer, responses=s.ReferralSerializer)
     @action(detail=True, methods=["post"])
     def report(self, request, uuid=None):
-        referral = self.get_object()
+        referral = self.receiver_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         referral = services.report_referral(referral, request.user, **serializer.validated_data)
