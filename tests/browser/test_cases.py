@@ -34,6 +34,15 @@ def _pick(page, name):
     assert page.locator("#person-chosen input:checked").count() == 1
 
 
+def _choose_organisation(page, field, search, name):
+    """An organisation picker: type part of the name, tick the match; it stays chosen under the box."""
+    page.fill(f"#id_{field}", search)
+    page.locator(f"#id_{field}-results label:has(span:text-is('{name}')) input").check()
+    chosen = page.locator(f"#id_{field}-chosen")
+    assert chosen.locator("input:checked").count() == 1 and name in chosen.inner_text()
+    assert page.locator(f"#id_{field}-results label").count() == 0
+
+
 def _tab(page, name):
     page.locator(f".card-header-tabs a[href='#{name}']").click()
 
@@ -111,9 +120,18 @@ def test_case_from_intake_to_closure_with_the_leads_approval(server, browser):
 
     _tab(page, "plan")
     page.fill("#plan-form input[name=title]", "保障儿童日常照料")
+    page.fill("#id_responsible_organisation", "民政")
+    results = page.locator("#id_responsible_organisation-results label")
+    results.first.wait_for()
+    assert results.first.inner_text().startswith("上海市黄浦区民政局")  # the case's own district first
+    assert page.locator("#plan-form option").count() < 20  # no list of every organisation
+    page.locator("#id_responsible_organisation").scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "cases-organisation-picker.png"), full_page=False)
+    _choose_organisation(page, "responsible_organisation", "民政", "上海市黄浦区民政局")
     page.get_by_role("button", name="加入计划").click()
     page.wait_for_url("**#plan")
     assert "保障儿童日常照料" in page.locator("#plan").inner_text()
+    assert "上海市黄浦区民政局" in page.locator("#plan").inner_text()
     _move(page, "计划已制定", "转到实施干预")
 
     _tab(page, "interventions")
@@ -187,7 +205,7 @@ def test_referral_answered_by_the_member_unit_on_a_phone(server, browser, tmp_pa
     number = page.locator(".page-title").inner_text().split()[0]
     _tab(page, "referrals")
     page.locator("#referrals summary").click()
-    page.select_option("#referral-form select[name=to_organisation]", label="上海市妇女儿童工作委员会办公室")
+    _choose_organisation(page, "to_organisation", "妇儿工委", "上海市妇女儿童工作委员会办公室")
     page.fill("#referral-form textarea[name=reason]", "请协调学校提供学业支持")
     letter = tmp_path / "转介函.pdf"
     letter.write_bytes(b"%PDF-1.4\n% referral letter\n")

@@ -1,5 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts import access
@@ -23,6 +25,7 @@ from .choices import (
     Priority,
     RiskLevel,
 )
+from .pickers import SearchChoiceField, organisation_option
 from .services import responsible_users
 
 DATE = DateInput()
@@ -106,7 +109,7 @@ class OpenCaseForm(forms.Form):
         self.fields["persons"].queryset = (
             Person.objects.visible_to(user, access.CHANGE).filter(kind="minor").order_by("name")
         )
-        # Rendered as a search box (cases/_person_picker.html), never as a list of the whole registry.
+        # Rendered as a search box (cases/_picker_options.html), never as a list of the whole registry.
         self.fields["persons"].widget = forms.MultipleHiddenInput()
         self.fields["workstation"].queryset = workstations_for(user)
         if self.fields["workstation"].queryset.count() == 1:
@@ -154,12 +157,31 @@ class NoteForm(forms.Form):
     files = MultipleFileField(label=_("附件（PDF、图片、Word、Excel，≤10 MB）"))
 
 
-class PlanItemForm(forms.Form):
+def organisation_field(queryset, **kwargs) -> SearchChoiceField:
+    """An organisation chosen by name in a search box (``cases:organisation_picker``), not a ``<select>``
+    of hundreds; the posted key is checked against ``queryset``."""
+    return SearchChoiceField(
+        queryset, to_option=organisation_option, placeholder=_("输入单位名称或简称搜索"), **kwargs
+    )
+
+
+class CaseForm(forms.Form):
+    """A form of the case page: its organisation fields search within the case (``organisation_picker``)."""
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, **kwargs)
+        search = reverse("cases:organisation_picker", args=[case.uuid])
+        for name, field in self.fields.items():
+            if isinstance(field, SearchChoiceField):
+                field.widget.url = f"{search}?{urlencode({'field': name})}"
+
+
+class PlanItemForm(CaseForm):
     kind = forms.ChoiceField(choices=PlanKind.choices, label=_("类型"))
     goal = forms.ModelChoiceField(queryset=None, label=_("所属目标"), required=False)
     title = forms.CharField(label=_("内容"), max_length=300)
     responsible_user = forms.ModelChoiceField(User.objects.none(), label=_("责任人"), required=False)
-    responsible_organisation = forms.ModelChoiceField(
+    responsible_organisation = organisation_field(
         Organisation.objects.filter(is_active=True), label=_("责任单位"), required=False
     )
     due = forms.DateField(
@@ -167,7 +189,7 @@ class PlanItemForm(forms.Form):
     )
 
     def __init__(self, *args, case, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, case=case, **kwargs)
         self.fields["goal"].queryset = case.plan_items.filter(kind=PlanKind.GOAL)
         self.fields["responsible_user"].queryset = responsible_users(case)
 
@@ -176,7 +198,7 @@ class PlanStatusForm(forms.Form):
     status = forms.ChoiceField(choices=PlanStatus.choices)
 
 
-class InterventionForm(forms.Form):
+class InterventionForm(CaseForm):
     kind = forms.ChoiceField(choices=InterventionKind.choices, label=_("干预类型"))
     person = forms.ModelChoiceField(Person.objects.none(), label=_("对象"), required=False)
     started_on = forms.DateField(
@@ -185,7 +207,7 @@ class InterventionForm(forms.Form):
     status = forms.ChoiceField(choices=InterventionStatus.choices, label=_("状态"), initial="ongoing")
     description = forms.CharField(label=_("内容"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     outcome = forms.CharField(label=_("结果"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    issuer = forms.ModelChoiceField(
+    issuer = organisation_field(
         Organisation.objects.filter(type__code__in=["court", "police"]),
         label=_("签发机关（令状）"),
         required=False,
@@ -202,7 +224,7 @@ class InterventionForm(forms.Form):
 
     def __init__(self, *args, case, visible_persons=None, **kwargs):
         """``visible_persons``: pks of the children the user may see; the others are offered without name."""
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, case=case, **kwargs)
         field = self.fields["person"]
         field.queryset = case.persons.all()
         if visible_persons is not None:
@@ -224,8 +246,8 @@ class ComplianceForm(forms.Form):
     note = forms.CharField(label=_("说明"), required=False, max_length=500)
 
 
-class ReferralForm(forms.Form):
-    to_organisation = forms.ModelChoiceField(
+class ReferralForm(CaseForm):
+    to_organisation = organisation_field(
         Organisation.objects.filter(is_active=True).exclude(type__code="workstation").select_related("type"),
         label=_("接收单位（成员单位或社会组织）"),
     )
@@ -237,6 +259,15 @@ class ReferralForm(forms.Form):
         validators=[NotBefore1900(_("答复期限"), "due")],
     )
     files = MultipleFileField(label=_("材料"))
+
+
+# The organisation fields of the case page's forms, by field name: what ``organisation_picker`` searches.
+ORGANISATION_FIELDS = {
+    name: form_class
+    for form_class in (PlanItemForm, InterventionForm, ReferralForm)
+    for name, field in form_class.base_fields.items()
+    if isinstance(field, SearchChoiceField)
+}
 
 
 class ResponseForm(forms.Form):

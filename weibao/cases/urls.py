@@ -22,6 +22,7 @@ urlpatterns = [
     path("<uuid:uuid>/update/", views.update_case, name="case_update"),
     path("<uuid:uuid>/notes/", views.add_note, name="note_add"),
     path("<uuid:uuid>/plan/", views.add_plan_item, name="plan_add"),
+    path("<uuid:uuid>/organisations/", views.organisation_picker, name="organisation_picker"),
     path("<uuid:uuid>/plan/<uuid:item_uuid>/", views.set_plan_status, name="plan_status"),
     path("<uuid:uuid>/interventions/", views.add_intervention, name="intervention_add"),
     path(

@@ -8,13 +8,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import FormView
 
 from weibao.accounts import access
@@ -24,7 +24,7 @@ from weibao.audit.services import record
 from weibao.lib.forms import in_id_range
 from weibao.lib.views import RoleRequiredMixin, ScopedListView, report_form_errors, uuid_or_none
 
-from . import forms, services
+from . import forms, pickers, services
 from .choices import (
     ApprovalStatus,
     CaseType,
@@ -223,9 +223,6 @@ class OpenCaseView(RoleRequiredMixin, FormView):
         return redirect("cases:case_detail", uuid=case.uuid)
 
 
-PICKER_LIMIT = 20
-
-
 @login_required
 def person_picker(request):
     """HTMX: children matching a name, pinyin or document number, to tick on the open-case form."""
@@ -235,7 +232,7 @@ def person_picker(request):
     if not access.may_open_cases(request.user):
         raise PermissionDenied
     q = (request.GET.get("q") or "").strip()
-    persons = []
+    persons = Person.objects.none()
     if q:
         record(
             request.user, AuditAction.SEARCH, object_type="registry.person", extra={"purpose": "open case"}
@@ -245,9 +242,42 @@ def person_picker(request):
             .filter(kind="minor")
             .filter(name_query(q))
             .select_related("street")
-            .order_by("name")[:PICKER_LIMIT]
+            .order_by("name")
         )
-    return render(request, "cases/_person_picker.html", {"persons": persons, "q": q, "limit": PICKER_LIMIT})
+    return pickers.options_response(
+        request,
+        persons,
+        pickers.person_option,
+        name="persons",
+        multiple=True,
+        q=q,
+        empty=_("没有找到，请换个写法或先在未成年人信息中登记"),
+        more=_("只显示前 %(limit)s 条，请输入更完整的姓名或证件号码") % {"limit": pickers.LIMIT},
+    )
+
+
+@login_required
+@require_GET
+def organisation_picker(request, uuid):
+    """HTMX: organisations matching a name, for an organisation field (``?field=``) of a form on the case
+    page — only to whom may change the case, and only within the field's own queryset."""
+    case = scoped_case(request.user, uuid, access.CHANGE)
+    name = request.GET.get("field") or ""
+    form_class = forms.ORGANISATION_FIELDS.get(name)
+    if form_class is None:
+        return HttpResponseBadRequest(_("未知的字段 (unknown field)"))
+    queryset = form_class(case=case).fields[name].queryset
+    q = (request.GET.get("q") or "").strip()[:100]  # no name is longer (Organisation.name)
+    return pickers.options_response(
+        request,
+        pickers.organisation_rows(queryset, q, near=case.street),
+        pickers.organisation_option,
+        name=name,
+        multiple=False,
+        q=q,
+        empty=_("没有找到该单位，请换个写法"),
+        more=_("只显示前 %(limit)s 个，请输入更完整的单位名称") % {"limit": pickers.LIMIT},
+    )
 
 
 def _assessment_history(case, visible_persons):
@@ -340,7 +370,7 @@ def case_detail(request, uuid):
                 note_form=forms.NoteForm(),
                 plan_form=forms.PlanItemForm(case=case),
                 intervention_form=forms.InterventionForm(case=case, visible_persons=visible_persons),
-                referral_form=forms.ReferralForm(),
+                referral_form=forms.ReferralForm(case=case),
                 update_form=forms.CaseUpdateForm(
                     case=case,
                     initial={
@@ -486,7 +516,11 @@ add_compliance_review = case_action(
     _("已记录履行检查"),
 )
 send_referral = case_action(
-    forms.ReferralForm, lambda r, c, d: services.send_referral(c, r.user, **d), _("已转介"), files=True
+    forms.ReferralForm,
+    lambda r, c, d: services.send_referral(c, r.user, **d),
+    _("已转介"),
+    form_kwargs=lambda c: {"case": c},
+    files=True,
 )
 
 

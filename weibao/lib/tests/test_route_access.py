@@ -434,6 +434,14 @@ ROUTES = [
         )
     ),
     R("cases:assessment_new", GET_POST, "case", uuid_, scoped(Case, CHANGE), "?instrument=risk_screen"),
+    R(
+        "cases:organisation_picker",
+        GET,
+        "case",
+        uuid_,
+        scoped(Case, CHANGE),
+        "?field=to_organisation&q=%E6%95%99%E8%82%B2",  # q=教育
+    ),
     R("cases:approval_decide", POST, "approval", in_case("approval_uuid"), CASE_CHANGE),
     R("cases:plan_status", POST, "plan_item", in_case("item_uuid"), CASE_CHANGE),
     R("cases:intervention_update", POST, "intervention", in_case("intervention_uuid"), CASE_CHANGE),
@@ -454,8 +462,8 @@ ROUTES = [
     R("api:planitem-detail", ("PATCH",), "plan_item", uuid_, scoped(PlanItem, CHANGE)),
     R("api:intervention-detail", GET, "intervention", uuid_, scoped(Intervention)),
     R("api:referral-detail", GET, "referral", uuid_, scoped(Referral)),
-    R("api:referral-respond", POST, "referral", uuid_, scoped(Referral)),  # the service checks the receiver
-    R("api:referral-report", POST, "referral", uuid_, scoped(Referral)),
+    R("api:referral-respond", POST, "referral", uuid_, REFERRAL_RECEIVER),
+    R("api:referral-report", POST, "referral", uuid_, REFERRAL_RECEIVER),
     R("api:referral-withdraw", POST, "referral", uuid_, scoped(Referral, CHANGE)),
     R("api:note-detail", GET, "note", uuid_, scoped(Note)),
     # alerts
@@ -572,6 +580,8 @@ EXEMPT: dict[str, str] = {
     "api-schema": "OpenAPI document: no data",
     "api-docs": "OpenAPI reference page: no data",
     "ui:home": "home page: counts of the caller's own scope, no object argument",
+    "ui:statistics": "index of the statistics pages, each offered by its own view's predicate; no data; "
+    "ui/tests/test_statistics",
 }
 
 
