@@ -122,9 +122,6 @@ def page(browser):
 
 @pytest.fixture
 def shoot(page):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    from .login import shot
 
-    def take(name: str):
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-    return take
+    return lambda name: shot(page, name)

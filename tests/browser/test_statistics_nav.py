@@ -3,53 +3,36 @@ the city office's nav (the longest) still shows it in English."""
 
 import pytest
 
-from .login import second_factor, sign_in
+from .login import open_page, shot
 
 pytestmark = pytest.mark.browser
 
 
-def _open(browser, server, username):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    sign_in(page, server, username)
-    if "/accounts/otp/" in page.url:
-        second_factor(page, username)
-    page.wait_for_url(f"{server}/")
-    return page
-
-
-def _shot(page, name):
-    from .conftest import SCREENSHOTS
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 def test_statistics_entry_leads_to_the_pages_the_user_may_open(server, browser):
-    office = _open(browser, server, "district_a")
+    office = open_page(browser, server, "district_a")
     nav = office.locator(".wb-nav")
     nav.get_by_role("link", name="统计").click()
     office.wait_for_url("**/statistics/")
     assert nav.locator(".nav-item.active").inner_text().strip() == "统计"
     pages = office.locator("[data-testid=statistics-page]")
     assert pages.count() == 2
-    _shot(office, "70-statistics-index")
+    shot(office, "70-statistics-index")
     pages.filter(has_text="强制报告统计").click()
     office.wait_for_url("**/reports/figures/")
     office.context.close()
 
-    teacher = _open(browser, server, "reporter")
+    teacher = open_page(browser, server, "reporter")
     assert teacher.locator(".wb-nav").get_by_role("link", name="统计").count() == 0
     teacher.context.close()
 
 
 def test_city_office_nav_in_english_keeps_the_entry_visible(server, browser):
     """The longest nav (city office, English labels) still shows the entry, and fits a 1366-pixel screen."""
-    city = _open(browser, server, "city")
+    city = open_page(browser, server, "city")
     city.get_by_role("button", name="English").click()
     city.wait_for_load_state()
     entry = city.locator(".wb-nav").get_by_role("link", name="Statistics")
     assert entry.is_visible()
     assert city.evaluate("document.documentElement.scrollWidth") <= 1366  # no sideways scrolling
-    _shot(city, "71-nav-city-english")
+    shot(city, "71-nav-city-english")
     city.context.close()
