@@ -28,10 +28,11 @@ def _sign_in(browser, server, username):
     return context, page
 
 
-def _pick(page, name):
-    page.fill("#person-search", name)
-    page.locator("#person-results input[name=persons]").first.check()
-    assert page.locator("#person-chosen input:checked").count() == 1
+def _pick(page, name, chosen=1):
+    """The open-case form's children picker: search, tick the first match; it joins those chosen."""
+    page.fill("#id_persons", name)
+    page.locator("#id_persons-results input[name=persons]").first.check()
+    assert page.locator("#id_persons-chosen input:checked").count() == chosen
 
 
 def _choose_organisation(page, field, search, name):
@@ -230,4 +231,44 @@ def test_referral_answered_by_the_member_unit_on_a_phone(server, browser, tmp_pa
     _submit(page, page.get_by_role("button", name="反馈"))
     assert "已反馈" in page.get_by_test_id("referral").inner_text()
     page.screenshot(path=str(SCREENSHOTS / "cases-member-unit-phone.png"), full_page=True)
+    context.close()
+
+
+def test_open_case_with_two_siblings_chosen_by_search(server, browser):
+    """The children picker is the shared search picker: choices add up across searches, a child found again
+    is not posted twice, Enter searches without posting, and a form shown again keeps the chosen children
+    (masked)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context, page = _sign_in(browser, server, "worker_a1")
+    page.goto(f"{server}/cases/new/")
+    _pick(page, "测试a1")
+    _pick(page, "陈思", chosen=2)  # 陈思源 and 陈思远 match; the picker shows masked names (陈**)
+    results = page.locator("#id_persons-results label")
+    assert results.count() == 1  # the chosen one moved out of the results
+    picked = page.locator("#id_persons-chosen input").nth(1).get_attribute("value")
+    with page.expect_response(lambda r: "/cases/new/persons/" in r.url, timeout=5000):
+        page.locator("#id_persons").press("Enter")  # searches at once; must not post the form
+    page.wait_for_timeout(300)
+    assert page.url == f"{server}/cases/new/" and results.count() == 2
+    page.locator(f"#id_persons-results input[value='{picked}']").click()  # found again: not posted twice
+    chosen = page.locator("#id_persons-chosen input:checked")
+    assert chosen.count() == 2 and page.locator("#id_persons-chosen input").count() == 2
+    assert results.count() == 1
+    page.screenshot(path=str(SCREENSHOTS / "cases-open-two-children.png"), full_page=False)
+
+    page.select_option("#id_case_type", "left_behind")
+    page.eval_on_selector("#id_reason", "e => e.removeAttribute('required')")  # the server's own check
+    _submit(page, page.get_by_role("button", name="立案"))
+    assert page.locator(".invalid-feedback").count() == 1
+    labels = page.locator("#id_persons-chosen label")
+    assert labels.count() == 2 and page.locator("#id_persons-chosen input:checked").count() == 2
+    assert [labels.nth(i).locator("span").first.inner_text() for i in range(2)] == ["测试**", "陈**"]
+    assert page.locator("#id_persons-chosen input").nth(1).get_attribute("value") == picked
+    page.locator("#id_persons-chosen").scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "cases-open-shown-again.png"), full_page=False)
+    page.fill("#id_reason", "兄妹均无人照看")
+    _submit(page, page.get_by_role("button", name="立案"))
+    page.wait_for_url("**/cases/*-*/")
+    people = page.locator(".page-body").inner_text()  # the case page names the children in full
+    assert "测试a1" in people and ("陈思源" in people) != ("陈思远" in people)
     context.close()

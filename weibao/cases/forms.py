@@ -1,6 +1,5 @@
 from django import forms
-from django.core.exceptions import ValidationError
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
@@ -9,7 +8,6 @@ from weibao.accounts.models import Organisation, User
 from weibao.alerts.choices import OPEN_STATES
 from weibao.alerts.models import Alert
 from weibao.lib.dates import NotBefore1900
-from weibao.lib.forms import MAX_ID
 from weibao.lib.widgets import DateInput, DateTimeInput
 from weibao.registry.models import Person
 from weibao.reports.models import Report
@@ -25,33 +23,17 @@ from .choices import (
     Priority,
     RiskLevel,
 )
-from .pickers import SearchChoiceField, organisation_option
+from .pickers import (
+    IdsChoiceField,
+    SearchChoiceField,
+    SearchMultipleChoiceField,
+    organisation_option,
+    person_option,
+)
 from .services import responsible_users
 
 DATE = DateInput()
 DATETIME = DateTimeInput()
-
-
-class IdsChoiceField(forms.ModelMultipleChoiceField):
-    """Refuses a number beyond the 64-bit range with the field's error before Django's own check queries the
-    database with it (``pk IN (…)``: an OverflowError, a 500, on SQLite)."""
-
-    default_error_messages = {
-        **forms.ModelMultipleChoiceField.default_error_messages,
-        "out_of_range": _("编号“%(pk)s”超出范围 (id out of range)"),
-    }
-
-    def clean(self, value):
-        for pk in value if isinstance(value, list | tuple) else ():
-            try:
-                number = int(str(pk))
-            except ValueError:
-                continue  # not a number: Django's own check words it
-            if abs(number) > MAX_ID:
-                raise ValidationError(
-                    self.error_messages["out_of_range"], code="out_of_range", params={"pk": pk}
-                )
-        return super().clean(value)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -81,8 +63,25 @@ def workstations_for(user):
     return Organisation.objects.filter(pk__in=ids).select_related("area")
 
 
+def children_to_open(user):
+    """The children ``user`` may open a case for: what the open-case form accepts and ``person_picker``
+    searches (the registry is too long to list)."""
+    return (
+        Person.objects.visible_to(user, access.CHANGE)
+        .filter(kind="minor")
+        .select_related("street")
+        .order_by("name")
+    )
+
+
 class OpenCaseForm(forms.Form):
-    persons = IdsChoiceField(Person.objects.none(), label=_("未成年人（可多选兄弟姐妹）"))
+    persons = SearchMultipleChoiceField(
+        Person.objects.none(),
+        to_option=person_option,
+        url=reverse_lazy("cases:person_picker"),
+        placeholder=_("姓名、拼音或证件号码"),
+        label=_("未成年人（可多选兄弟姐妹）"),
+    )
     workstation = forms.ModelChoiceField(Organisation.objects.none(), label=_("负责工作站"))
     case_type = forms.ChoiceField(choices=CaseType.choices, label=_("案件类型"))
     risk_level = forms.ChoiceField(choices=RiskLevel.choices, label=_("风险等级"), initial=RiskLevel.MEDIUM)
@@ -106,11 +105,7 @@ class OpenCaseForm(forms.Form):
         self.fields["alert"].queryset = Alert.objects.visible_to(user, access.CHANGE).filter(
             state__in=OPEN_STATES
         )
-        self.fields["persons"].queryset = (
-            Person.objects.visible_to(user, access.CHANGE).filter(kind="minor").order_by("name")
-        )
-        # Rendered as a search box (cases/_picker_options.html), never as a list of the whole registry.
-        self.fields["persons"].widget = forms.MultipleHiddenInput()
+        self.fields["persons"].queryset = children_to_open(user)
         self.fields["workstation"].queryset = workstations_for(user)
         if self.fields["workstation"].queryset.count() == 1:
             self.fields["workstation"].initial = self.fields["workstation"].queryset.first()

@@ -4,8 +4,9 @@ search box whose matches an HTMX view returns, never a ``<select>`` of every row
 One shape for every picker: the view answers ``cases/_picker_options.html`` (a ticked or chosen match posts
 the row's primary key under the field's name) and the form field validates that key against its own
 queryset, as any ``ModelChoiceField`` does — a key the picker never offered is the field's error.
-``SearchPicker`` renders the box for a single choice (``cases/widgets/search_picker.html``, with
-``cases/picker.js``).
+``SearchPicker`` renders the box for a single choice (radio buttons), ``SearchMultiplePicker`` for several
+(checkboxes: the children of a case); both are ``cases/widgets/search_picker.html`` with ``cases/picker.js``.
+Their fields, ``SearchChoiceField`` and ``SearchMultipleChoiceField``, are given the search view's URL.
 """
 
 from dataclasses import dataclass
@@ -13,6 +14,9 @@ from dataclasses import dataclass
 from django import forms
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+from weibao.lib.forms import MAX_ID, in_id_range
 
 LIMIT = 20  # matches shown; "type more" below them when there are more
 
@@ -78,35 +82,104 @@ class SearchPicker(forms.Widget):
 
     template_name = "cases/widgets/search_picker.html"
     input_type = "search"  # the ``widget`` template filter gives it Tabler's ``form-control``
+    choice_type = "radio"  # how a match and the chosen row are ticked; the view answers in kind
 
-    def __init__(self, to_option, placeholder="", attrs=None):
+    def __init__(self, to_option, placeholder="", url="", attrs=None):
         super().__init__(attrs)
-        self.to_option, self.placeholder = to_option, placeholder
-        self.url = ""
+        self.to_option, self.placeholder, self.url = to_option, placeholder, url
         self.choices = ()  # the field's ModelChoiceIterator: never iterated, only its field asked
 
     def use_required_attribute(self, initial):
         return False  # the search box may stay empty once a row is chosen; the field checks the choice
 
-    def chosen(self, value) -> Option | None:
-        field = getattr(self.choices, "field", None)
+    def _field(self):
+        return getattr(self.choices, "field", None)
+
+    def chosen(self, value) -> list[Option]:
+        field = self._field()
         if field is None or value in (None, ""):
-            return None
+            return []
         try:
             row = field.to_python(value)
         except ValidationError:
-            return None
-        return self.to_option(row) if row is not None else None
+            return []
+        return [self.to_option(row)] if row is not None else []
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
-        context["widget"].update(url=self.url, placeholder=self.placeholder, chosen=self.chosen(value))
+        context["widget"].update(
+            url=self.url,
+            placeholder=self.placeholder,
+            choice_type=self.choice_type,
+            chosen=self.chosen(value),
+        )
         return context
 
 
-class SearchChoiceField(forms.ModelChoiceField):
-    """A ``ModelChoiceField`` picked by search: the widget is given its search ``url`` by the form."""
+class SearchMultiplePicker(SearchPicker):
+    """Several choices of a ``ModelMultipleChoiceField`` (by primary key): every chosen row is a ticked
+    checkbox under the box, and stays when the user searches again; unticking one leaves it out."""
 
-    def __init__(self, queryset, *, to_option, placeholder="", **kwargs):
-        kwargs.setdefault("widget", SearchPicker(to_option, placeholder))
+    allow_multiple_selected = True
+    choice_type = "checkbox"
+
+    def value_from_datadict(self, data, files, name):
+        getter = getattr(data, "getlist", None)
+        return getter(name) if getter else data.get(name)
+
+    def value_omitted_from_data(self, data, files, name):
+        return False  # nothing ticked posts nothing: an empty choice, not an omitted field
+
+    def format_value(self, value):
+        if value is None:
+            return []
+        return [str(v) for v in (value if isinstance(value, list | tuple) else [value])]
+
+    def chosen(self, value) -> list[Option]:
+        """The rows of the field's queryset among ``value``, in the order given; a key out of the queryset (or
+        out of range) is not shown — the field names it in its error."""
+        field = self._field()
+        keys = [k for k in self.format_value(value) if in_id_range(k)]
+        if field is None or not keys:
+            return []
+        rows = {str(row.pk): row for row in field.queryset.filter(pk__in=keys)}
+        return [self.to_option(rows[k]) for k in dict.fromkeys(keys) if k in rows]
+
+
+class SearchChoiceField(forms.ModelChoiceField):
+    """A ``ModelChoiceField`` picked by search: the widget is given its search ``url`` here or by the form."""
+
+    def __init__(self, queryset, *, to_option, placeholder="", url="", **kwargs):
+        kwargs.setdefault("widget", SearchPicker(to_option, placeholder, url))
+        super().__init__(queryset, **kwargs)
+
+
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses a number beyond the 64-bit range with the field's error before Django's own check queries the
+    database with it (``pk IN (…)``: an OverflowError, a 500, on SQLite)."""
+
+    default_error_messages = {
+        **forms.ModelMultipleChoiceField.default_error_messages,
+        "out_of_range": _("编号“%(pk)s”超出范围 (id out of range)"),
+    }
+
+    def clean(self, value):
+        for pk in value if isinstance(value, list | tuple) else ():
+            try:
+                number = int(str(pk))
+            except ValueError:
+                continue  # not a number: Django's own check words it
+            if abs(number) > MAX_ID:
+                raise ValidationError(
+                    self.error_messages["out_of_range"], code="out_of_range", params={"pk": pk}
+                )
+        return super().clean(value)
+
+
+class SearchMultipleChoiceField(IdsChoiceField):
+    """Several rows picked by search (``SearchMultiplePicker``); every posted key is checked against the
+    queryset, as ``ModelMultipleChoiceField`` does."""
+
+    def __init__(self, queryset, *, to_option, placeholder="", url="", **kwargs):
+        kwargs.setdefault("widget", SearchMultiplePicker(to_option, placeholder, url))
         super().__init__(queryset, **kwargs)

@@ -21,7 +21,6 @@ from weibao.accounts import access
 from weibao.accounts.views import add_form_errors
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
-from weibao.lib.forms import in_id_range
 from weibao.lib.views import RoleRequiredMixin, ScopedListView, report_form_errors, uuid_or_none
 
 from . import forms, pickers, services
@@ -205,14 +204,6 @@ class OpenCaseView(RoleRequiredMixin, FormView):
                     initial["persons"] = [alert.person_id]
         return initial
 
-    def get_context_data(self, **kwargs):
-        form = kwargs.get("form") or self.get_form()
-        chosen = form["persons"].value() or []
-        return super().get_context_data(
-            chosen=form.fields["persons"].queryset.filter(pk__in=[c for c in chosen if in_id_range(c)]),
-            **kwargs,
-        )
-
     def form_valid(self, form):
         try:
             case = services.open_case(self.request.user, **form.cleaned_data)
@@ -225,25 +216,19 @@ class OpenCaseView(RoleRequiredMixin, FormView):
 
 @login_required
 def person_picker(request):
-    """HTMX: children matching a name, pinyin or document number, to tick on the open-case form."""
-    from weibao.registry.models import Person
+    """HTMX: children matching a name, pinyin or document number, to tick on the open-case form (its
+    ``persons`` field: the same children, ``forms.children_to_open``)."""
     from weibao.registry.search import name_query
 
     if not access.may_open_cases(request.user):
         raise PermissionDenied
     q = (request.GET.get("q") or "").strip()
-    persons = Person.objects.none()
+    persons = ()  # nothing typed: nothing offered, nothing audited
     if q:
         record(
             request.user, AuditAction.SEARCH, object_type="registry.person", extra={"purpose": "open case"}
         )
-        persons = (
-            Person.objects.visible_to(request.user, access.CHANGE)
-            .filter(kind="minor")
-            .filter(name_query(q))
-            .select_related("street")
-            .order_by("name")
-        )
+        persons = forms.children_to_open(request.user).filter(name_query(q))
     return pickers.options_response(
         request,
         persons,

@@ -10,7 +10,9 @@ from django.urls import reverse
 from weibao.audit.models import AuditEvent
 from weibao.cases import services
 from weibao.cases.models import Attachment, Case, Instrument
+from weibao.lib.masking import mask_name
 from weibao.lib.testing import org, signed_in
+from weibao.registry.models import Person
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
@@ -281,3 +283,72 @@ def test_person_picker_searches_within_scope_and_is_audited(world):
     assert signed_in(world.users["edu_city"]).get(reverse("cases:case_open")).status_code == 403
     page = worker.get(reverse("cases:case_open"), {"person": str(world.persons["a1"].uuid)}).content.decode()
     assert f'value="{world.persons["a1"].pk}" checked' in page
+
+
+def _open_case_data(persons, **extra):
+    return {
+        "persons": persons,
+        "workstation": str(org("workstation", "310101002").pk),
+        "case_type": "left_behind",
+        "risk_level": "medium",
+        "priority": "normal",
+        "origin": "manual",
+        "reason": "兄妹二人",
+        "origin_reference": "SIBLINGS-1",
+        "q": "测试",  # the picker's search box posts with the form; nothing reads it
+        **extra,
+    }
+
+
+def _sibling(world, name="欧阳娜娜", **fields):
+    a1 = world.persons["a1"]
+    return Person.objects.create(
+        name=name, sex="M", birth_date=a1.birth_date, street=a1.street, **{"sensitivity": "normal", **fields}
+    )
+
+
+def test_open_case_form_shown_again_keeps_the_chosen_children_masked(world):
+    """The persons field is the shared search picker: after an error the chosen children are ticked
+    checkboxes under the box, with masked names, and the page lists no other child."""
+    client = signed_in(world.users["worker_a1"])
+    a1, sibling = world.persons["a1"], _sibling(world)
+    response = client.post(reverse("cases:case_open"), _open_case_data([a1.pk, sibling.pk], reason=""))
+    assert response.status_code == 200 and list(response.context["form"].errors) == ["reason"]
+    html = response.content.decode()
+    chosen = html[html.index('id="id_persons-chosen"') : html.index('id="id_persons-results"')]
+    for person in (a1, sibling):
+        assert f'type="checkbox" name="persons" value="{person.pk}" checked' in chosen
+        assert f"<span>{mask_name(person.name)}</span>" in chosen
+    assert "欧阳**" in chosen and "欧阳娜娜" not in html and "测试a1" not in html
+    assert chosen.index(f'value="{a1.pk}"') < chosen.index(f'value="{sibling.pk}"')  # in the order chosen
+    assert f'hx-get="{reverse("cases:person_picker")}"' in html and "cases/picker.js" in html
+    assert 'type="hidden" name="persons"' not in html
+    response = client.post(reverse("cases:case_open"), _open_case_data([a1.pk, sibling.pk]))
+    assert response.status_code == 302
+    assert set(Case.objects.get(origin_reference="SIBLINGS-1").persons.all()) == {a1, sibling}
+
+
+@pytest.mark.parametrize(
+    "forged", ["other_street", "sensitive", "adult", "missing", "text", "huge", "negative"]
+)
+def test_a_forged_child_on_the_open_case_form_is_the_fields_error(world, forged):
+    client = signed_in(world.users["worker_a1"])
+    a1, adult = world.persons["a1"], _sibling(world, "王大伟", kind="adult")
+    value = {
+        "other_street": world.persons["b1"].pk,  # outside worker_a1's street
+        "sensitive": world.persons["a1_sensitive"].pk,  # without the sensitive flag
+        "adult": adult.pk,  # in the street, but the picker offers children only
+        "missing": Person.objects.order_by("-pk").first().pk + 1000,
+        "text": "测试b1",
+        "huge": str(2**70),
+        "negative": -1,
+    }[forged]
+    response = client.post(reverse("cases:case_open"), _open_case_data([a1.pk, value]))
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert list(form.errors) == ["persons"] and str(value) in str(form.errors["persons"])
+    assert not Case.objects.filter(origin_reference="SIBLINGS-1").exists()
+    html = response.content.decode()
+    chosen = html[html.index('id="id_persons-chosen"') : html.index('id="id_persons-results"')]
+    assert f'value="{a1.pk}" checked' in chosen and f'value="{value}"' not in chosen  # the forged one is gone
+    assert 'id="id_persons" class="form-control is-invalid"' in html

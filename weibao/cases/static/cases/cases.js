@@ -32,16 +32,3 @@
     kind.addEventListener("change", toggle); toggle();
   }
 })();
-// The open-case form: a ticked search result moves to the chosen list, so a new search keeps it.
-(function () {
-  var chosen = document.getElementById("person-chosen");
-  if (!chosen) { return; }
-  document.addEventListener("change", function (e) {
-    if (e.target.matches("#person-results input[name=persons]") && e.target.checked) {
-      chosen.appendChild(e.target.closest("label"));
-    }
-  });
-  document.getElementById("person-search").addEventListener("keydown", function (e) {
-    if (e.key === "Enter") { e.preventDefault(); }
-  });
-})();
