@@ -14,10 +14,9 @@ import json
 from weibao.lib.crypto import DecryptionError, decrypt, encrypt_many
 from weibao.lib.masking import mask_id_number
 
-from .readers import UNPARSED
+from .readers import UNPARSED, UNSTORABLE
 
 MARK = "__enc__"
-UNSTORABLE = "__unstorable__"  # the columns whose text was escaped to be stored (``escape_unstorable``)
 
 
 def identifier_columns(validator) -> tuple[str, ...]:

@@ -17,6 +17,12 @@ from weibao.lib.tabular import detect_encoding as tabular_detect_encoding
 
 UNPARSED = "__unparsed__"
 FORMULA = "__formula__"  # the XLSX columns holding a formula without a saved value (kept as its text)
+UNSTORABLE = (
+    "__unstorable__"  # the columns whose text was escaped to be stored (``protect.escape_unstorable``)
+)
+# Keys the readers and the pipeline write into a record: never taken from a sender (an API record holding one
+# is refused, a JSONL line lands unparsed, a file column so named refuses the file).
+RESERVED = (UNPARSED, EXTRA_CELLS, FORMULA, UNSTORABLE)
 EXTRA = EXTRA_CELLS  # values beyond the last header (kept as a list here: landing keeps them as sent)
 SAMPLE = 256 * 1024
 csv.field_size_limit(16 * 1024 * 1024)
@@ -64,6 +70,12 @@ def open_rows(path: str | Path, name: str | None = None) -> tuple[str, Iterator[
     return encoding, _csv_rows(path, encoding, sample)
 
 
+def _not_reserved(headers: list[str]) -> list[str]:
+    if taken := [h for h in headers if h in RESERVED]:
+        raise FileError(f"表头“{taken[0]}”是系统保留的列名，请改名后再上传 (reserved column name)")
+    return headers
+
+
 def _text(path, encoding):
     return io.open(path, encoding=encoding, newline="", errors="strict")  # noqa: UP020 - explicit text mode
 
@@ -88,7 +100,7 @@ def _csv_rows(path, encoding, sample: bytes):
         with _text(path, encoding) as fh:
             reader = csv.reader(fh, dialect)
             try:
-                headers = check_headers(next(reader))
+                headers = _not_reserved(check_headers(next(reader)))
             except StopIteration:
                 raise FileError("文件为空 (the file is empty)") from None
             width = len(headers)
@@ -123,6 +135,7 @@ def _cell(value):
 
 def _xlsx_rows(path):
     headers, sheet_rows = xlsx_rows(path)  # opened with care and read with bounds (weibao.lib.tabular)
+    _not_reserved(headers)
     width = len(headers)
 
     def rows():
@@ -153,7 +166,7 @@ def _jsonl_rows(path, encoding):
                     value = json.loads(line)
                 except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
                     value = None
-                if not isinstance(value, dict):
+                if not isinstance(value, dict) or any(key in value for key in RESERVED):
                     value = {UNPARSED: line.rstrip("\r\n")}
                 yield number, value
 

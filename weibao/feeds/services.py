@@ -26,9 +26,9 @@ from weibao.registry.bulk import queue_linkage
 from . import pipeline
 from .choices import BatchSource, BatchStatus, Carries, LandingStatus
 from .models import Batch, Feed, LandingRecord
-from .protect import UNSTORABLE, identifier_columns, protect, received
-from .readers import FORMULA, FileError, open_rows
-from .validation import PERSON_FIELDS, RecordValidator
+from .protect import identifier_columns, protect, received
+from .readers import FORMULA, UNSTORABLE, FileError, open_rows
+from .validation import PERSON_FIELDS, RecordValidator, marked_columns
 
 MAX_API_RECORDS = 10_000
 FEED_FIELDS = ["code", "name", "owner", "carries", "event_type", "schema_version", "mapping", "is_active"]
@@ -286,12 +286,13 @@ def fix_record(landing: LandingRecord, changes: dict, *, actor, reason: str = ""
     base.pop("__unparsed__", None)
     base.pop(UNSTORABLE, None)  # the escaped text stays as it is unless corrected
     before = canonical_values(landing, validator)
+    after = {k: v for k, v in changes.items() if before.get(k) != v}
     for field, value in changes.items():
         if field in validator.columns:
             base[validator.columns[field]] = value
     if FORMULA in base:  # a formula column stays rejected until another value is given for it
-        given = {validator.columns.get(f) for f, value in changes.items() if before.get(f) != value}
-        base[FORMULA] = [c for c in base[FORMULA] if c not in given]
+        given = {validator.columns.get(field) for field in after}
+        base[FORMULA] = [c for c in marked_columns(base, FORMULA) if c not in given]
         if not base[FORMULA]:
             del base[FORMULA]
     result = pipeline.ChunkResult()
@@ -301,7 +302,6 @@ def fix_record(landing: LandingRecord, changes: dict, *, actor, reason: str = ""
     )
     fresh = looked_up[0]
     landing.corrected = protect(base, identifier_columns(validator))  # identifiers never in clear
-    after = {k: v for k, v in changes.items() if before.get(k) != v}
     still = bool(result.rejected or not fresh and not result.duplicates)
     if still:  # the correction is kept, the record waits on with its remaining errors
         landing.errors = result.rejected.get(landing.row_number, {})

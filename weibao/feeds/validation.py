@@ -7,6 +7,7 @@ Chinese with an English gloss, and ``code`` is what the batch report counts reje
 """
 
 import datetime
+import json
 
 from django.utils import timezone
 
@@ -18,8 +19,7 @@ from weibao.registry.choices import DocumentType, PersonKind
 from weibao.registry.services import normalise_document
 
 from .choices import Carries, FieldType
-from .protect import UNSTORABLE
-from .readers import EXTRA, FORMULA, UNPARSED
+from .readers import EXTRA, FORMULA, RESERVED, UNPARSED, UNSTORABLE
 
 # Canonical fields of every feed record, with their labels and maximum lengths.
 PERSON_FIELDS = {
@@ -74,10 +74,21 @@ FALSE = {"0", "false", "no", "n", "否", "f"}
 MIN_DATE = datetime.date(EARLIEST_YEAR, 1, 1)  # as forms and the API (weibao.lib.dates)
 
 
-def _marked(raw: dict, key: str) -> list[str]:
+def marked_columns(raw: dict, key: str) -> list[str]:
     """The columns a reader marked under ``key`` (a list of names; anything else sent under it marks none)."""
     columns = raw.get(key)
     return [c for c in columns if isinstance(c, str)] if isinstance(columns, list) else []
+
+
+def _unparsed(line) -> str:
+    """Why a JSONL line was not taken as a record: not a JSON object, or one holding a reserved key."""
+    try:
+        value = json.loads(line) if isinstance(line, str) else None
+    except (ValueError, RecursionError):
+        value = None
+    if isinstance(value, dict) and (keys := [k for k in RESERVED if k in value]):
+        return f"该行含有系统保留的字段名 {'、'.join(keys)} (reserved key)"
+    return "该行不是有效的 JSON 对象 (not a JSON object)"
 
 
 def reason_label(key: str) -> str:
@@ -195,9 +206,9 @@ class RecordValidator:
         """``(clean, problems)``; ``clean`` holds the normalised fields (``_number``: the plain ID number,
         never stored in clear) when there are no problems."""
         if UNPARSED in raw:
-            return None, [("record", "unparsed", "该行不是有效的 JSON 对象 (not a JSON object)")]
+            return None, [("record", "unparsed", _unparsed(raw[UNPARSED]))]
         v, problems = self.values(raw)
-        for column in _marked(raw, UNSTORABLE):
+        for column in marked_columns(raw, UNSTORABLE):
             field = self.fields_by_column.get(column, column)
             problems.append(
                 (
@@ -207,7 +218,7 @@ class RecordValidator:
                     " (contains NUL or a lone surrogate; kept escaped)",
                 )
             )
-        for column in _marked(raw, FORMULA):
+        for column in marked_columns(raw, FORMULA):
             if (field := self.fields_by_column.get(column)) is None:
                 continue  # an extra column, kept as sent (its formula text, marked)
             problems.append(

@@ -26,6 +26,7 @@ def check_reason(reason: str, field: str = "reason") -> None:
 
 
 def in_id_range(value) -> bool:
-    """``value`` is digits naming a key a database can look up (1 … 2⁶³−1)."""
+    """``value`` is digits naming a key a database can look up (1 … 2⁶³−1); never an ``int()`` of thousands of
+    digits, which raises."""
     text = str(value)
-    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID
+    return text.isascii() and text.isdigit() and len(text) <= 19 and 0 < int(text) <= MAX_ID

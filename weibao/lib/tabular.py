@@ -124,7 +124,7 @@ def _rows(headers, rows, start=2):
             raise TableError(f"第 {number} 行无法读取：{exc} (unreadable row)") from None
         formula = next((i for i, v in enumerate(raw) if isinstance(v, Formula)), None)
         if formula is not None:
-            column = headers[formula] if formula < len(headers) else f"第 {formula + 1} 列"
+            column = (headers[formula] if formula < len(headers) else "") or f"第 {formula + 1} 列"
             raise TableError(
                 f"第 {number} 行“{column}”是没有计算结果的公式（{raw[formula]}）：请在 Excel 中打开并保存后再上传"
                 " (a formula without a saved value)"
@@ -184,17 +184,63 @@ def _has_formulas(sheet) -> bool:
     return False
 
 
-def _unvalued_formulas(values: tuple, formulas: tuple) -> tuple:
-    """A row of cell values with each empty cell that holds a formula given as that ``Formula`` (read without
-    values, a cell differs only where it holds a formula: ``=…`` text, or an array formula's object)."""
-    if None not in values:
-        return values
-    return tuple(
-        Formula(f if isinstance(f, str) else getattr(f, "text", None) or str(f))
-        if v is None and f is not None
-        else v
-        for v, f in zip(values, formulas, strict=False)
-    )
+def _unvalued_formula_cells(sheet) -> Iterator[tuple[int, dict[int, str]]]:
+    """``(row number, {column index: formula text})`` of each row holding a formula the file saved no value
+    for, in order — from the sheet's XML, streamed (openpyxl reads such a cell as ``None``, like an empty
+    one). A formula whose saved value is the empty text (``t="str"``, ``<v></v>``) has its value; a shared
+    formula's other cells get its text moved to them, as Excel shows it."""
+    from openpyxl.formula.translate import Translator
+    from openpyxl.utils.cell import coordinate_to_tuple
+    from openpyxl.xml.functions import iterparse
+
+    local = lambda element: element.tag.rpartition("}")[2]  # noqa: E731 - the main namespace, or none
+    shared: dict[str, tuple[str, str]] = {}  # a shared formula's id → (its text, the cell it is written in)
+    number, column, found = 0, 0, {}
+    with sheet._get_source() as part:  # openpyxl's handle on the sheet's part in the zip
+        for event, element in iterparse(part, events=("start", "end")):
+            tag = local(element)
+            if event == "start":
+                if tag == "row":
+                    number, column, found = int(element.get("r") or number + 1), 0, {}
+                continue
+            if tag == "row":
+                if found:
+                    yield number, found
+                element.clear()
+            elif tag == "c":
+                coordinate = element.get("r")
+                column = coordinate_to_tuple(coordinate)[1] if coordinate else column + 1
+                children = {local(child): child for child in element}
+                formula = children.get("f")
+                if formula is None:
+                    continue
+                value = children.get("v")
+                valued = "is" in children or (
+                    value is not None and (bool(value.text) or element.get("t") == "str")
+                )
+                text = formula.text
+                if formula.get("t") == "shared":
+                    si = formula.get("si")
+                    if text:
+                        shared[si] = (text, coordinate)
+                    elif si in shared and coordinate:
+                        master, origin = shared[si]
+                        try:
+                            text = Translator(f"={master}", origin=origin).translate_formula(coordinate)[1:]
+                        except Exception:  # a formula the translator cannot move: shown as written
+                            text = master
+                if not valued:
+                    found[column - 1] = f"={text}" if text else f"=（{formula.get('t') or '公式'}）"
+
+
+def _with_formulas(values: tuple, cells: dict[int, str], bound: int | None) -> tuple:
+    """A row of cell values with its formulas saved without a value put in as ``Formula`` (within ``bound``)."""
+    wanted = [i for i in cells if bound is None or i < bound]
+    out = list(values) + [None] * (max(wanted, default=-1) + 1 - len(values))
+    for i in wanted:
+        if out[i] is None:
+            out[i] = Formula(cells[i])
+    return tuple(out)
 
 
 def _check_zip(source) -> None:
@@ -244,9 +290,24 @@ def xlsx_rows(source) -> tuple[list[str], Iterator[tuple[int, tuple]]]:
     if first is None:
         workbook.close()
         raise TableError("文件为空 (the file is empty)")
+    try:
+        formulas = _unvalued_formula_cells(sheet) if _has_formulas(sheet) else (row for row in ())
+        pending = next(formulas, None)
+    except Exception:  # the sheet's XML is broken
+        workbook.close()
+        raise TableError("工作表无法读取，文件可能已损坏 (unreadable sheet)") from None
+    if pending is not None and pending[0] == 1:
+        column, text = min(pending[1].items())
+        formulas.close()
+        workbook.close()
+        raise TableError(
+            f"第 1 行第 {column + 1} 列（表头）是没有计算结果的公式（{text}）：请在 Excel 中打开并保存后再上传"
+            " (a formula without a saved value in the header)"
+        )
     headers = check_headers(first)
     width = max(i for i, h in enumerate(headers) if h) + 1
     if declared and declared > width + XLSX_EXTRA_COLUMNS:
+        formulas.close()
         workbook.close()
         raise TableError(
             f"工作表声明了 {declared} 列，表头只有 {width} 列：请删除表头右侧多余的列后再上传 "
@@ -254,17 +315,19 @@ def xlsx_rows(source) -> tuple[list[str], Iterator[tuple[int, tuple]]]:
         )
 
     def rows():
-        number, formulas = 1, None
+        nonlocal pending
+        number = 1
         try:
             # bounded only when the sheet declares its size (rows are then padded to it); an unsized sheet's rows
             # come as written, every cell kept
             bound = width + XLSX_EXTRA_COLUMNS if declared else None
-            values_rows = sheet.iter_rows(min_row=2, max_col=bound, values_only=True)
-            if _has_formulas(sheet):  # read a second time beside, for the formulas saved without a value
-                formulas = load_workbook(source, read_only=True, data_only=False)
-                formula_rows = formulas.worksheets[0].iter_rows(min_row=2, max_col=bound, values_only=True)
-                values_rows = map(_unvalued_formulas, values_rows, formula_rows)
-            for number, values in enumerate(values_rows, start=2):
+            for number, values in enumerate(
+                sheet.iter_rows(min_row=2, max_col=bound, values_only=True), start=2
+            ):
+                while pending is not None and pending[0] < number:
+                    pending = next(formulas, None)
+                if pending is not None and pending[0] == number:
+                    values = _with_formulas(values, pending[1], bound)
                 yield number, values
         except TableError:
             raise
@@ -273,8 +336,7 @@ def xlsx_rows(source) -> tuple[list[str], Iterator[tuple[int, tuple]]]:
                 f"第 {number + 1} 行无法读取：{exc.__class__.__name__} (unreadable row)"
             ) from None
         finally:
+            formulas.close()
             workbook.close()
-            if formulas is not None:
-                formulas.close()
 
     return headers[:width], rows()

@@ -4,6 +4,7 @@ from rest_framework import serializers
 from ..choices import LandingStatus
 from ..models import Batch, EventType, Feed, LandingRecord
 from ..protect import received
+from ..readers import RESERVED
 
 
 class EventTypeSerializer(serializers.ModelSerializer):
@@ -55,6 +56,12 @@ class RecordsField(serializers.Field):
         if bad:  # the size limit: services.ingest_records
             raise serializers.ValidationError(
                 f"第 {', '.join(str(i + 1) for i in bad[:10])} 条记录不是 JSON 对象 (records must be objects)"
+            )
+        reserved = [(i, key) for i, r in enumerate(data) for key in RESERVED if key in r]
+        if reserved:
+            raise serializers.ValidationError(
+                "；".join(f"第 {i + 1} 条记录含有系统保留的字段名 {key}" for i, key in reserved[:10])
+                + " (reserved key)"
             )
         return data
 

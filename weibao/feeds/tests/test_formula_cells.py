@@ -1,7 +1,9 @@
 """XLSX formula cells the file holds no value for (written by a program, never saved by Excel): the row lands
-with the formula's text and is rejected naming the field, instead of reading an empty cell."""
+with the formula's text and is rejected naming the field, instead of reading an empty cell. And the keys the
+readers write into a record to say so (``__formula__``, ``__unstorable__`` …) are never taken from a sender."""
 
 import io
+import json
 import re
 import zipfile
 
@@ -9,8 +11,10 @@ import openpyxl
 import pytest
 
 from weibao.feeds import services
-from weibao.feeds.models import Event, LandingRecord
+from weibao.feeds.models import Batch, Event, LandingRecord
+from weibao.feeds.protect import received
 from weibao.lib.tabular import TableError, read_table
+from weibao.lib.testing import signed_in
 
 from .helpers import edu_feed, record
 
@@ -29,6 +33,15 @@ def _workbook(rows) -> bytes:
         workbook.active.append(row)
     out = io.BytesIO()
     workbook.save(out)  # openpyxl saves formulas without a computed value, as any program but Excel does
+    return out.getvalue()
+
+
+def _edit_sheet(data: bytes, change) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            part = src.read(item.filename)
+            dst.writestr(item, change(part) if item.filename == "xl/worksheets/sheet1.xml" else part)
     return out.getvalue()
 
 
@@ -92,11 +105,85 @@ def test_an_import_table_with_a_formula_without_a_value_is_refused_naming_row_an
     ]
 
 
-@pytest.mark.parametrize("marker", ["__formula__", "__unstorable__"])
-@pytest.mark.parametrize("sent", [5, "name", {"name": 1}, [1, None]])
-def test_a_reader_marker_sent_by_a_client_marks_nothing_and_breaks_nothing(world, marker, sent):
-    feed = edu_feed(world)
-    good = {**record(1), marker: sent}
-    batch, _created = services.ingest_records(feed, "k-1", [good], actor=world.users["edu_city"])
+@pytest.mark.parametrize("key", ["__formula__", "__unstorable__", "__unparsed__", "__extra__"])
+@pytest.mark.parametrize("sent", [["name"], 5, "name", {"name": 1}])
+def test_a_key_the_readers_write_is_never_taken_from_an_api_sender(world, key, sent):
+    """Sent as ``__formula__: ["name"]`` it would reject a good record for a made-up reason; sent as a number
+    it would stop the validator. The API refuses it, naming the record and the key, and stores nothing."""
+    edu_feed(world)
+    client = signed_in(world.users["edu_city"])
+    payload = {"idempotency_key": "k-1", "records": [record(1), {**record(2), key: sent}]}
+    response = client.post("/api/feeds/edu_absence/batches/", payload, content_type="application/json")
+    assert response.status_code == 400
+    assert f"第 2 条记录含有系统保留的字段名 {key}" in response.json()["errors"]["records"][0]
+    assert not Batch.objects.exists() and not LandingRecord.objects.exists()
+
+
+def test_a_jsonl_line_with_a_reserved_key_lands_as_sent_and_is_rejected_saying_so(world, tmp_path):
+    lines = [json.dumps(record(1)), json.dumps({**record(2), "__formula__": ["name"]}), "[1, 2]"]
+    (tmp_path / "f.jsonl").write_text("\n".join(lines) + "\n")
+    batch = services.ingest_file(edu_feed(world), tmp_path / "f.jsonl", actor=world.users["edu_city"])
     batch.refresh_from_db()
-    assert (batch.received, batch.accepted) == (1, 1)
+    assert (batch.received, batch.accepted, batch.rejected) == (3, 1, 2)
+    reserved = LandingRecord.objects.get(batch=batch, row_number=2)
+    assert received(reserved.raw) == {
+        "__unparsed__": lines[1]
+    }  # the line as received (sealed: it holds an ID)
+    assert reserved.errors["record"] == ["该行含有系统保留的字段名 __formula__ (reserved key)"]
+    other = LandingRecord.objects.get(batch=batch, row_number=3)
+    assert other.errors["record"] == ["该行不是有效的 JSON 对象 (not a JSON object)"]
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_file_column_named_like_a_reserved_key_refuses_the_file(world, tmp_path, kind):
+    header = [*COLUMNS[:8], "__unstorable__"]
+    if kind == "csv":
+        (tmp_path / "f.csv").write_text(",".join(header) + "\n" + ",".join(map(str, _row(1))) + "\n")
+    else:
+        (tmp_path / "f.xlsx").write_bytes(_workbook([header, _row(1)]))
+    batch = services.ingest_file(edu_feed(world), tmp_path / f"f.{kind}", actor=world.users["edu_city"])
+    batch.refresh_from_db()
+    assert batch.status == "failed" and "表头“__unstorable__”是系统保留的列名" in batch.message
+    assert not LandingRecord.objects.filter(batch=batch).exists()
+
+
+def test_what_excel_writes_a_formula_whose_value_is_empty_text_and_shared_formulas_as():
+    """``t="str"`` with ``<v></v>``: the formula's value is the empty text (``=IF(…,"",…)``), not missing. A
+    shared formula without values: each of its cells is named with its own text, as Excel shows it."""
+    data = _workbook([["名称", "类型", "备注"], ["一中", "school", "x"], ["二中", "school", "y"]])
+
+    def change(xml: bytes) -> bytes:
+        xml = re.sub(rb'<c r="C2"[^>]*>.*?</c>', b'<c r="C2" t="str"><f>IF(1,"","x")</f><v></v></c>', xml)
+        xml = re.sub(
+            rb'<c r="C3"[^>]*>.*?</c>', b'<c r="C3"><f t="shared" ref="C3:C4" si="0">A3&amp;B3</f></c>', xml
+        )
+        xml = xml.replace(
+            b"</sheetData>",
+            b'<row r="4"><c r="A4" t="inlineStr"><is><t>sanzhong</t></is></c>'
+            b'<c r="B4" t="inlineStr"><is><t>school</t></is></c><c r="C4"><f t="shared" si="0"/></c>'
+            b"</row></sheetData>",
+        )
+        return re.sub(rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1:C4"/>', xml)
+
+    _headers, rows = read_table("orgs.xlsx", _edit_sheet(data, change))
+    with pytest.raises(TableError, match="第 3 行“备注”是没有计算结果的公式（=A3&B3）"):
+        assert next(rows)[1] == {"名称": "一中", "类型": "school", "备注": ""}  # C2: the empty text
+        next(rows)
+    from weibao.lib.tabular import Formula, xlsx_rows
+
+    _headers, cells = xlsx_rows(io.BytesIO(_edit_sheet(data, change)))
+    assert [(n, [v for v in row if isinstance(v, Formula)]) for n, row in cells] == [
+        (2, []),
+        (3, ["=A3&B3"]),
+        (4, ["=A4&B4"]),
+    ]
+
+
+def test_a_header_that_is_a_formula_without_a_value_is_refused_naming_its_column(world, tmp_path):
+    data = _workbook([COLUMNS[:8] + ['="备"&"注"'], _row(1)])
+    with pytest.raises(TableError, match="第 1 行第 9 列（表头）是没有计算结果的公式"):
+        read_table("orgs.xlsx", data)
+    (tmp_path / "f.xlsx").write_bytes(data)
+    batch = services.ingest_file(edu_feed(world), tmp_path / "f.xlsx", actor=world.users["edu_city"])
+    batch.refresh_from_db()
+    assert batch.status == "failed" and "第 9 列（表头）是没有计算结果的公式" in batch.message
