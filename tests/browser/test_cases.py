@@ -11,21 +11,14 @@ import subprocess
 import pytest
 
 from .conftest import SCREENSHOTS
-from .login import second_factor, sign_in
+from .login import open_page, shot
 
 pytestmark = pytest.mark.browser
 
 
 def _sign_in(browser, server, username):
-    context = browser.new_context(
-        locale="zh-CN", viewport={"width": 1366, "height": 900}, accept_downloads=True
-    )
-    page = context.new_page()
-    sign_in(page, server, username)
-    if "/accounts/otp/" in page.url:  # mandated reporters sign in with a password only
-        second_factor(page, username)
-    page.wait_for_url(f"{server}/")
-    return context, page
+    page = open_page(browser, server, username, accept_downloads=True)
+    return page.context, page
 
 
 def _pick(page, name, chosen=1):
@@ -77,7 +70,6 @@ def _file_report(browser, server) -> str:
 
 
 def test_case_from_intake_to_closure_with_the_leads_approval(server, browser):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     report_number = _file_report(browser, server)
     context, page = _sign_in(browser, server, "worker_a1")
     page.locator(".wb-nav").get_by_text("强制报告").click()
@@ -113,7 +105,7 @@ def test_case_from_intake_to_closure_with_the_leads_approval(server, browser):
         "els => els.filter(e => e.value === '1').forEach(e => e.checked = true)",
     )
     page.fill("textarea[name=notes]", "祖母照料能力有限，需要外部支持。")
-    page.screenshot(path=str(SCREENSHOTS / "cases-assessment-form.png"), full_page=False)
+    shot(page, "cases-assessment-form", full_page=False)
     page.get_by_role("button", name="计分并保存").click()
     page.wait_for_url("**#assessments")
     assert page.get_by_test_id("assessment-total").first.inner_text() == "18"
@@ -127,7 +119,7 @@ def test_case_from_intake_to_closure_with_the_leads_approval(server, browser):
     assert results.first.inner_text().startswith("上海市黄浦区民政局")  # the case's own district first
     assert page.locator("#plan-form option").count() < 20  # no list of every organisation
     page.locator("#id_responsible_organisation").scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOTS / "cases-organisation-picker.png"), full_page=False)
+    shot(page, "cases-organisation-picker", full_page=False)
     _choose_organisation(page, "responsible_organisation", "民政", "上海市黄浦区民政局")
     page.get_by_role("button", name="加入计划").click()
     page.wait_for_url("**#plan")
@@ -146,7 +138,7 @@ def test_case_from_intake_to_closure_with_the_leads_approval(server, browser):
     page.fill("#transition-form input[name=reason]", "儿童照料已落实，申请结案")
     _submit(page, page.get_by_test_id("request-approval"))
     assert "待站长审批" in page.get_by_test_id("pending-approval").inner_text()
-    page.screenshot(path=str(SCREENSHOTS / "cases-worker-requests-closure.png"), full_page=True)
+    shot(page, "cases-worker-requests-closure")
     context.close()
 
     context, page = _sign_in(browser, server, "lead_a1")
@@ -159,11 +151,11 @@ def test_case_from_intake_to_closure_with_the_leads_approval(server, browser):
     timeline = page.locator("#case-timeline").inner_text()
     for text in ("回顾评估 → 结案", "站长批准", "家庭监护能力评估", "受理 → 评估"):
         assert text in timeline
-    page.screenshot(path=str(SCREENSHOTS / "cases-closed-timeline.png"), full_page=True)
+    shot(page, "cases-closed-timeline")
     page.goto(f"{server}/cases/caseload/")
     assert page.get_by_test_id("open-count").inner_text() == "0"
     page.wait_for_timeout(500)  # let ECharts draw
-    page.screenshot(path=str(SCREENSHOTS / "cases-caseload.png"), full_page=True)
+    shot(page, "cases-caseload")
     page.goto(case_url)
 
     with page.expect_download() as download:
@@ -216,11 +208,8 @@ def test_referral_answered_by_the_member_unit_on_a_phone(server, browser, tmp_pa
     assert "待接收" in page.locator("#referrals").inner_text()
     context.close()
 
-    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True)
-    page = context.new_page()
-    sign_in(page, server, "edu_city")
-    second_factor(page, "edu_city")
-    page.wait_for_url(f"{server}/")
+    page = open_page(browser, server, "edu_city", phone=True)
+    context = page.context
     page.goto(f"{server}/cases/referrals/")
     page.get_by_role("link", name=number).click()
     page.wait_for_url("**/cases/*-*/")
@@ -230,7 +219,7 @@ def test_referral_answered_by_the_member_unit_on_a_phone(server, browser, tmp_pa
     page.fill("textarea[name=report]", "已与学校对接，安排每周两次课后辅导")
     _submit(page, page.get_by_role("button", name="反馈"))
     assert "已反馈" in page.get_by_test_id("referral").inner_text()
-    page.screenshot(path=str(SCREENSHOTS / "cases-member-unit-phone.png"), full_page=True)
+    shot(page, "cases-member-unit-phone")
     context.close()
 
 
@@ -238,7 +227,6 @@ def test_open_case_with_two_siblings_chosen_by_search(server, browser):
     """The children picker is the shared search picker: choices add up across searches, a child found again
     is not posted twice, Enter searches without posting, and a form shown again keeps the chosen children
     (masked)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     context, page = _sign_in(browser, server, "worker_a1")
     page.goto(f"{server}/cases/new/")
     _pick(page, "测试a1")
@@ -254,7 +242,7 @@ def test_open_case_with_two_siblings_chosen_by_search(server, browser):
     chosen = page.locator("#id_persons-chosen input:checked")
     assert chosen.count() == 2 and page.locator("#id_persons-chosen input").count() == 2
     assert results.count() == 1
-    page.screenshot(path=str(SCREENSHOTS / "cases-open-two-children.png"), full_page=False)
+    shot(page, "cases-open-two-children", full_page=False)
 
     page.select_option("#id_case_type", "left_behind")
     page.eval_on_selector("#id_reason", "e => e.removeAttribute('required')")  # the server's own check
@@ -265,7 +253,7 @@ def test_open_case_with_two_siblings_chosen_by_search(server, browser):
     assert [labels.nth(i).locator("span").first.inner_text() for i in range(2)] == ["测试**", "陈**"]
     assert page.locator("#id_persons-chosen input").nth(1).get_attribute("value") == picked
     page.locator("#id_persons-chosen").scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOTS / "cases-open-shown-again.png"), full_page=False)
+    shot(page, "cases-open-shown-again", full_page=False)
     page.fill("#id_reason", "兄妹均无人照看")
     _submit(page, page.get_by_role("button", name="立案"))
     page.wait_for_url("**/cases/*-*/")

@@ -1,4 +1,5 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.urls import reverse, reverse_lazy
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
@@ -74,6 +75,9 @@ def children_to_open(user):
     )
 
 
+MAX_CHILDREN = 20  # children of one case (siblings): as many as the picker shows chosen
+
+
 class OpenCaseForm(forms.Form):
     persons = SearchMultipleChoiceField(
         Person.objects.none(),
@@ -109,6 +113,19 @@ class OpenCaseForm(forms.Form):
         self.fields["workstation"].queryset = workstations_for(user)
         if self.fields["workstation"].queryset.count() == 1:
             self.fields["workstation"].initial = self.fields["workstation"].queryset.first()
+
+    def clean_persons(self):
+        persons = self.cleaned_data["persons"]
+        if len(persons) > MAX_CHILDREN:
+            raise ValidationError(
+                _("一个个案最多关联 %(n)s 名未成年人 (too many children for one case)"),
+                params={"n": MAX_CHILDREN},
+            )
+        return persons
+
+    def shown_children(self) -> list:
+        """The children a re-shown form lists as chosen (masked): the posted ones the user may choose."""
+        return self.fields["persons"].widget.chosen_rows(self["persons"].value())
 
 
 class ReasonForm(forms.Form):

@@ -33,7 +33,9 @@ def person_option(p) -> Option:
     from weibao.lib.masking import mask_name
 
     born = p.birth_date.strftime("%Y-%m") if p.birth_date else ""
-    return Option(p.pk, mask_name(p.name), f"{p.get_sex_display()} {born} · {p.street.name}")
+    return Option(
+        p.pk, mask_name(p.name), f"{p.get_sex_display()} {born} · {p.street.name if p.street else ''}"
+    )
 
 
 def organisation_option(o) -> Option:
@@ -135,15 +137,18 @@ class SearchMultiplePicker(SearchPicker):
             return []
         return [str(v) for v in (value if isinstance(value, list | tuple) else [value])]
 
-    def chosen(self, value) -> list[Option]:
-        """The rows of the field's queryset among ``value``, in the order given; a key out of the queryset (or
-        out of range) is not shown — the field names it in its error."""
+    def chosen_rows(self, value) -> list:
+        """The rows of the field's queryset among ``value`` (the first ``LIMIT``), in the order given; a key out
+        of the queryset (or out of range) is not shown — the field names it in its error."""
         field = self._field()
-        keys = [k for k in self.format_value(value) if in_id_range(k)]
+        keys = list(dict.fromkeys(k for k in self.format_value(value) if in_id_range(k)))[:LIMIT]
         if field is None or not keys:
             return []
         rows = {str(row.pk): row for row in field.queryset.filter(pk__in=keys)}
-        return [self.to_option(rows[k]) for k in dict.fromkeys(keys) if k in rows]
+        return [rows[k] for k in keys if k in rows]
+
+    def chosen(self, value) -> list[Option]:
+        return [self.to_option(row) for row in self.chosen_rows(value)]
 
 
 class SearchChoiceField(forms.ModelChoiceField):

@@ -155,11 +155,10 @@ class OpenCaseView(RoleRequiredMixin, FormView):
         from weibao.alerts.choices import OPEN_STATES
         from weibao.alerts.models import Alert
         from weibao.notifications.services import workstation
-        from weibao.registry.models import Person
         from weibao.reports.models import Report
 
         user, initial = self.request.user, {}
-        persons = Person.objects.visible_to(user, access.CHANGE)
+        persons = forms.children_to_open(user)
         person_uuid, report_uuid, alert_uuid = (
             uuid_or_none(params.get(name)) for name in ("person", "report", "alert")
         )
@@ -203,6 +202,16 @@ class OpenCaseView(RoleRequiredMixin, FormView):
                 if persons.filter(pk=alert.person_id).exists():
                     initial["persons"] = [alert.person_id]
         return initial
+
+    def form_invalid(self, form):
+        if shown := form.shown_children():  # listed again from what was posted: a read of those children
+            record(
+                self.request.user,
+                AuditAction.VIEW,
+                object_type="registry.person",
+                extra={"ids": [p.pk for p in shown], "purpose": "open case form shown again"},
+            )
+        return super().form_invalid(form)
 
     def form_valid(self, form):
         try:

@@ -140,7 +140,7 @@ def test_import_applies_status_only_changes_and_ignores_missing_description():
 # 4. risk column in the alert scope
 
 
-def test_risk_column_uses_the_alert_scope(client, world, only_own_rules):  # noqa: F811
+def test_risk_column_uses_the_alert_scope(client, world, only_own_rules):
     make_rule()
     dv_twice(world.persons["b1_police"])  # district B: outside worker_a1's alert scope
     dv_twice(world.persons["a1"])
@@ -164,7 +164,7 @@ def test_risk_column_uses_the_alert_scope(client, world, only_own_rules):  # noq
 # 5. dry-run sample: scoped before cut, audited
 
 
-def test_dry_run_sample_scopes_before_slicing_and_is_audited(world, only_own_rules):  # noqa: F811
+def test_dry_run_sample_scopes_before_slicing_and_is_audited(world, only_own_rules):
     user = world.users["worker_b1"]
     count, sample = services.dry_run_sample(user, {"age": {"min": 5}}, limit=1)
     assert count == 7  # a1… come first by id, but are outside B1
@@ -177,7 +177,7 @@ def test_dry_run_sample_scopes_before_slicing_and_is_audited(world, only_own_rul
 # 6. escalation only when an office was notified
 
 
-def test_escalation_marks_only_alerts_whose_office_was_notified(world, only_own_rules):  # noqa: F811
+def test_escalation_marks_only_alerts_whose_office_was_notified(world, only_own_rules):
     from weibao.registry.models import Person
 
     make_rule()
@@ -197,7 +197,7 @@ def test_escalation_marks_only_alerts_whose_office_was_notified(world, only_own_
 # 7. concurrency
 
 
-def test_upsert_skips_a_conflicting_open_alert_instead_of_aborting(world, only_own_rules):  # noqa: F811
+def test_upsert_skips_a_conflicting_open_alert_instead_of_aborting(world, only_own_rules):
     rule = make_rule()
     person = world.persons["a1"]
     v1 = rule.current
@@ -219,7 +219,7 @@ def test_upsert_skips_a_conflicting_open_alert_instead_of_aborting(world, only_o
     assert new == 1 and Alert.objects.filter(rule=rule, person=person).count() == 1
 
 
-def test_transition_rechecks_the_state_under_the_lock(world, only_own_rules):  # noqa: F811
+def test_transition_rechecks_the_state_under_the_lock(world, only_own_rules):
     make_rule()
     dv_twice(world.persons["a1"])
     engine.screen()

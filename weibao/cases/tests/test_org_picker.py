@@ -181,7 +181,9 @@ def test_the_forms_submit_the_chosen_organisations(world):
     assert case.plan_items.get(title="无单位").responsible_organisation is None
 
 
-@pytest.mark.parametrize("forged", ["workstation", "inactive", "missing", "huge", "text", "negative"])
+@pytest.mark.parametrize(
+    "forged", ["workstation", "inactive", "missing", "huge", "thousands_of_digits", "text", "negative"]
+)
 def test_a_forged_organisation_is_the_fields_error(world, forged):
     case = world.cases["a1"]
     inactive = Organisation.objects.get(name="上海市体育局")
@@ -192,6 +194,7 @@ def test_a_forged_organisation_is_the_fields_error(world, forged):
         "inactive": inactive.pk,
         "missing": Organisation.objects.order_by("-pk").first().pk + 1000,
         "huge": 2**70,
+        "thousands_of_digits": "9" * 5000,  # int() of it raises
         "text": "教育",
         "negative": -1,
     }[forged]

@@ -326,10 +326,31 @@ def test_open_case_form_shown_again_keeps_the_chosen_children_masked(world):
     response = client.post(reverse("cases:case_open"), _open_case_data([a1.pk, sibling.pk]))
     assert response.status_code == 302
     assert set(Case.objects.get(origin_reference="SIBLINGS-1").persons.all()) == {a1, sibling}
+    shown_again = AuditEvent.objects.filter(action="view", object_type="registry.person").get()
+    assert shown_again.extra == {"ids": [a1.pk, sibling.pk], "purpose": "open case form shown again"}
+
+
+def test_an_open_case_form_posted_with_many_children_is_refused_and_lists_twenty_at_most(world):
+    """A crafted post of 30 ids cannot make the page list every child it names: at most 20 are shown again
+    (each shown one audited), and a case takes at most 20 children."""
+    from weibao.cases.forms import MAX_CHILDREN
+
+    client = signed_in(world.users["worker_a1"])
+    children = [_sibling(world, name=f"孩子{i:02d}") for i in range(30)]
+    response = client.post(reverse("cases:case_open"), _open_case_data([p.pk for p in children]))
+    assert response.status_code == 200 and list(response.context["form"].errors) == ["persons"]
+    assert f"最多关联 {MAX_CHILDREN} 名" in str(response.context["form"].errors["persons"])
+    html = response.content.decode()
+    chosen = html[html.index('id="id_persons-chosen"') : html.index('id="id_persons-results"')]
+    assert chosen.count('name="persons"') == MAX_CHILDREN
+    audited = AuditEvent.objects.filter(action="view", object_type="registry.person").get()
+    assert audited.extra["ids"] == [p.pk for p in children[:MAX_CHILDREN]]
+    assert not Case.objects.filter(origin_reference="SIBLINGS-1").exists()
 
 
 @pytest.mark.parametrize(
-    "forged", ["other_street", "sensitive", "adult", "missing", "text", "huge", "negative"]
+    "forged",
+    ["other_street", "sensitive", "adult", "missing", "text", "huge", "thousands_of_digits", "negative"],
 )
 def test_a_forged_child_on_the_open_case_form_is_the_fields_error(world, forged):
     client = signed_in(world.users["worker_a1"])
@@ -341,6 +362,7 @@ def test_a_forged_child_on_the_open_case_form_is_the_fields_error(world, forged)
         "missing": Person.objects.order_by("-pk").first().pk + 1000,
         "text": "测试b1",
         "huge": str(2**70),
+        "thousands_of_digits": "9" * 5000,  # int() of it raises
         "negative": -1,
     }[forged]
     response = client.post(reverse("cases:case_open"), _open_case_data([a1.pk, value]))
