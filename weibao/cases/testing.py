@@ -33,3 +33,15 @@ def build_case_world():
         world.cases["a1_referred"], u["worker_a1"], to_organisation=world.orgs["edu"], reason="需要学业支持"
     )
     return world
+
+
+def supervision_order(issuer) -> dict:
+    """The form data of a supervision order issued by ``issuer`` (a court or police organisation)."""
+    return {
+        "kind": "supervision_order",
+        "started_on": "2026-01-05",
+        "status": "ongoing",
+        "issuer": issuer.pk,
+        "issued_on": "2026-01-04",
+        "terms": "监护人每月报告",
+    }

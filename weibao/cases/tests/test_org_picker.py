@@ -11,6 +11,7 @@ from weibao.accounts.models import Organisation
 from weibao.cases import forms
 from weibao.cases.models import Referral
 from weibao.cases.pickers import LIMIT
+from weibao.cases.testing import supervision_order
 from weibao.lib.testing import org, signed_in
 
 VALUE = re.compile(r'name="(\w+)" value="(\d+)"')
@@ -157,14 +158,7 @@ def test_the_forms_submit_the_chosen_organisations(world):
     assert case.plan_items.get(title="落实监护").responsible_organisation == civil
     response = client.post(
         reverse("cases:intervention_add", args=[case.uuid]),
-        {
-            "kind": "supervision_order",
-            "started_on": "2026-01-05",
-            "status": "ongoing",
-            "issuer": court.pk,
-            "issued_on": "2026-01-04",
-            "terms": "监护人每月报告",
-        },
+        supervision_order(court),
         follow=True,
     )
     assert "已记录干预" in _messages(response)

@@ -10,6 +10,7 @@ from django.urls import reverse
 from weibao.audit.models import AuditEvent
 from weibao.cases import services
 from weibao.cases.models import Attachment, Case, Instrument
+from weibao.cases.testing import supervision_order
 from weibao.lib.masking import mask_name
 from weibao.lib.testing import org, signed_in
 from weibao.registry.models import Person
@@ -94,14 +95,7 @@ def test_open_case_page_then_work_it(world):
     court = org("court", "310101")
     client.post(
         reverse("cases:intervention_add", args=[case.uuid]),
-        {
-            "kind": "supervision_order",
-            "started_on": "2026-01-05",
-            "status": "ongoing",
-            "issuer": court.pk,
-            "issued_on": "2026-01-04",
-            "terms": "监护人每月报告",
-        },
+        supervision_order(court),
     )
     order = case.interventions.get()
     client.post(
