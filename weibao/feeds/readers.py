@@ -17,9 +17,8 @@ from weibao.lib.tabular import detect_encoding as tabular_detect_encoding
 
 UNPARSED = "__unparsed__"
 FORMULA = "__formula__"  # the XLSX columns holding a formula without a saved value (kept as its text)
-UNSTORABLE = (
-    "__unstorable__"  # the columns whose text was escaped to be stored (``protect.escape_unstorable``)
-)
+# the columns whose text was escaped to be stored (``protect.escape_unstorable``)
+UNSTORABLE = "__unstorable__"
 # Keys the readers and the pipeline write into a record: never taken from a sender (an API record holding one
 # is refused, a JSONL line lands unparsed, a file column so named refuses the file).
 RESERVED = (UNPARSED, EXTRA_CELLS, FORMULA, UNSTORABLE)

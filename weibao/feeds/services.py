@@ -27,7 +27,7 @@ from . import pipeline
 from .choices import BatchSource, BatchStatus, Carries, LandingStatus
 from .models import Batch, Feed, LandingRecord
 from .protect import identifier_columns, protect, received
-from .readers import FORMULA, UNSTORABLE, FileError, open_rows
+from .readers import FORMULA, UNPARSED, UNSTORABLE, FileError, open_rows
 from .validation import PERSON_FIELDS, RecordValidator, marked_columns
 
 MAX_API_RECORDS = 10_000
@@ -283,7 +283,7 @@ def fix_record(landing: LandingRecord, changes: dict, *, actor, reason: str = ""
     validator = RecordValidator(feed)
     base = received(landing.corrected or landing.raw)
     base = dict(base if isinstance(base, dict) else {})
-    base.pop("__unparsed__", None)
+    base.pop(UNPARSED, None)
     base.pop(UNSTORABLE, None)  # the escaped text stays as it is unless corrected
     before = canonical_values(landing, validator)
     after = {k: v for k, v in changes.items() if before.get(k) != v}
