@@ -28,23 +28,40 @@ MAX_DEPTH, MAX_CHILDREN, MAX_DAYS = 5, 20, 3650
 # into a huge tree past it), and characters of the definition as text (typed, sent or imported).
 MAX_NODES, MAX_TEXT = 100, 20_000
 YAML_MAX_DEPTH = 32  # levels of lists and mappings a definition or rules file may have at all (``load_yaml``)
+# Lists and mappings a definition or rules file may hold once its aliases are expanded: a few hundred
+# characters of aliases of aliases name millions of them, and an alias may even name its own ancestor.
+YAML_MAX_CONTAINERS = 100_000
+
+
+class YamlShapeError(ValueError):
+    """A YAML text nested too deeply (``code="deep"``) or too large once its aliases are expanded (``"large"``)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
 
 
 def load_yaml(text: str):
-    """``yaml.safe_load`` with nesting bounded: ``"[" * 1000`` makes the parser recurse once per level — a
+    """``yaml.safe_load`` with the shape bounded. ``"[" * 1000`` makes the parser recurse once per level — a
     ``RecursionError`` under Python's default limit, a parse beyond it when a library has raised the limit —
-    so either way it is ``ValueError("嵌套过深")``. ``yaml.YAMLError`` passes through."""
+    so either way it is ``YamlShapeError("deep")``; a tree of more than ``YAML_MAX_CONTAINERS`` lists and
+    mappings (aliases expanded) is ``YamlShapeError("large")``. What the loader refuses (a date such as
+    ``2020-02-30`` raises ``ValueError`` there) is a ``yaml.YAMLError`` like any other unreadable text."""
     try:
         value = yaml.safe_load(text)
     except RecursionError:
-        raise ValueError("嵌套过深 (nested too deeply)") from None
-    level, stack = 0, [(value, 1)]
-    while stack:  # iteratively: the depth check must not recurse either
+        raise YamlShapeError("deep") from None
+    except (ValueError, TypeError) as exc:  # raised by a constructor (dates, timestamps, …)
+        raise yaml.YAMLError(str(exc)) from None
+    visited, stack = 0, [(value, 1)]
+    while stack:  # iteratively: the check must not recurse either
         node, depth = stack.pop()
         if isinstance(node, dict | list):
-            level = max(level, depth)
-            if level > YAML_MAX_DEPTH:
-                raise ValueError("嵌套过深 (nested too deeply)")
+            visited += 1
+            if depth > YAML_MAX_DEPTH:
+                raise YamlShapeError("deep")
+            if visited > YAML_MAX_CONTAINERS:
+                raise YamlShapeError("large")
             stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
     return value
 

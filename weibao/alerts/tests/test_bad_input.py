@@ -66,6 +66,39 @@ def test_a_deeply_nested_rules_file_is_a_file_error():
         assert info.value.message_dict == {"file": [NESTED]}
 
 
+# aliases of aliases: 329 characters naming 10**7 lists (the walk took minutes); an alias of its ancestor
+ALIAS_BOMB = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 8)
+)
+SELF_ALIAS = "&a [*a]"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (ALIAS_BOMB, "展开别名后内容过大 (too large once its aliases are expanded)"),
+        (SELF_ALIAS, NESTED),  # each turn of the loop one level deeper
+    ],
+)
+def test_aliases_that_expand_without_bound_are_a_field_error(text, message):
+    with pytest.raises(forms.ValidationError) as info:
+        parse_definition(text)
+    assert info.value.messages == [message]
+
+
+@pytest.mark.django_db
+def test_an_alias_bomb_rules_file_and_an_impossible_date_are_file_errors():
+    with pytest.raises(ValidationError) as info:
+        services.import_yaml(ALIAS_BOMB, actor=None)
+    assert info.value.message_dict == {"file": ["展开别名后内容过大 (too large once aliases are expanded)"]}
+    with pytest.raises(ValidationError) as info:  # the loader's own ValueError: not "nested too deeply"
+        services.import_yaml("rules:\n- code: x\n  since: 2020-02-30\n", actor=None)
+    assert info.value.message_dict["file"][0].startswith("不是有效的 YAML (not valid YAML)")
+    with pytest.raises(forms.ValidationError) as info:
+        parse_definition("age: 2020-02-30")
+    assert "不是有效的 YAML 或 JSON" in info.value.messages[0]
+
+
 def test_the_import_page_shows_the_nesting_error(client, world):
     login(client, world, "city")
     upload = SimpleUploadedFile("rules.yaml", DEEP.encode())
