@@ -28,42 +28,53 @@ MAX_DEPTH, MAX_CHILDREN, MAX_DAYS = 5, 20, 3650
 # into a huge tree past it), and characters of the definition as text (typed, sent or imported).
 MAX_NODES, MAX_TEXT = 100, 20_000
 YAML_MAX_DEPTH = 32  # levels of lists and mappings a definition or rules file may have at all (``load_yaml``)
-# Lists and mappings a definition or rules file may hold once its aliases are expanded: a few hundred
-# characters of aliases of aliases name millions of them, and an alias may even name its own ancestor.
-YAML_MAX_CONTAINERS = 100_000
 
 
-class YamlShapeError(ValueError):
-    """A YAML text nested too deeply (``code="deep"``) or too large once its aliases are expanded (``"large"``)."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+class YamlTooDeep(ValueError):
+    """A YAML text whose lists and mappings nest more than ``YAML_MAX_DEPTH`` levels, or hold themselves."""
 
 
 def load_yaml(text: str):
-    """``yaml.safe_load`` with the shape bounded. ``"[" * 1000`` makes the parser recurse once per level — a
+    """``yaml.safe_load`` with nesting bounded: ``"[" * 1000`` makes the parser recurse once per level — a
     ``RecursionError`` under Python's default limit, a parse beyond it when a library has raised the limit —
-    so either way it is ``YamlShapeError("deep")``; a tree of more than ``YAML_MAX_CONTAINERS`` lists and
-    mappings (aliases expanded) is ``YamlShapeError("large")``. What the loader refuses (a date such as
-    ``2020-02-30`` raises ``ValueError`` there) is a ``yaml.YAMLError`` like any other unreadable text."""
+    so either way it is ``YamlTooDeep``. What the loader refuses (a date such as ``2020-02-30`` raises
+    ``ValueError`` there) is a ``yaml.YAMLError`` like any other unreadable text."""
     try:
         value = yaml.safe_load(text)
     except RecursionError:
-        raise YamlShapeError("deep") from None
+        raise YamlTooDeep from None
     except (ValueError, TypeError) as exc:  # raised by a constructor (dates, timestamps, …)
         raise yaml.YAMLError(str(exc)) from None
-    visited, stack = 0, [(value, 1)]
-    while stack:  # iteratively: the check must not recurse either
-        node, depth = stack.pop()
-        if isinstance(node, dict | list):
-            visited += 1
-            if depth > YAML_MAX_DEPTH:
-                raise YamlShapeError("deep")
-            if visited > YAML_MAX_CONTAINERS:
-                raise YamlShapeError("large")
-            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    _check_height(value)
     return value
+
+
+def _check_height(value) -> None:
+    """The height of the tree, each list or mapping measured once: an alias is the object it names, so a few
+    hundred characters of aliases of aliases (naming millions of lists) cost a few steps, not their expansion;
+    an alias of its own ancestor (a loop) is too deep. Iterative: the check must not recurse either."""
+    heights: dict[int, int] = {}  # id of a list or mapping measured → its height
+    begun: set[int] = set()  # the ones whose children are being measured: the ancestors of the current one
+    stack = [(value, False)]
+    while stack:
+        node, children_measured = stack.pop()
+        if not isinstance(node, dict | list):
+            continue
+        key = id(node)
+        children = [
+            c for c in (node.values() if isinstance(node, dict) else node) if isinstance(c, dict | list)
+        ]
+        if children_measured:
+            begun.discard(key)
+            heights[key] = 1 + max((heights[id(c)] for c in children), default=0)
+            if heights[key] > YAML_MAX_DEPTH:
+                raise YamlTooDeep
+        elif key in begun:
+            raise YamlTooDeep  # it holds itself
+        elif key not in heights:
+            begun.add(key)
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in heights)
 
 
 # Every code interpolated into SQL must match this (the alphabet of Django's SlugField, which the

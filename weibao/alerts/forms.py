@@ -25,12 +25,8 @@ def parse_definition(text: str):
         raise forms.ValidationError(
             _("不是有效的 YAML 或 JSON：%(e)s (not valid YAML or JSON)") % {"e": exc}
         ) from exc
-    except conditions.YamlShapeError as exc:  # "[" * 1000, aliases of aliases
-        if exc.code == "deep":
-            raise forms.ValidationError(_("嵌套过深 (nested too deeply)")) from None
-        raise forms.ValidationError(
-            _("展开别名后内容过大 (too large once its aliases are expanded)")
-        ) from None
+    except conditions.YamlTooDeep:  # "[" * 1000, an alias of its own ancestor
+        raise forms.ValidationError(_("嵌套过深 (nested too deeply)")) from None
     if value is None:
         raise forms.ValidationError(_("必填 (required)"))
     return value
