@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from weibao.accounts import access
+from weibao.accounts.views import add_form_errors
 from weibao.audit.models import AuditAction
 from weibao.audit.services import record
 from weibao.cases.models import Case
@@ -25,13 +26,6 @@ from .forms import AlertFilterForm, ImportForm, RuleForm, TransitionForm, defini
 from .models import Alert, Rule
 
 SAMPLE = 10
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    for field, messages_ in exc.message_dict.items():
-        target = field if field in form.fields else None
-        for message in messages_:
-            form.add_error(target, message)
 
 
 def _dry_run_context(user, definition) -> dict:
@@ -129,7 +123,7 @@ class RuleEditView(RoleRequiredMixin, ScopedDetailView):
                     messages.success(request, _("已保存为第 %(n)s 版") % {"n": rule.current.number})
                     return redirect("alerts:rule_detail", uuid=rule.uuid)
             except ValidationError as exc:
-                _form_errors(form, exc)
+                add_form_errors(form, exc)
         return render(request, self.template_name, context, status=200 if form.is_valid() else 400)
 
 
@@ -291,7 +285,7 @@ def alert_transition(request, uuid):
             messages.success(request, _("预警状态已更新"))
             return redirect("alerts:alert_detail", uuid=alert.uuid)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_form_errors(form, exc)
     view = AlertDetailView()
     view.setup(request, uuid=uuid)
     view.object = view.get_object()
