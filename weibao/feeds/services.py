@@ -34,6 +34,14 @@ MAX_API_RECORDS = 10_000
 FEED_FIELDS = ["code", "name", "owner", "carries", "event_type", "schema_version", "mapping", "is_active"]
 
 
+def feeds_actor():
+    """The account feed files are sent under when no person sends them (``manage.py ingest`` without
+    ``--as``, the demo's deliveries)."""
+    from weibao.accounts.services import system_actor
+
+    return system_actor("system:feeds", "数据报送（系统）")
+
+
 def _check_feed(feed: Feed) -> None:
     errors = {}
     if feed.carries == Carries.EVENTS and not feed.event_type_id:

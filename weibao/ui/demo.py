@@ -50,10 +50,9 @@ def _record(person, code: str, on: datetime.date, serial: int) -> dict:
 
 def _deliver(records: dict, places) -> int:
     """One feed per event type and sender, one batch each, through the feed pipeline; the events stored."""
-    from weibao.accounts.services import system_actor
-    from weibao.feeds.management.commands.ingest import FEEDS_ACTOR
+    from weibao.feeds.services import feeds_actor
 
-    actor = system_actor(FEEDS_ACTOR, "数据报送（系统）")  # as ``manage.py ingest`` sends files
+    actor = feeds_actor()  # as ``manage.py ingest`` sends files
     events = 0
     for (code, sender), rows in records.items():
         event_type = EventType.objects.get(code=code)

@@ -11,7 +11,6 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from weibao.accounts.models import User
-from weibao.accounts.services import system_actor
 from weibao.feeds import services
 from weibao.feeds.choices import BatchStatus
 from weibao.feeds.models import Feed
@@ -26,9 +25,6 @@ def positive_int(text: str) -> int:
     if not 1 <= value <= 100_000:
         raise argparse.ArgumentTypeError(f"--chunk-size 应为 1 到 100000 的整数：{text} (must be 1–100000)")
     return value
-
-
-FEEDS_ACTOR = "system:feeds"  # the account files given to this command are sent under (no --as)
 
 
 class Command(BaseCommand):
@@ -61,7 +57,7 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"没有用户“{username}” (no such user)")
             return user
-        return system_actor(FEEDS_ACTOR, "数据报送（系统）")
+        return services.feeds_actor()
 
     def _print(self, batch, *, as_json):
         report = batch.report()
