@@ -174,9 +174,8 @@ class CaseRowViewSetMixin(AuditedListMixin, CaseScopedViewSetMixin):
     case whose rows were returned; any other list records one ``search`` naming the rows returned.
     """
 
-    related: tuple[
-        str, ...
-    ] = ()  # what the row's serializer reads besides the case: joined, not one query a row
+    # what the row's serializer reads besides the case: joined, not one query a row
+    related: tuple[str, ...] = ()
 
     def get_queryset(self):
         return super().get_queryset().select_related("case", *self.related)
